@@ -1,0 +1,174 @@
+"""The `assistant` command: ingest content, ask questions, serve the chat API and page.
+
+This is the one module that ties the core to ingest/ and api/.
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.settings import Settings
+from assistant.stores import StoreError
+from assistant.types import Audience, Mode
+
+EXAMPLES = """\
+examples:
+  assistant ingest corpora/                 index a folder (re-run to sync changes)
+  assistant ingest docs/internal --audience internal
+  assistant ask "How do I reset my password?"
+  assistant ask "What is the refund approval limit?" --audience internal --mode internal --json
+  assistant serve --port 8000               chat page on http://127.0.0.1:8000
+
+environment:
+  ASSISTANT_DATA_DIR   where the embedded Qdrant store lives (default ./data)
+  ASSISTANT_API_KEYS   key=audience[:tenant],... for the HTTP API
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Answers how-to questions from your courses, KB articles, video transcripts "
+        "and forum threads, with cited sources.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="index files and folders (re-running syncs: adds, updates, deletes)",
+        description="Index files and folders. Re-running on a folder makes the index match it: "
+        "new and changed documents are (re)indexed, unchanged ones skipped, vanished ones "
+        "deleted. Bad files are reported and skipped.",
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument(
+        "--audience",
+        choices=[a.value for a in Audience],
+        default="public",
+        help="audience for documents whose metadata names none (default: public)",
+    )
+    ingest.add_argument(
+        "--type",
+        dest="content_type",
+        choices=["auto", "course", "kb", "transcript", "thread"],
+        default="auto",
+        help="content kind; auto decides by file type (default)",
+    )
+    ingest.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    ask = commands.add_parser("ask", help="answer one question with cited sources")
+    ask.add_argument("question")
+    ask.add_argument(
+        "--audience",
+        choices=[a.value for a in Audience],
+        default="public",
+        help="who is asking: decides which content may be read (default: public)",
+    )
+    ask.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        default="customer",
+        help="customer: public sources; agent: ticket-ready; internal: all sources the "
+        "audience may read",
+    )
+    ask.add_argument("--session", help="continue the conversation with this session id")
+    ask.add_argument("--json", action="store_true", help="print the Answer object as JSON")
+
+    serve = commands.add_parser("serve", help="start the HTTP API and the chat page")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    try:
+        if args.command == "ingest":
+            return _ingest(args, settings)
+        if args.command == "ask":
+            return _ask(args, settings)
+        return _serve(args, settings)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+    from assistant.wiring import build_store
+    from ingest.chunker import StructureChunker
+    from ingest.pipeline import IngestJob
+
+    embedder = SentenceTransformerEmbedder(
+        settings.embedding_model_path, batch_size=settings.embedding_batch_size
+    )
+    store = build_store(settings, dimension=embedder.dimension)
+    try:
+        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+        summary = IngestJob(store, embedder, chunker).run(
+            args.paths,
+            default_audience=args.audience,
+            content_type=args.content_type,
+            progress=None if not args.json else False,
+        )
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+        return 0
+    print(
+        f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged}, "
+        f"deleted {summary.deleted}, failed {len(summary.failed)} "
+        f"({summary.chunks_written} chunks written in {summary.seconds:.1f}s)"
+    )
+    for failure in summary.failed:
+        print(f"  failed: {failure.file}: {failure.reason}")
+    if summary.truncated_chunks:
+        print(f"  warning: {summary.truncated_chunks} chunks exceed the model's token window")
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.wiring import build_components
+
+    components = build_components(settings)
+    try:
+        answer = components.answerer.ask(
+            args.question,
+            audience=Audience(args.audience),
+            mode=Mode(args.mode),
+            session_id=args.session,
+        )
+    finally:
+        components.close()
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+        return 0
+    print(answer.answer)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            print(f"[{c.id}] {c.title} — {c.url or c.document}")
+    print(f"\n(confidence {answer.confidence:.2f}, session {answer.session_id})")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"Chat page and API on http://{host}:{port} (docs at /docs)", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

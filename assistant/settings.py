@@ -1,0 +1,59 @@
+"""The one settings object, read from the environment and `.env` by entry points only."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything shared/CONTRACT.md names, plus our own knobs (prefixed `ASSISTANT_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Embedded Qdrant files and the app database."
+    )
+    collection: str = Field(default="assistant", description="Collection (shard) name.")
+
+    qdrant_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("QDRANT_URL", "ASSISTANT_QDRANT_URL")
+    )
+    qdrant_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("QDRANT_API_KEY", "ASSISTANT_QDRANT_API_KEY")
+    )
+
+    llm_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLM_BASE_URL", "ASSISTANT_LLM_BASE_URL")
+    )
+    llm_model: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLM_MODEL", "ASSISTANT_LLM_MODEL")
+    )
+    llm_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLM_API_KEY", "ASSISTANT_LLM_API_KEY")
+    )
+
+    embedding_model_path: Path | None = Field(
+        default=None,
+        description="Folder of a sentence-transformers model; default: the packaged MiniLM.",
+    )
+    embedding_batch_size: int = Field(default=64, ge=1)
+
+    api_keys: str = Field(
+        default="", description="`key=audience[:tenant],...`; keys map callers to audiences."
+    )
+    api_keys_file: Path | None = None
+    allow_anonymous: bool = Field(
+        default=True, description="Callers without a key are `public` when true; 401 when false."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    top_k: int = Field(default=8, ge=1, le=50, description="Chunks retrieved per question.")
+    refusal_threshold: float = Field(
+        default=0.35, description="Answers below this confidence are refused."
+    )
+
+    @property
+    def edge_path(self) -> Path:
+        return self.data_dir / "qdrant-edge" / self.collection

@@ -1,0 +1,232 @@
+"""EdgeStore: the real Qdrant engine in-process (qdrant-edge-py), persistent on local disk."""
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+from llama_index.core.bridge.pydantic import PrivateAttr
+from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.vector_stores.types import (
+    BasePydanticVectorStore,
+    FilterCondition,
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryMode,
+    VectorStoreQueryResult,
+)
+
+from assistant.sparse import Bm25Encoder
+from assistant.stores import DocumentManifest, StoreError, require_audience_filter
+from assistant.stores.payload import (
+    CHUNK,
+    DENSE,
+    INDEXED_KEYWORDS,
+    MANIFEST,
+    SPARSE,
+    manifest_payload,
+    node_payload,
+    payload_manifest,
+    payload_node,
+    point_id,
+)
+
+_SCROLL_PAGE = 1000
+# Candidates each branch hands to fusion, per requested result.
+_PREFETCH_FACTOR = 4
+
+
+class EdgeStore(BasePydanticVectorStore):
+    """Dense MiniLM vectors and BM25 sparse vectors in one Qdrant Edge shard."""
+
+    stores_text: bool = True
+    path: str
+    dimension: int
+
+    _shard: Any = PrivateAttr()
+    _bm25: Bm25Encoder = PrivateAttr()
+    _write_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, path: Path, *, dimension: int) -> None:
+        super().__init__(path=str(path), dimension=dimension)
+        self._bm25 = Bm25Encoder()
+        self._shard = self._open(Path(path), dimension)
+
+    @staticmethod
+    def _open(path: Path, dimension: int) -> Any:
+        config = qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        )
+        try:
+            if path.is_dir() and any(path.iterdir()):
+                return qe.EdgeShard.load(str(path), config)
+            path.mkdir(parents=True, exist_ok=True)
+            shard = qe.EdgeShard.create(str(path), config)
+            for field in INDEXED_KEYWORDS:
+                shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+            return shard
+        except Exception as exc:  # the engine raises plain Exception
+            raise StoreError(
+                f"Cannot open the embedded Qdrant store at {path}: {exc}. If the embedding "
+                "model changed, remove that folder and ingest again."
+            ) from exc
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EdgeStore"
+
+    @property
+    def client(self) -> Any:
+        return self._shard
+
+    def _update(self, operation: Any) -> None:
+        try:
+            with self._write_lock:
+                self._shard.update(operation)
+        except Exception as exc:
+            raise StoreError(f"Qdrant Edge update failed: {exc}") from exc
+
+    def add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
+        points = []
+        for node in nodes:
+            if node.embedding is None:
+                raise ValueError(f"Node {node.node_id} has no embedding; embed before add().")
+            indices, values = self._bm25.document(node.get_content(MetadataMode.EMBED))
+            vectors = {DENSE: list(node.embedding), SPARSE: qe.SparseVector(indices, values)}
+            points.append(qe.Point(point_id(node.node_id), vectors, node_payload(node)))
+        if points:
+            self._update(qe.UpdateOperation.upsert_points(points))
+        return [node.node_id for node in nodes]
+
+    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        """Removes a document's chunks and its manifest."""
+        self._update(qe.UpdateOperation.delete_points_by_filter(_match("doc_id", ref_doc_id)))
+
+    def put_manifest(self, manifest: DocumentManifest) -> None:
+        point = qe.Point(point_id(f"manifest:{manifest.doc_id}"), {}, manifest_payload(manifest))
+        self._update(qe.UpdateOperation.upsert_points([point]))
+        self._shard.flush()
+
+    def manifests(self) -> dict[str, DocumentManifest]:
+        return {
+            m["doc_id"]: payload_manifest(m) for m in self._scroll(_match("kind", MANIFEST))
+        }
+
+    def chunk_doc_ids(self) -> set[str]:
+        return {str(p["doc_id"]) for p in self._scroll(_match("kind", CHUNK), fields=["doc_id"])}
+
+    def count(self) -> int:
+        return int(self._shard.count(qe.CountRequest(exact=True, filter=_match("kind", CHUNK))))
+
+    def _scroll(self, flt: Any, fields: list[str] | None = None) -> list[dict[str, Any]]:
+        payloads: list[dict[str, Any]] = []
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(
+                    offset=offset, limit=_SCROLL_PAGE, filter=flt, with_payload=fields or True
+                )
+            )
+            payloads.extend(r.payload or {} for r in records)
+            if offset is None:
+                return payloads
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        require_audience_filter(query.filters)
+        flt = _edge_filter(query.filters)
+        limit = query.similarity_top_k
+        branch_limit = max(limit * _PREFETCH_FACTOR, 20)
+        dense = (
+            qe.Query.Nearest(list(query.query_embedding), using=DENSE)
+            if query.query_embedding is not None
+            else None
+        )
+        sparse = None
+        if query.query_str:
+            indices, values = self._bm25.query(query.query_str)
+            sparse = qe.Query.Nearest(qe.SparseVector(indices, values), using=SPARSE)
+
+        mode = query.mode
+        if mode == VectorStoreQueryMode.HYBRID and dense is not None and sparse is not None:
+            request = qe.QueryRequest(
+                limit=limit,
+                prefetches=[
+                    qe.Prefetch(limit=branch_limit, query=dense, filter=flt),
+                    qe.Prefetch(limit=branch_limit, query=sparse, filter=flt),
+                ],
+                query=qe.Fusion.Dbsf(),
+                filter=flt,
+                with_payload=True,
+                with_vector=[DENSE],
+            )
+        elif mode in (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH):
+            if sparse is None:
+                raise ValueError("A sparse query needs query_str.")
+            request = qe.QueryRequest(
+                limit=limit, query=sparse, filter=flt, with_payload=True, with_vector=[DENSE]
+            )
+        else:
+            if dense is None:
+                raise ValueError("A dense query needs query_embedding.")
+            request = qe.QueryRequest(
+                limit=limit, query=dense, filter=flt, with_payload=True, with_vector=[DENSE]
+            )
+        try:
+            points = self._shard.query(request)
+        except Exception as exc:
+            raise StoreError(f"Qdrant Edge query failed: {exc}") from exc
+        nodes = [payload_node(p.payload or {}, _dense_of(p.vector)) for p in points]
+        return VectorStoreQueryResult(
+            nodes=nodes,
+            similarities=[float(p.score) for p in points],
+            ids=[n.node_id for n in nodes],
+        )
+
+    def close(self) -> None:
+        self._shard.flush()
+        self._shard.close()
+
+
+def _dense_of(vector: Any) -> list[float] | None:
+    if isinstance(vector, dict) and DENSE in vector:
+        return list(vector[DENSE])
+    return None
+
+
+def _match(key: str, value: str) -> Any:
+    return qe.Filter(must=[qe.FieldCondition(key=key, match=qe.MatchValue(value))])
+
+
+def _edge_filter(filters: MetadataFilters) -> Any:
+    """Translates llama-index metadata filters into a Qdrant filter over chunks."""
+    return qe.Filter(
+        must=[qe.FieldCondition(key="kind", match=qe.MatchValue(CHUNK)), _edge_group(filters)]
+    )
+
+
+def _edge_group(filters: MetadataFilters) -> Any:
+    conditions = [_edge_condition(f) for f in filters.filters]
+    if filters.condition == FilterCondition.OR:
+        return qe.Filter(should=conditions)
+    if filters.condition == FilterCondition.NOT:
+        return qe.Filter(must_not=conditions)
+    return qe.Filter(must=conditions)
+
+
+def _edge_condition(item: MetadataFilter | MetadataFilters) -> Any:
+    if isinstance(item, MetadataFilters):
+        return _edge_group(item)
+    value = item.value
+    if item.operator == FilterOperator.EQ:
+        return qe.FieldCondition(key=item.key, match=qe.MatchValue(value))
+    if item.operator in (FilterOperator.IN, FilterOperator.ANY):
+        return qe.FieldCondition(key=item.key, match=qe.MatchAny(list(value)))  # type: ignore[arg-type]
+    if item.operator == FilterOperator.NIN:
+        return qe.FieldCondition(key=item.key, match=qe.MatchExcept(list(value)))  # type: ignore[arg-type]
+    if item.operator == FilterOperator.NE:
+        return qe.Filter(must_not=[qe.FieldCondition(key=item.key, match=qe.MatchValue(value))])
+    raise ValueError(f"Filter operator {item.operator} is not supported by EdgeStore.")

@@ -1,0 +1,55 @@
+"""How a llama-index node is laid out as a Qdrant point, shared by every Qdrant-backed store."""
+
+import uuid
+from typing import Any
+
+from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
+
+from assistant.stores import DocumentManifest
+
+DENSE = "dense"
+SPARSE = "bm25"
+CHUNK = "chunk"
+MANIFEST = "manifest"
+# Payload fields with an index: everything a query filters or an ingest deletes by.
+INDEXED_KEYWORDS = ("audience", "source_type", "doc_id", "kind", "tenant", "source_root")
+_NAMESPACE = uuid.UUID("5b0f3c5e-7f1e-4a8e-9a55-1c2d9f3b7a10")
+
+
+def point_id(key: str) -> str:
+    """Qdrant ids are UUIDs; derive them from our stable string ids."""
+    return str(uuid.uuid5(_NAMESPACE, key))
+
+
+def node_payload(node: BaseNode) -> dict[str, Any]:
+    return {
+        **node.metadata,
+        "kind": CHUNK,
+        "node_id": node.node_id,
+        "doc_id": node.ref_doc_id or node.metadata.get("doc_id", ""),
+        "text": node.get_content(),
+    }
+
+
+def payload_node(payload: dict[str, Any], embedding: list[float] | None = None) -> TextNode:
+    meta = {k: v for k, v in payload.items() if k not in ("kind", "node_id", "text")}
+    node = TextNode(
+        id_=str(payload["node_id"]), text=str(payload.get("text", "")), metadata=meta
+    )
+    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=str(payload["doc_id"]))
+    node.embedding = embedding
+    return node
+
+
+def manifest_payload(manifest: DocumentManifest) -> dict[str, Any]:
+    return {"kind": MANIFEST, **manifest.__dict__}
+
+
+def payload_manifest(payload: dict[str, Any]) -> DocumentManifest:
+    return DocumentManifest(
+        doc_id=str(payload["doc_id"]),
+        document=str(payload["document"]),
+        source_root=str(payload["source_root"]),
+        content_hash=str(payload["content_hash"]),
+        chunk_count=int(payload["chunk_count"]),
+    )

@@ -1,0 +1,24 @@
+"""The synthesizer seam: a question and retrieved chunks in, a cited answer draft out."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from assistant.types import ScoredChunk
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Answer text whose `[n]` markers index `sources` (1-based), plus how well it is supported."""
+
+    text: str
+    sources: list[ScoredChunk]
+    support: float
+
+
+class Synthesizer(Protocol):
+    def synthesize(
+        self, question: str, chunks: Sequence[ScoredChunk], *, question_vector: np.ndarray
+    ) -> Draft: ...

@@ -1,0 +1,83 @@
+"""Splits chunk text into answerable units: sentences, and whole step or bullet lists."""
+
+import re
+from dataclasses import dataclass
+
+_STEP = re.compile(r"^\s*(\d+)[.)]\s+")
+_BULLET = re.compile(r"^\s*[-*•]\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_TABLE_ROW = re.compile(r"^\s*\|")
+# A sentence ends at . ! ? followed by space and an upper-case letter, digit or quote.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+# Abbreviations whose dot does not end a sentence.
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "Mr.", "Ms.", "Dr.", "No.")
+
+
+@dataclass(frozen=True)
+class TextUnit:
+    kind: str  # "sentence", "steps", "list" or "table"
+    text: str
+    position: int
+
+
+def split_sentences(text: str) -> list[str]:
+    text = " ".join(text.split())
+    if not text:
+        return []
+    parts = _SENTENCE_END.split(text)
+    sentences: list[str] = []
+    for part in parts:
+        if sentences and sentences[-1].endswith(_ABBREVIATIONS):
+            sentences[-1] = f"{sentences[-1]} {part}"
+        else:
+            sentences.append(part)
+    return [s.strip() for s in sentences if s.strip()]
+
+
+def split_units(text: str) -> list[TextUnit]:
+    """Paragraph text becomes sentences; consecutive step, bullet or table lines stay one unit."""
+    units: list[TextUnit] = []
+    paragraph: list[str] = []
+    block: list[str] = []
+    block_kind = ""
+
+    def flush_paragraph() -> None:
+        for sentence in split_sentences(" ".join(paragraph)):
+            units.append(TextUnit("sentence", sentence, len(units)))
+        paragraph.clear()
+
+    def flush_block() -> None:
+        nonlocal block_kind
+        if block:
+            units.append(TextUnit(block_kind, "\n".join(block), len(units)))
+        block.clear()
+        block_kind = ""
+
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        kind = (
+            "steps"
+            if _STEP.match(line)
+            else "list"
+            if _BULLET.match(line)
+            else "table"
+            if _TABLE_ROW.match(line)
+            else ""
+        )
+        if kind:
+            flush_paragraph()
+            if block_kind and kind != block_kind:
+                flush_block()
+            block_kind = kind
+            block.append(line.strip())
+        elif block and line.startswith(("   ", "\t")) and line.strip():
+            block[-1] = f"{block[-1]} {line.strip()}"  # continuation of a list item
+        elif not line.strip() or _HEADING.match(line):
+            flush_block()
+            flush_paragraph()
+        else:
+            flush_block()
+            paragraph.append(line.strip())
+    flush_block()
+    flush_paragraph()
+    return units

@@ -1,0 +1,72 @@
+"""Typed values that flow through the core: audiences, retrieved chunks, citations, answers."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"
+    PARTNER = "partner"
+    INTERNAL = "internal"
+
+    def visible(self) -> list[str]:
+        """Audiences whose content this caller may read (applied inside every store query)."""
+        order = [Audience.PUBLIC, Audience.PARTNER, Audience.INTERNAL]
+        return [a.value for a in order[: order.index(self) + 1]]
+
+
+class SourceType(StrEnum):
+    KB = "kb"
+    COURSE = "course"
+    TRANSCRIPT = "transcript"
+    THREAD = "thread"
+
+
+class Mode(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """One retrieved chunk: its text, its payload metadata and how well it matched."""
+
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float
+    similarity: float = 0.0  # cosine between question and chunk; comparable across queries
+
+    @property
+    def document(self) -> str:
+        return str(self.metadata.get("document", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.metadata.get("title", ""))
+
+
+class Citation(BaseModel):
+    id: int
+    title: str
+    source_type: str
+    url: str | None = None
+    document: str
+    snippet: str
+    audience: str
+    reviewed: bool = True
+    start_seconds: float | None = None
+    author: str | None = None
+
+
+class Answer(BaseModel):
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    confidence: float
+    refused: bool
+    session_id: str
+    warnings: list[str] = Field(default_factory=list)

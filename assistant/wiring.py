@@ -1,0 +1,44 @@
+"""Builds the heavy objects from Settings; used by entry points (the CLI and the API) only."""
+
+from dataclasses import dataclass
+
+from assistant.answerer import Answerer
+from assistant.embedders import Embedder
+from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+from assistant.retriever import HybridRetriever
+from assistant.settings import Settings
+from assistant.stores import Store, StoreError
+from assistant.stores.edge import EdgeStore
+from assistant.synthesizers.extractive import ExtractiveSynthesizer
+
+
+@dataclass
+class Components:
+    embedder: Embedder
+    store: Store
+    answerer: Answerer
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_store(settings: Settings, *, dimension: int) -> Store:
+    if settings.qdrant_url:
+        raise StoreError(
+            "QDRANT_URL is set, but this version only has the embedded store: unset QDRANT_URL."
+        )
+    return EdgeStore(settings.edge_path, dimension=dimension)
+
+
+def build_components(settings: Settings, *, embedder: Embedder | None = None) -> Components:
+    embedder = embedder or SentenceTransformerEmbedder(
+        settings.embedding_model_path, batch_size=settings.embedding_batch_size
+    )
+    store = build_store(settings, dimension=embedder.dimension)
+    retriever = HybridRetriever(store, embedder, top_k=settings.top_k)
+    answerer = Answerer(
+        retriever,
+        ExtractiveSynthesizer(embedder),
+        refusal_threshold=settings.refusal_threshold,
+    )
+    return Components(embedder=embedder, store=store, answerer=answerer)

@@ -1,0 +1,174 @@
+"""StructureChunker: sections into llama-index nodes that fit the embedder's token window.
+
+Headings, step lists, bullet lists and tables stay whole where they fit; transcripts merge cues
+into time windows that end at sentence boundaries; forum posts never merge with each other.
+Each node is embedded with its title path in front ("Course > Module > Lesson > Heading").
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+from assistant.text_units import split_units
+from ingest.documents import ParsedDocument, Section
+
+# Bump when chunking changes, so re-ingest rebuilds documents chunked the old way.
+CHUNKER_VERSION = "1"
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
+# Payload keys kept out of the embedded text: only the title path is embedded with the chunk.
+_EMBED_KEYS = {"title_path"}
+
+
+class StructureChunker:
+    def __init__(
+        self,
+        count_tokens: Callable[[str], int],
+        *,
+        max_tokens: int = 256,
+        window_seconds: float = 60.0,
+    ) -> None:
+        self.count_tokens = count_tokens
+        self.max_tokens = max_tokens
+        self.window_seconds = window_seconds
+
+    @property
+    def signature(self) -> str:
+        return f"structure-v{CHUNKER_VERSION}-{self.max_tokens}-{self.window_seconds:g}"
+
+    def chunk(self, doc: ParsedDocument) -> list[TextNode]:
+        pieces = (
+            self._transcript_pieces(doc)
+            if doc.source_type == "transcript"
+            else self._section_pieces(doc)
+        )
+        nodes = []
+        for index, (section, text, extra) in enumerate(pieces):
+            title_path = " > ".join([doc.title, *section.heading_path])
+            metadata: dict[str, Any] = {
+                **doc.metadata,
+                **section.meta,
+                **extra,
+                "doc_id": doc.doc_id,
+                "document": doc.document,
+                "source_type": doc.source_type,
+                "title": doc.title,
+                "title_path": title_path,
+                "heading_path": section.heading_path,
+                "url": section.url or doc.metadata.get("url"),
+                "chunk_index": index,
+            }
+            node = TextNode(
+                id_=f"{doc.doc_id}:{index}",
+                text=text,
+                metadata=metadata,
+                excluded_embed_metadata_keys=[k for k in metadata if k not in _EMBED_KEYS],
+                excluded_llm_metadata_keys=[k for k in metadata if k not in _EMBED_KEYS],
+                metadata_template="{value}",
+                text_template="{metadata_str}\n\n{content}",
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
+            nodes.append(node)
+        return nodes
+
+    def _budget(self, doc: ParsedDocument, section: Section) -> int:
+        prefix = " > ".join([doc.title, *section.heading_path])
+        # Two newlines join prefix and text; keep a small margin for tokenizer joins.
+        return self.max_tokens - self.count_tokens(prefix) - 4
+
+    def _section_pieces(
+        self, doc: ParsedDocument
+    ) -> Iterator[tuple[Section, str, dict[str, Any]]]:
+        for section in doc.sections:
+            for text in self._pack(section.text, self._budget(doc, section)):
+                yield section, text, {}
+
+    def _pack(self, text: str, budget: int) -> list[str]:
+        """Greedy packing of blocks (paragraphs, lists, tables) into chunks within budget."""
+        chunks: list[str] = []
+        current: list[str] = []
+        used = 0
+        for block in self._blocks(text, budget):
+            size = self.count_tokens(block) - 2
+            if current and used + size > budget:
+                chunks.append("\n\n".join(current))
+                current, used = [], 0
+            current.append(block)
+            used += size + 1
+        if current:
+            chunks.append("\n\n".join(current))
+        return chunks
+
+    def _blocks(self, text: str, budget: int) -> Iterator[str]:
+        """Paragraph-level blocks; a block over budget is split into units, then lines, then words."""
+        for block in re.split(r"\n\s*\n", text.strip()):
+            block = block.strip()
+            if not block:
+                continue
+            if self.count_tokens(block) - 2 <= budget:
+                yield block
+                continue
+            for unit in split_units(block):
+                if self.count_tokens(unit.text) - 2 <= budget:
+                    yield unit.text
+                    continue
+                for line in unit.text.splitlines():
+                    yield from self._split_words(line, budget)
+
+    def _split_words(self, text: str, budget: int) -> Iterator[str]:
+        words: list[str] = []
+        for word in text.split():
+            if words and self.count_tokens(" ".join([*words, word])) - 2 > budget:
+                yield " ".join(words)
+                words = []
+            words.append(word)
+        if words:
+            yield " ".join(words)
+
+    def _transcript_pieces(
+        self, doc: ParsedDocument
+    ) -> Iterator[tuple[Section, str, dict[str, Any]]]:
+        """Merges cues into windows that close at a sentence end once they are long enough,
+        and before they grow past twice the window or the token budget."""
+        window: list[Section] = []
+        used = 0
+        budget = self._budget(doc, Section(""))
+
+        def emit() -> tuple[Section, str, dict[str, Any]]:
+            first, last = window[0], window[-1]
+            lines: list[str] = []
+            speaker = None
+            for cue in window:
+                cue_speaker = cue.meta.get("speaker")
+                if cue_speaker and cue_speaker != speaker:
+                    lines.append(f"{cue_speaker}: {cue.text}")
+                    speaker = cue_speaker
+                elif lines:
+                    lines[-1] = f"{lines[-1]} {cue.text}"
+                else:
+                    lines.append(cue.text)
+            speakers = sorted({c.meta["speaker"] for c in window if c.meta.get("speaker")})
+            extra = {
+                "start_seconds": first.meta["start_seconds"],
+                "end_seconds": last.meta["end_seconds"],
+                "speakers": speakers,
+            }
+            return Section("", [], first.url, {}), "\n".join(lines), extra
+
+        for cue in doc.sections:
+            size = self.count_tokens(cue.text) + 4  # room for a speaker label
+            too_long = window and (
+                cue.meta["end_seconds"] - window[0].meta["start_seconds"] > 2 * self.window_seconds
+            )
+            if window and (used + size > budget or too_long):
+                yield emit()
+                window, used = [], 0
+            window.append(cue)
+            used += size
+            span = cue.meta["end_seconds"] - window[0].meta["start_seconds"]
+            if span >= self.window_seconds and _SENTENCE_END.search(cue.text):
+                yield emit()
+                window, used = [], 0
+        if window:
+            yield emit()

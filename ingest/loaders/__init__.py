@@ -1,0 +1,55 @@
+"""The loader seam: one file (or course folder) in, parsed documents with sections out."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ingest.documents import LoadError, ParsedDocument
+from ingest.metadata import sidecar_path
+
+_DOC_NAMESPACE = uuid.UUID("0c7e8a52-3a4f-4f0e-8f7e-6d2b1e9c4a31")
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """Where a file sits in the ingested folder, and the defaults for its metadata."""
+
+    root: Path
+    default_audience: str
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root.resolve()).as_posix()
+
+    def doc_id(self, path: Path) -> str:
+        """Stable for as long as the file keeps its place in the folder."""
+        return str(uuid.uuid5(_DOC_NAMESPACE, path.resolve().as_posix()))
+
+    def content_hash(self, *paths: Path) -> str:
+        """Changes when any of the files, their sidecars or the default audience change."""
+        digest = hashlib.sha256(self.default_audience.encode())
+        for path in paths:
+            for part in (path, sidecar_path(path)):
+                data = part.read_bytes() if part.is_file() else b""
+                digest.update(hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
+
+class Loader(Protocol):
+    source_type: str
+
+    def load(self, path: Path, context: LoadContext) -> list[ParsedDocument]:
+        """Raises LoadError with a reason a person can act on when the file cannot be used."""
+        ...
+
+
+def read_text(path: Path) -> str:
+    """UTF-8 text, or a LoadError that says the file is binary or in another encoding."""
+    data = path.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise LoadError("binary content, not text: is the file extension right?")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"not valid UTF-8 text (byte {exc.start}): save it as UTF-8") from exc

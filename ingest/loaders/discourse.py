@@ -1,0 +1,93 @@
+"""DiscourseLoader: a forum topic (Discourse `/t/{id}.json`): the question with its answers."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from assistant.types import SourceType
+from ingest.documents import LoadError, ParsedDocument, Section
+from ingest.html_text import html_to_text
+from ingest.loaders import LoadContext, read_text
+from ingest.metadata import normalize, read_sidecar
+
+
+def is_discourse_topic(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("post_stream"), dict)
+
+
+def topic_url(meta_url: str | None, topic: dict[str, Any]) -> str | None:
+    """The topic permalink `…/t/slug/ID`, from the sidecar's url or its site root."""
+    if not meta_url:
+        return None
+    base = meta_url.rstrip("/")
+    marker = f"/t/{topic.get('slug', '')}/{topic.get('id', '')}"
+    if marker in base:
+        return base[: base.index(marker) + len(marker)]
+    return f"{base.split('/t/')[0]}{marker}"
+
+
+def accepted_post_number(topic: dict[str, Any]) -> int | None:
+    accepted = topic.get("accepted_answer")
+    if isinstance(accepted, dict) and accepted.get("post_number"):
+        return int(accepted["post_number"])
+    for post in topic["post_stream"].get("posts", []):
+        if post.get("accepted_answer") is True or post.get("accept_answer") is True:
+            return int(post["post_number"])
+    return None
+
+
+class DiscourseLoader:
+    source_type = SourceType.THREAD.value
+
+    def load(self, path: Path, context: LoadContext) -> list[ParsedDocument]:
+        try:
+            topic = json.loads(read_text(path))
+        except json.JSONDecodeError as exc:
+            raise LoadError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+        if not is_discourse_topic(topic):
+            raise LoadError("not a Discourse topic: expected post_stream.posts")
+        meta = normalize(
+            {"title": topic.get("title"), "tags": topic.get("tags") or [], **read_sidecar(path)},
+            default_audience=context.default_audience,
+            where=path.name,
+        )
+        url = topic_url(meta.get("url"), topic)
+        accepted = accepted_post_number(topic)
+        sections = []
+        for post in topic["post_stream"].get("posts", []):
+            text = html_to_text(str(post.get("cooked", "")))
+            if not text:
+                continue
+            number = int(post.get("post_number", len(sections) + 1))
+            is_accepted = number == accepted
+            role = "Question" if number == 1 else "Accepted answer" if is_accepted else "Reply"
+            sections.append(
+                Section(
+                    text,
+                    heading_path=[f"{role} by {post.get('username', 'unknown')}"],
+                    url=f"{url}/{number}" if url else None,
+                    meta={
+                        "post_number": number,
+                        "author": str(post.get("username", "")),
+                        "accepted": is_accepted,
+                        "like_count": int(post.get("like_count") or 0),
+                        "staff": bool(post.get("staff", False)),
+                    },
+                )
+            )
+        if not sections:
+            raise LoadError("the topic has no posts with text")
+        # Community content is unreviewed unless an answer was accepted (or the sidecar says so).
+        meta.setdefault("reviewed", accepted is not None)
+        if url:
+            meta["url"] = url
+        return [
+            ParsedDocument(
+                doc_id=context.doc_id(path),
+                document=context.relative(path),
+                source_type=self.source_type,
+                metadata=meta,
+                sections=sections,
+                content_hash=context.content_hash(path),
+            )
+        ]

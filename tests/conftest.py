@@ -1,0 +1,48 @@
+"""Shared fixtures. Network access beyond loopback is blocked in every test."""
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from assistant.embedders.fake import FakeEmbedder  # noqa: E402
+from assistant.stores.edge import EdgeStore  # noqa: E402
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
+        raise RuntimeError(f"tests must not reach the network (tried {address!r})")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    """all-MiniLM-L6-v2 from the installed package; loaded once per test run."""
+    from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture
+def edge_store(tmp_path: Path, fake_embedder: FakeEmbedder) -> Iterator[EdgeStore]:
+    store = EdgeStore(tmp_path / "edge", dimension=fake_embedder.dimension)
+    yield store
+    store.close()

@@ -1,0 +1,80 @@
+from pathlib import Path
+
+from llama_index.core.schema import MetadataMode
+
+from assistant.embedders.fake import FakeEmbedder
+from ingest.chunker import StructureChunker
+from ingest.documents import ParsedDocument, Section
+from ingest.loaders import LoadContext
+from ingest.loaders.discourse import DiscourseLoader
+from ingest.loaders.markdown import MarkdownLoader
+from ingest.loaders.webvtt import VttLoader
+from tests.corpus import write_corpus
+
+
+def chunker(max_tokens: int = 256) -> StructureChunker:
+    return StructureChunker(FakeEmbedder().count_tokens, max_tokens=max_tokens)
+
+
+def doc_with(text: str, source_type: str = "kb") -> ParsedDocument:
+    return ParsedDocument(
+        doc_id="d1",
+        document="a.md",
+        source_type=source_type,
+        metadata={"title": "Guide", "audience": "public"},
+        sections=[Section(text, ["Setup"], "https://x.example.com/a#setup")],
+        content_hash="h",
+    )
+
+
+def test_embedded_text_has_title_path_in_front(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    [doc] = MarkdownLoader().load(corpus / "kb" / "reset-password.md", LoadContext(corpus, "public"))
+    nodes = chunker().chunk(doc)
+    steps = next(n for n in nodes if n.metadata["heading_path"] == ["Steps"])
+    embedded = steps.get_content(MetadataMode.EMBED)
+    assert embedded.startswith("Resetting your password > Steps\n\n1. Open the sign-in page")
+    assert "audience" not in embedded and "https://" not in embedded
+    assert steps.metadata["url"].endswith("#steps")
+    assert steps.ref_doc_id == doc.doc_id
+
+
+def test_step_list_stays_whole_when_it_fits() -> None:
+    steps = "\n".join(f"{i}. Do step number {i} carefully." for i in range(1, 8))
+    nodes = chunker(max_tokens=80).chunk(doc_with(f"Intro paragraph here.\n\n{steps}"))
+    assert any(steps in n.text for n in nodes)
+    assert not any(n.text.startswith("2.") or n.text.endswith("1. Do step number 1 carefully.") for n in nodes)
+
+
+def test_no_chunk_exceeds_the_token_window() -> None:
+    long_text = "\n\n".join(" ".join(f"word{i}_{j}" for j in range(70)) + "." for i in range(10))
+    tool = chunker(max_tokens=64)
+    nodes = tool.chunk(doc_with(long_text))
+    assert len(nodes) > 10
+    assert all(tool.count_tokens(n.get_content(MetadataMode.EMBED)) <= 64 for n in nodes)
+    # Nothing is lost: every word is in some chunk.
+    assert sum(len(n.text.split()) for n in nodes) == len(long_text.split())
+
+
+def test_transcript_windows_keep_start_seconds_and_speakers(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    [doc] = VttLoader().load(corpus / "transcripts" / "getting-paid.vtt", LoadContext(corpus, "public"))
+    nodes = StructureChunker(FakeEmbedder().count_tokens, window_seconds=4).chunk(doc)
+    first = nodes[0]
+    assert first.metadata["start_seconds"] == 1.0
+    assert first.metadata["url"] == "https://video.example.com/w/getting-paid?t=1"
+    assert first.text.startswith("Maya Chen: Welcome everyone")
+    last = nodes[-1]
+    assert last.metadata["start_seconds"] == 70.0
+    assert last.metadata["url"].endswith("?t=70")
+    assert "Sam Ortiz: To turn on reminders" in last.text
+
+
+def test_forum_posts_are_never_merged(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    [doc] = DiscourseLoader().load(corpus / "threads" / "bank-feed.json", LoadContext(corpus, "public"))
+    nodes = chunker().chunk(doc)
+    assert [n.metadata["post_number"] for n in nodes] == [1, 2]
+    assert nodes[1].get_content(MetadataMode.EMBED).startswith(
+        "Bank feed stopped syncing > Accepted answer by staff_sam"
+    )
