@@ -13,6 +13,21 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "Mr.", "Ms.", "Dr.", "No.")
 
 
+_WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+_STOPWORDS = frozenset(
+    "a an the and or but if of to in on at by for with from as is are was were be been being "
+    "do does did done how what when where which who whom why can could should would will shall "
+    "may might must i me my we our you your it its this that these those there here not no yes "
+    "so than then too very just about into over under again more most some any all each other "
+    "get got have has had make use using want need".split()
+)
+
+
+def content_terms(text: str) -> set[str]:
+    """Lower-cased words that carry meaning (no stopwords), with a crude plural fold."""
+    return {w.rstrip("s") if len(w) > 3 else w for w in _WORD.findall(text.lower())} - _STOPWORDS
+
+
 @dataclass(frozen=True)
 class TextUnit:
     kind: str  # "sentence", "steps", "list" or "table"

@@ -22,6 +22,11 @@ class SentenceTransformerEmbedder(BatchingEmbedder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # Token counting sees over-long texts on purpose (to split them): no warnings or bars.
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
 
         path = model_path or packaged_model_path()
         if not (Path(path) / "config.json").is_file():

@@ -7,7 +7,7 @@ import numpy as np
 
 from assistant.embedders import Embedder
 from assistant.synthesizers import Draft
-from assistant.text_units import TextUnit, split_units
+from assistant.text_units import TextUnit, content_terms, split_units
 from assistant.types import ScoredChunk
 
 
@@ -17,6 +17,8 @@ class _Candidate:
     chunk_rank: int
     score: float
     vector: np.ndarray
+    terms: set[str]  # the question's content words this unit contains
+    question_terms: int
 
 
 class ExtractiveSynthesizer:
@@ -34,17 +36,21 @@ class ExtractiveSynthesizer:
         max_sentences: int = 4,
         redundancy: float = 0.85,
         chunk_margin: float = 0.15,
+        term_weight: float = 0.3,
+        margin: float = 0.2,
     ) -> None:
         self.embedder = embedder
         self.max_chunks = max_chunks
         self.max_sentences = max_sentences
         self.redundancy = redundancy
         self.chunk_margin = chunk_margin
+        self.term_weight = term_weight
+        self.margin = margin
 
     def synthesize(
         self, question: str, chunks: Sequence[ScoredChunk], *, question_vector: np.ndarray
     ) -> Draft:
-        candidates = self._candidates(chunks, question_vector)
+        candidates = self._candidates(question, chunks, question_vector)
         if not candidates:
             return Draft(text="", sources=[], support=0.0)
         chosen = self._select(candidates)
@@ -52,32 +58,57 @@ class ExtractiveSynthesizer:
         return self._render(chosen, chunks)
 
     def _candidates(
-        self, chunks: Sequence[ScoredChunk], question_vector: np.ndarray
+        self, question: str, chunks: Sequence[ScoredChunk], question_vector: np.ndarray
     ) -> list[_Candidate]:
-        if not chunks:
+        # A forum question helps retrieval find its thread, but it is not an answer.
+        quotable = [
+            (rank, c) for rank, c in enumerate(chunks) if c.metadata.get("post_role") != "question"
+        ]
+        if not quotable:
             return []
-        best = max(c.similarity for c in chunks)
+        # Fusion ranks by words and meaning; the answer comes from the closest in meaning.
+        quotable.sort(key=lambda item: item[1].similarity, reverse=True)
+        best = quotable[0][1].similarity
         usable = [
             (rank, c)
-            for rank, c in enumerate(chunks[: self.max_chunks])
+            for rank, c in quotable[: self.max_chunks]
             if c.similarity >= best - self.chunk_margin
         ]
-        units = [(rank, u) for rank, c in usable for u in split_units(c.text)]
+        units = [(rank, c, u) for rank, c in usable for u in split_units(c.text)]
         if not units:
             return []
-        vectors = self.embedder.embed([u.text for _, u in units])
-        scores = vectors @ question_vector
+        # Each unit is read with its heading path, as the chunk was embedded: a sentence under
+        # "How syncing works" answers "how often does it sync?" even if it never says "often".
+        vectors = self.embedder.embed(
+            [f"{c.metadata.get('title_path', c.title)}: {u.text}" for _, c, u in units]
+        )
+        similarities = vectors @ question_vector
+        question_terms = content_terms(question)
         return [
-            # Earlier-ranked chunks get a small prior: retrieval already judged them.
-            _Candidate(unit, rank, float(score) - 0.02 * rank, vector)
-            for (rank, unit), score, vector in zip(units, scores, vectors, strict=True)
+            # A small prior for chunks that retrieval ranked higher.
+            _Candidate(
+                unit,
+                rank,
+                float(similarity) - 0.02 * rank,
+                vector,
+                content_terms(unit.text) & question_terms,
+                len(question_terms),
+            )
+            for (rank, _, unit), similarity, vector in zip(units, similarities, vectors, strict=True)
         ]
 
+    def _gain(self, candidate: _Candidate, covered: set[str]) -> float:
+        """Meaning, plus the question's words this unit adds (names, codes, numbers the
+        embedder blurs): a unit that covers what others miss is worth more."""
+        new_terms = len(candidate.terms - covered) / candidate.question_terms if candidate.question_terms else 0.0
+        return candidate.score + self.term_weight * new_terms
+
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        ranked = sorted(candidates, key=lambda c: self._gain(c, set()), reverse=True)
         best = ranked[0]
+        best_gain = self._gain(best, set())
         steps = next((c for c in ranked if c.unit.kind == "steps"), None)
-        if steps is not None and steps.score >= best.score - 0.1:
+        if steps is not None and self._gain(steps, set()) >= best_gain - 0.1:
             # A procedure answers a how-to: give its lead-in sentence and the whole list.
             lead = [
                 c
@@ -88,12 +119,37 @@ class ExtractiveSynthesizer:
             ]
             return [*lead[-1:], steps]
         chosen: list[_Candidate] = []
-        for candidate in ranked:
-            if len(chosen) >= self.max_sentences or candidate.score < best.score - 0.2:
+        covered: set[str] = set()
+        remaining = list(ranked)
+        while remaining and len(chosen) < self.max_sentences:
+            candidate = max(remaining, key=lambda c: self._gain(c, covered))
+            remaining.remove(candidate)
+            if self._gain(candidate, covered) < best_gain - self.margin:
                 break
             if all(float(candidate.vector @ c.vector) < self.redundancy for c in chosen):
                 chosen.append(candidate)
-        return chosen
+                covered |= candidate.terms
+        return self._continue_sentences(chosen, candidates, covered)
+
+    def _continue_sentences(
+        self, chosen: list[_Candidate], candidates: list[_Candidate], covered: set[str]
+    ) -> list[_Candidate]:
+        """Adds the sentence right after a chosen one when it brings question words not yet
+        covered: answers often finish in the next sentence ("… Use the code X.")."""
+        by_place = {(c.chunk_rank, c.unit.position): c for c in candidates}
+        result = list(chosen)
+        for candidate in chosen:
+            following = by_place.get((candidate.chunk_rank, candidate.unit.position + 1))
+            if (
+                len(result) < self.max_sentences
+                and following is not None
+                and following not in result
+                and following.unit.kind == "sentence"
+                and following.terms - covered
+            ):
+                result.append(following)
+                covered |= following.terms
+        return result
 
     def _render(self, chosen: list[_Candidate], chunks: Sequence[ScoredChunk]) -> Draft:
         sources: list[ScoredChunk] = []

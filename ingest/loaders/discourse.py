@@ -60,14 +60,16 @@ class DiscourseLoader:
                 continue
             number = int(post.get("post_number", len(sections) + 1))
             is_accepted = number == accepted
-            role = "Question" if number == 1 else "Accepted answer" if is_accepted else "Reply"
+            role = "question" if number == 1 else "accepted_answer" if is_accepted else "reply"
+            label = role.replace("_", " ").capitalize()
             sections.append(
                 Section(
                     text,
-                    heading_path=[f"{role} by {post.get('username', 'unknown')}"],
+                    heading_path=[f"{label} by {post.get('username', 'unknown')}"],
                     url=f"{url}/{number}" if url else None,
                     meta={
                         "post_number": number,
+                        "post_role": role,
                         "author": str(post.get("username", "")),
                         "accepted": is_accepted,
                         "like_count": int(post.get("like_count") or 0),

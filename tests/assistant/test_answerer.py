@@ -1,0 +1,86 @@
+"""Answers over a small real corpus with the real MiniLM embedder and the real Qdrant engine."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.answerer import Answerer
+from assistant.retriever import HybridRetriever
+from assistant.stores.edge import EdgeStore
+from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.types import Audience, Mode
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+from tests.corpus import write_corpus
+
+
+@pytest.fixture(scope="module")
+def answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Answerer:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("answers")
+    corpus = write_corpus(root / "corpus")
+    store = EdgeStore(root / "edge", dimension=real_embedder.dimension)
+    chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
+    IngestJob(store, real_embedder, chunker).run([corpus])
+    retriever = HybridRetriever(store, real_embedder, top_k=6)
+    return Answerer(retriever, ExtractiveSynthesizer(real_embedder))
+
+
+def cited_numbers(text: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+
+
+def test_how_to_question_gets_the_whole_step_list_cited(answerer: Answerer) -> None:
+    answer = answerer.ask("How do I reset my password?")
+    assert not answer.refused
+    assert "1. Open the sign-in page and click Forgot password." in answer.answer
+    assert "4. Choose a new password" in answer.answer
+    assert answer.citations[0].document == "kb/reset-password.md"
+    assert answer.citations[0].url == "https://help.example.com/articles/reset-password#steps"
+
+
+def test_every_marker_names_a_citation_and_every_citation_is_used(answerer: Answerer) -> None:
+    for question in ("How do I turn on payment reminders?", "How do I fix a bank feed that stopped syncing?"):
+        answer = answerer.ask(question)
+        assert not answer.refused, question
+        assert cited_numbers(answer.answer) == {c.id for c in answer.citations}
+
+
+def test_transcript_citation_opens_the_video_at_its_second(answerer: Answerer) -> None:
+    answer = answerer.ask("How do I switch on automatic reminders?")
+    video = [c for c in answer.citations if c.source_type == "transcript"]
+    assert video, answer
+    assert video[0].start_seconds is not None
+    assert video[0].url == f"https://video.example.com/w/getting-paid?t={int(video[0].start_seconds)}"
+
+
+def test_forum_citation_links_the_post(answerer: Answerer) -> None:
+    answer = answerer.ask("My bank feed stopped syncing after changing my bank password, what do I do?")
+    assert any(
+        c.url == "https://community.example.com/t/bank-feed-stopped-syncing/1482/2" and c.author == "staff_sam"
+        for c in answer.citations
+    ), answer
+
+
+def test_out_of_scope_question_is_refused_without_citations(answerer: Answerer) -> None:
+    answer = answerer.ask("What is the boiling point of tungsten on Mars?")
+    assert answer.refused and answer.citations == []
+    assert "couldn't find" in answer.answer
+
+
+def test_internal_content_never_reaches_public_callers(answerer: Answerer) -> None:
+    question = "What override code is used for refunds above 500 dollars?"
+    public = answerer.ask(question)
+    assert "PELICAN" not in public.answer
+    assert all(c.audience == "public" for c in public.citations)
+    employee = answerer.ask(question, audience=Audience.INTERNAL, mode=Mode.INTERNAL)
+    assert "PELICAN-42" in employee.answer
+    assert employee.citations[0].audience == "internal"
+    # A customer-facing mode reads public content only, even for an employee.
+    customer_mode = answerer.ask(question, audience=Audience.INTERNAL, mode=Mode.CUSTOMER)
+    assert "PELICAN" not in customer_mode.answer
+
+
+def test_session_id_is_kept_or_made(answerer: Answerer) -> None:
+    assert answerer.ask("How do I add a tax rate?", session_id="s-1").session_id == "s-1"
+    assert len(answerer.ask("How do I add a tax rate?").session_id) == 32
