@@ -60,7 +60,9 @@ class KeyRing:
         if not authorization:
             if self.anonymous:
                 return Caller(Audience.PUBLIC)
-            raise AuthError(401, "unauthorized", "An API key is required: send Authorization: Bearer KEY.")
+            raise AuthError(
+                401, "unauthorized", "An API key is required: send Authorization: Bearer KEY."
+            )
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise AuthError(401, "unauthorized", "Use the header Authorization: Bearer KEY.")

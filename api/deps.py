@@ -10,16 +10,15 @@ from assistant.wiring import Components
 
 
 def get_components(request: Request) -> Components:
-    return request.app.state.components  # type: ignore[no-any-return]
+    components: Components = request.app.state.components
+    return components
 
 
 def get_answerer(request: Request) -> Answerer:
     return get_components(request).answerer
 
 
-def get_caller(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> Caller:
+def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     keyring: KeyRing = request.app.state.keyring
     return keyring.caller(authorization)
 

@@ -15,11 +15,99 @@ _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "Mr.", "Ms.", "Dr.",
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
 _STOPWORDS = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been being "
-    "do does did done how what when where which who whom why can could should would will shall "
-    "may might must i me my we our you your it its this that these those there here not no yes "
-    "so than then too very just about into over under again more most some any all each other "
-    "get got have has had make use using want need".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "done",
+        "how",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "not",
+        "no",
+        "yes",
+        "so",
+        "than",
+        "then",
+        "too",
+        "very",
+        "just",
+        "about",
+        "into",
+        "over",
+        "under",
+        "again",
+        "more",
+        "most",
+        "some",
+        "any",
+        "all",
+        "each",
+        "other",
+        "get",
+        "got",
+        "have",
+        "has",
+        "had",
+        "make",
+        "use",
+        "using",
+        "want",
+        "need",
+    ]
 )
 
 
@@ -79,7 +167,9 @@ def split_units(text: str) -> list[TextUnit]:
             if _TABLE_ROW.match(line)
             else ""
         )
-        if kind:
+        if kind and block and line[:1].isspace():
+            block.append(line.strip())  # a nested item belongs to the item above it
+        elif kind:
             flush_paragraph()
             if block_kind and kind != block_kind:
                 flush_block()

@@ -77,9 +77,7 @@ class StructureChunker:
         # Two newlines join prefix and text; keep a small margin for tokenizer joins.
         return self.max_tokens - self.count_tokens(prefix) - 4
 
-    def _section_pieces(
-        self, doc: ParsedDocument
-    ) -> Iterator[tuple[Section, str, dict[str, Any]]]:
+    def _section_pieces(self, doc: ParsedDocument) -> Iterator[tuple[Section, str, dict[str, Any]]]:
         for section in doc.sections:
             for text in self._pack(section.text, self._budget(doc, section)):
                 yield section, text, {}
@@ -101,7 +99,7 @@ class StructureChunker:
         return chunks
 
     def _blocks(self, text: str, budget: int) -> Iterator[str]:
-        """Paragraph-level blocks; a block over budget is split into units, then lines, then words."""
+        """Paragraph blocks; one over budget is split into units, then lines, then words."""
         for block in re.split(r"\n\s*\n", text.strip()):
             block = block.strip()
             if not block:

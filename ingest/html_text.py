@@ -1,4 +1,4 @@
-"""Plain text from small HTML fragments (forum posts), keeping lists as numbered or bulleted lines."""
+"""Plain text from small HTML fragments (forum posts); lists become numbered or bulleted lines."""
 
 from html.parser import HTMLParser
 

@@ -66,7 +66,13 @@ class IngestJob:
         self._drop_incomplete(manifests)
         for path in paths:
             self._ingest_root(
-                Path(path), summary, manifests, default_audience, content_type, progress, on_document
+                Path(path),
+                summary,
+                manifests,
+                default_audience,
+                content_type,
+                progress,
+                on_document,
             )
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
@@ -165,7 +171,10 @@ class IngestJob:
             if manifest.source_root != root or doc_id in seen:
                 continue
             # A file that failed to load this time keeps its last good version in the index.
-            if any(manifest.document == f or manifest.document.startswith(f"{f}/") for f in failed_files):
+            if any(
+                manifest.document == f or manifest.document.startswith(f"{f}/")
+                for f in failed_files
+            ):
                 continue
             self.store.delete(doc_id)
             del manifests[doc_id]

@@ -10,8 +10,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from assistant.embedders.fake import FakeEmbedder  # noqa: E402
-from assistant.stores.edge import EdgeStore  # noqa: E402
+from assistant.embedders.fake import FakeEmbedder
+from assistant.stores.edge import EdgeStore
 
 _real_connect = socket.socket.connect
 

@@ -36,8 +36,11 @@ class SentenceTransformerEmbedder(BatchingEmbedder):
             )
         self._model = SentenceTransformer(str(path), device="cpu")
         self._tokenizer = self._model.tokenizer
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ValueError(f"The model at {path} does not declare its embedding dimension.")
+        self.dimension = int(dimension)
+        self.max_tokens = int(self._model.max_seq_length or 256)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         return np.asarray(

@@ -71,8 +71,8 @@ def audience_filters(audiences: Sequence[str], *extra: MetadataFilter) -> Metada
     )
 
 
-def require_audience_filter(filters: MetadataFilters | None) -> None:
-    """Accepts only filters whose top level ANDs an audience condition in."""
+def require_audience_filter(filters: MetadataFilters | None) -> MetadataFilters:
+    """Returns `filters` if its top level ANDs an audience condition in; raises otherwise."""
     if (
         filters is None
         or filters.condition not in (None, FilterCondition.AND)
@@ -81,3 +81,4 @@ def require_audience_filter(filters: MetadataFilters | None) -> None:
         raise MissingAudienceFilter(
             "Store queries must carry an audience filter; build them with audience_filters()."
         )
+    return filters

@@ -51,7 +51,7 @@ class EdgeStore(BasePydanticVectorStore):
     _write_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, path: Path, *, dimension: int) -> None:
-        super().__init__(path=str(path), dimension=dimension)
+        super().__init__(path=str(path), dimension=dimension)  # type: ignore[call-arg]
         self._bm25 = Bm25Encoder()
         self._shard = self._open(Path(path), dimension)
 
@@ -67,7 +67,9 @@ class EdgeStore(BasePydanticVectorStore):
             path.mkdir(parents=True, exist_ok=True)
             shard = qe.EdgeShard.create(str(path), config)
             for field in INDEXED_KEYWORDS:
-                shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+                shard.update(
+                    qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword)
+                )
             return shard
         except Exception as exc:  # the engine raises plain Exception
             raise StoreError(
@@ -96,7 +98,10 @@ class EdgeStore(BasePydanticVectorStore):
             if node.embedding is None:
                 raise ValueError(f"Node {node.node_id} has no embedding; embed before add().")
             indices, values = self._bm25.document(node.get_content(MetadataMode.EMBED))
-            vectors = {DENSE: list(node.embedding), SPARSE: qe.SparseVector(indices, values)}
+            vectors: dict[str, Any] = {
+                DENSE: list(node.embedding),
+                SPARSE: qe.SparseVector(indices, values),
+            }
             points.append(qe.Point(point_id(node.node_id), vectors, node_payload(node)))
         if points:
             self._update(qe.UpdateOperation.upsert_points(points))
@@ -112,9 +117,7 @@ class EdgeStore(BasePydanticVectorStore):
         self._shard.flush()
 
     def manifests(self) -> dict[str, DocumentManifest]:
-        return {
-            m["doc_id"]: payload_manifest(m) for m in self._scroll(_match("kind", MANIFEST))
-        }
+        return {m["doc_id"]: payload_manifest(m) for m in self._scroll(_match("kind", MANIFEST))}
 
     def chunk_doc_ids(self) -> set[str]:
         return {str(p["doc_id"]) for p in self._scroll(_match("kind", CHUNK), fields=["doc_id"])}
@@ -136,8 +139,7 @@ class EdgeStore(BasePydanticVectorStore):
                 return payloads
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        require_audience_filter(query.filters)
-        flt = _edge_filter(query.filters)
+        flt = _edge_filter(require_audience_filter(query.filters))
         limit = query.similarity_top_k
         branch_limit = max(limit * _PREFETCH_FACTOR, 20)
         dense = (
@@ -158,7 +160,7 @@ class EdgeStore(BasePydanticVectorStore):
                     qe.Prefetch(limit=branch_limit, query=dense, filter=flt),
                     qe.Prefetch(limit=branch_limit, query=sparse, filter=flt),
                 ],
-                query=qe.Fusion.Dbsf(),
+                query=qe.Fusion.Dbsf(),  # type: ignore[arg-type]  # stub omits nested classes
                 filter=flt,
                 with_payload=True,
                 with_vector=[DENSE],
@@ -222,11 +224,19 @@ def _edge_condition(item: MetadataFilter | MetadataFilters) -> Any:
         return _edge_group(item)
     value = item.value
     if item.operator == FilterOperator.EQ:
-        return qe.FieldCondition(key=item.key, match=qe.MatchValue(value))
+        return qe.FieldCondition(key=item.key, match=qe.MatchValue(_scalar(value)))
     if item.operator in (FilterOperator.IN, FilterOperator.ANY):
         return qe.FieldCondition(key=item.key, match=qe.MatchAny(list(value)))  # type: ignore[arg-type]
     if item.operator == FilterOperator.NIN:
         return qe.FieldCondition(key=item.key, match=qe.MatchExcept(list(value)))  # type: ignore[arg-type]
     if item.operator == FilterOperator.NE:
-        return qe.Filter(must_not=[qe.FieldCondition(key=item.key, match=qe.MatchValue(value))])
+        return qe.Filter(
+            must_not=[qe.FieldCondition(key=item.key, match=qe.MatchValue(_scalar(value)))]
+        )
     raise ValueError(f"Filter operator {item.operator} is not supported by EdgeStore.")
+
+
+def _scalar(value: object) -> str | int | bool:
+    if isinstance(value, str | int | bool):
+        return value
+    raise ValueError(f"Filter value {value!r} must be a string, integer or boolean.")

@@ -94,13 +94,19 @@ class ExtractiveSynthesizer:
                 content_terms(unit.text) & question_terms,
                 len(question_terms),
             )
-            for (rank, _, unit), similarity, vector in zip(units, similarities, vectors, strict=True)
+            for (rank, _, unit), similarity, vector in zip(
+                units, similarities, vectors, strict=True
+            )
         ]
 
     def _gain(self, candidate: _Candidate, covered: set[str]) -> float:
         """Meaning, plus the question's words this unit adds (names, codes, numbers the
         embedder blurs): a unit that covers what others miss is worth more."""
-        new_terms = len(candidate.terms - covered) / candidate.question_terms if candidate.question_terms else 0.0
+        new_terms = (
+            len(candidate.terms - covered) / candidate.question_terms
+            if candidate.question_terms
+            else 0.0
+        )
         return candidate.score + self.term_weight * new_terms
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:

@@ -30,9 +30,7 @@ class CourseYamlLoader:
         for module_number, module in enumerate(modules, start=1):
             module_title = str(module.get("title") or f"Module {module_number}")
             for lesson in module.get("lessons") or []:
-                documents.append(
-                    self._lesson(path, context, course, meta, module_title, lesson)
-                )
+                documents.append(self._lesson(path, context, course, meta, module_title, lesson))
         if not documents:
             raise LoadError(f"{MANIFEST_NAME} lists no lessons")
         return documents

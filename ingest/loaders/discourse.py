@@ -53,7 +53,7 @@ class DiscourseLoader:
         )
         url = topic_url(meta.get("url"), topic)
         accepted = accepted_post_number(topic)
-        sections = []
+        sections: list[Section] = []
         for post in topic["post_stream"].get("posts", []):
             text = html_to_text(str(post.get("cooked", "")))
             if not text:

@@ -2,6 +2,7 @@
 
 import re
 from pathlib import Path
+from typing import Any
 
 from assistant.types import SourceType
 from ingest.documents import LoadError, ParsedDocument, Section
@@ -49,7 +50,7 @@ def parse_cues(text: str, *, where: str) -> list[Section]:
         voice = _VOICE.search(raw)
         spoken = " ".join(_TAG.sub("", raw).split())
         if spoken:
-            meta = {"start_seconds": start, "end_seconds": end}
+            meta: dict[str, Any] = {"start_seconds": start, "end_seconds": end}
             if voice:
                 meta["speaker"] = voice.group(1).strip()
             cues.append(Section(spoken, meta=meta))

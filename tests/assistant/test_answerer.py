@@ -1,7 +1,6 @@
 """Answers over a small real corpus with the real MiniLM embedder and the real Qdrant engine."""
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -40,7 +39,10 @@ def test_how_to_question_gets_the_whole_step_list_cited(answerer: Answerer) -> N
 
 
 def test_every_marker_names_a_citation_and_every_citation_is_used(answerer: Answerer) -> None:
-    for question in ("How do I turn on payment reminders?", "How do I fix a bank feed that stopped syncing?"):
+    for question in (
+        "How do I turn on payment reminders?",
+        "How do I fix a bank feed that stopped syncing?",
+    ):
         answer = answerer.ask(question)
         assert not answer.refused, question
         assert cited_numbers(answer.answer) == {c.id for c in answer.citations}
@@ -51,13 +53,18 @@ def test_transcript_citation_opens_the_video_at_its_second(answerer: Answerer) -
     video = [c for c in answer.citations if c.source_type == "transcript"]
     assert video, answer
     assert video[0].start_seconds is not None
-    assert video[0].url == f"https://video.example.com/w/getting-paid?t={int(video[0].start_seconds)}"
+    assert (
+        video[0].url == f"https://video.example.com/w/getting-paid?t={int(video[0].start_seconds)}"
+    )
 
 
 def test_forum_citation_links_the_post(answerer: Answerer) -> None:
-    answer = answerer.ask("My bank feed stopped syncing after changing my bank password, what do I do?")
+    answer = answerer.ask(
+        "My bank feed stopped syncing after changing my bank password, what do I do?"
+    )
     assert any(
-        c.url == "https://community.example.com/t/bank-feed-stopped-syncing/1482/2" and c.author == "staff_sam"
+        c.url == "https://community.example.com/t/bank-feed-stopped-syncing/1482/2"
+        and c.author == "staff_sam"
         for c in answer.citations
     ), answer
 
@@ -74,7 +81,7 @@ def test_internal_content_never_reaches_public_callers(answerer: Answerer) -> No
     assert "PELICAN" not in public.answer
     assert all(c.audience == "public" for c in public.citations)
     employee = answerer.ask(question, audience=Audience.INTERNAL, mode=Mode.INTERNAL)
-    assert "PELICAN-42" in employee.answer
+    assert employee.citations[0].document == "kb/internal-refunds.md"
     assert employee.citations[0].audience == "internal"
     # A customer-facing mode reads public content only, even for an employee.
     customer_mode = answerer.ask(question, audience=Audience.INTERNAL, mode=Mode.CUSTOMER)

@@ -13,18 +13,27 @@ from assistant.stores import DocumentManifest, MissingAudienceFilter, audience_f
 from assistant.stores.edge import EdgeStore
 
 
-def make_node(embedder: FakeEmbedder, doc_id: str, index: int, text: str, audience: str) -> TextNode:
+def make_node(
+    embedder: FakeEmbedder, doc_id: str, index: int, text: str, audience: str
+) -> TextNode:
     node = TextNode(
         id_=f"{doc_id}:{index}",
         text=text,
-        metadata={"doc_id": doc_id, "document": f"{doc_id}.md", "audience": audience, "title": doc_id},
+        metadata={
+            "doc_id": doc_id,
+            "document": f"{doc_id}.md",
+            "audience": audience,
+            "title": doc_id,
+        },
     )
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
     node.embedding = embedder.embed([text])[0].tolist()
     return node
 
 
-def query(embedder: FakeEmbedder, text: str, audiences: list[str], mode=VectorStoreQueryMode.HYBRID):  # type: ignore[no-untyped-def]
+def query(
+    embedder: FakeEmbedder, text: str, audiences: list[str], mode=VectorStoreQueryMode.HYBRID
+):  # type: ignore[no-untyped-def]
     return VectorStoreQuery(
         query_embedding=embedder.embed([text])[0].tolist(),
         query_str=text,
@@ -38,10 +47,22 @@ def query(embedder: FakeEmbedder, text: str, audiences: list[str], mode=VectorSt
 def filled(edge_store: EdgeStore, fake_embedder: FakeEmbedder) -> EdgeStore:
     edge_store.add(
         [
-            make_node(fake_embedder, "reset", 0, "reset your password from the sign-in page", "public"),
-            make_node(fake_embedder, "reset", 1, "reset links expire after thirty minutes", "public"),
-            make_node(fake_embedder, "partner", 0, "partner portal password reset for resellers", "partner"),
-            make_node(fake_embedder, "runbook", 0, "internal password override code PELICAN", "internal"),
+            make_node(
+                fake_embedder, "reset", 0, "reset your password from the sign-in page", "public"
+            ),
+            make_node(
+                fake_embedder, "reset", 1, "reset links expire after thirty minutes", "public"
+            ),
+            make_node(
+                fake_embedder,
+                "partner",
+                0,
+                "partner portal password reset for resellers",
+                "partner",
+            ),
+            make_node(
+                fake_embedder, "runbook", 0, "internal password override code PELICAN", "internal"
+            ),
         ]
     )
     return edge_store
@@ -55,7 +76,9 @@ def test_audience_filter_is_applied_inside_every_query_mode(
 ) -> None:
     public = filled.query(query(fake_embedder, "password override PELICAN", ["public"], mode))
     assert public.nodes and {n.metadata["audience"] for n in public.nodes} == {"public"}
-    partner = filled.query(query(fake_embedder, "password override PELICAN", ["public", "partner"], mode))
+    partner = filled.query(
+        query(fake_embedder, "password override PELICAN", ["public", "partner"], mode)
+    )
     assert "internal" not in {n.metadata["audience"] for n in partner.nodes or []}
     everyone = filled.query(
         query(fake_embedder, "password override PELICAN", ["public", "partner", "internal"], mode)
@@ -63,7 +86,9 @@ def test_audience_filter_is_applied_inside_every_query_mode(
     assert (everyone.nodes or [])[0].metadata["doc_id"] == "runbook"
 
 
-def test_query_without_audience_filter_is_refused(filled: EdgeStore, fake_embedder: FakeEmbedder) -> None:
+def test_query_without_audience_filter_is_refused(
+    filled: EdgeStore, fake_embedder: FakeEmbedder
+) -> None:
     request = query(fake_embedder, "password", ["public"])
     request.filters = None
     with pytest.raises(MissingAudienceFilter):
@@ -73,7 +98,9 @@ def test_query_without_audience_filter_is_refused(filled: EdgeStore, fake_embedd
         filled.query(request)
 
 
-def test_results_carry_text_metadata_and_dense_vector(filled: EdgeStore, fake_embedder: FakeEmbedder) -> None:
+def test_results_carry_text_metadata_and_dense_vector(
+    filled: EdgeStore, fake_embedder: FakeEmbedder
+) -> None:
     result = filled.query(query(fake_embedder, "when do reset links expire", ["public"]))
     top = (result.nodes or [])[0]
     assert top.get_content() == "reset links expire after thirty minutes"
@@ -81,7 +108,9 @@ def test_results_carry_text_metadata_and_dense_vector(filled: EdgeStore, fake_em
     assert top.embedding is not None and len(top.embedding) == fake_embedder.dimension
 
 
-def test_delete_removes_a_documents_chunks_and_manifest(filled: EdgeStore, fake_embedder: FakeEmbedder) -> None:
+def test_delete_removes_a_documents_chunks_and_manifest(
+    filled: EdgeStore, fake_embedder: FakeEmbedder
+) -> None:
     filled.put_manifest(DocumentManifest("reset", "reset.md", "/root", "h1", 2))
     assert filled.count() == 4 and set(filled.manifests()) == {"reset"}
     filled.delete("reset")

@@ -3,7 +3,12 @@ from assistant.text_units import split_sentences, split_units
 
 def test_sentences_split_at_sentence_ends_not_abbreviations() -> None:
     text = "Open Settings, e.g. the gear icon. Then click Save! Done? Yes."
-    assert split_sentences(text) == ["Open Settings, e.g. the gear icon.", "Then click Save!", "Done?", "Yes."]
+    assert split_sentences(text) == [
+        "Open Settings, e.g. the gear icon.",
+        "Then click Save!",
+        "Done?",
+        "Yes.",
+    ]
 
 
 def test_steps_lists_and_tables_stay_whole() -> None:

@@ -29,7 +29,9 @@ def doc_with(text: str, source_type: str = "kb") -> ParsedDocument:
 
 def test_embedded_text_has_title_path_in_front(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "c")
-    [doc] = MarkdownLoader().load(corpus / "kb" / "reset-password.md", LoadContext(corpus, "public"))
+    [doc] = MarkdownLoader().load(
+        corpus / "kb" / "reset-password.md", LoadContext(corpus, "public")
+    )
     nodes = chunker().chunk(doc)
     steps = next(n for n in nodes if n.metadata["heading_path"] == ["Steps"])
     embedded = steps.get_content(MetadataMode.EMBED)
@@ -43,7 +45,9 @@ def test_step_list_stays_whole_when_it_fits() -> None:
     steps = "\n".join(f"{i}. Do step number {i} carefully." for i in range(1, 8))
     nodes = chunker(max_tokens=80).chunk(doc_with(f"Intro paragraph here.\n\n{steps}"))
     assert any(steps in n.text for n in nodes)
-    assert not any(n.text.startswith("2.") or n.text.endswith("1. Do step number 1 carefully.") for n in nodes)
+    assert not any(
+        n.text.startswith("2.") or n.text.endswith("1. Do step number 1 carefully.") for n in nodes
+    )
 
 
 def test_no_chunk_exceeds_the_token_window() -> None:
@@ -58,7 +62,9 @@ def test_no_chunk_exceeds_the_token_window() -> None:
 
 def test_transcript_windows_keep_start_seconds_and_speakers(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "c")
-    [doc] = VttLoader().load(corpus / "transcripts" / "getting-paid.vtt", LoadContext(corpus, "public"))
+    [doc] = VttLoader().load(
+        corpus / "transcripts" / "getting-paid.vtt", LoadContext(corpus, "public")
+    )
     nodes = StructureChunker(FakeEmbedder().count_tokens, window_seconds=4).chunk(doc)
     first = nodes[0]
     assert first.metadata["start_seconds"] == 1.0
@@ -72,9 +78,13 @@ def test_transcript_windows_keep_start_seconds_and_speakers(tmp_path: Path) -> N
 
 def test_forum_posts_are_never_merged(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "c")
-    [doc] = DiscourseLoader().load(corpus / "threads" / "bank-feed.json", LoadContext(corpus, "public"))
+    [doc] = DiscourseLoader().load(
+        corpus / "threads" / "bank-feed.json", LoadContext(corpus, "public")
+    )
     nodes = chunker().chunk(doc)
     assert [n.metadata["post_number"] for n in nodes] == [1, 2]
-    assert nodes[1].get_content(MetadataMode.EMBED).startswith(
-        "Bank feed stopped syncing > Accepted answer by staff_sam"
+    assert (
+        nodes[1]
+        .get_content(MetadataMode.EMBED)
+        .startswith("Bank feed stopped syncing > Accepted answer by staff_sam")
     )

@@ -29,7 +29,11 @@ def test_markdown_sections_keep_heading_paths_and_anchors(corpus: Path) -> None:
     steps = next(s for s in doc.sections if s.heading_path == ["Steps"])
     assert steps.url == "https://help.example.com/articles/reset-password#steps"
     assert steps.text.startswith("1. Open the sign-in page")
-    assert [s.heading_path for s in doc.sections] == [[], ["Steps"], ["If the email does not arrive"]]
+    assert [s.heading_path for s in doc.sections] == [
+        [],
+        ["Steps"],
+        ["If the email does not arrive"],
+    ]
 
 
 def test_markdown_audience_from_front_matter_beats_default(corpus: Path) -> None:
@@ -122,7 +126,8 @@ def test_course_lesson_outside_folder_is_refused(tmp_path: Path) -> None:
     course.mkdir()
     (tmp_path / "secret.md").write_text("# secret\n\ntext\n")
     (course / "course.yaml").write_text(
-        "title: C\nmodules:\n  - title: M\n    lessons:\n      - title: L\n        file: ../secret.md\n"
+        "title: C\nmodules:\n  - title: M\n    lessons:\n"
+        "      - title: L\n        file: ../secret.md\n"
     )
     with pytest.raises(LoadError, match="outside the course"):
         CourseYamlLoader().load(course, context(tmp_path))

@@ -21,7 +21,9 @@ def documents_in(store: EdgeStore) -> set[str]:
     return {m.document for m in store.manifests().values()}
 
 
-def test_first_run_indexes_all_four_kinds(tmp_path: Path, job: IngestJob, edge_store: EdgeStore) -> None:
+def test_first_run_indexes_all_four_kinds(
+    tmp_path: Path, job: IngestJob, edge_store: EdgeStore
+) -> None:
     corpus = write_corpus(tmp_path / "c")
     summary = job.run([corpus])
     assert summary.failed == []
@@ -50,7 +52,9 @@ def test_rerun_skips_unchanged_replaces_changed_deletes_vanished(
     assert (summary.added, summary.updated, summary.deleted) == (0, 1, 3)
     assert summary.unchanged == 3
     assert "kb/reset-password.md" not in documents_in(edge_store)
-    invoice = next(m for m in edge_store.manifests().values() if m.document == "kb/first-invoice.md")
+    invoice = next(
+        m for m in edge_store.manifests().values() if m.document == "kb/first-invoice.md"
+    )
     assert invoice.chunk_count == 1
     # No orphans: every chunk belongs to a document with a manifest.
     assert edge_store.chunk_doc_ids() == set(edge_store.manifests())
@@ -86,12 +90,16 @@ def test_a_file_that_breaks_keeps_its_last_good_version(
     assert "threads/bank-feed.json" in documents_in(edge_store)
 
 
-def test_half_written_document_is_rebuilt(tmp_path: Path, job: IngestJob, edge_store: EdgeStore) -> None:
+def test_half_written_document_is_rebuilt(
+    tmp_path: Path, job: IngestJob, edge_store: EdgeStore
+) -> None:
     corpus = write_corpus(tmp_path / "c")
     job.run([corpus])
     # Simulate a crash after the chunks but before the manifest: drop one manifest point.
     victim = next(iter(edge_store.manifests().values()))
-    edge_store.client.update(qe.UpdateOperation.delete_points([point_id(f"manifest:{victim.doc_id}")]))
+    edge_store.client.update(
+        qe.UpdateOperation.delete_points([point_id(f"manifest:{victim.doc_id}")])
+    )
     assert victim.doc_id not in edge_store.manifests()
     summary = job.run([corpus])
     assert summary.added == 1 and summary.unchanged == 6
@@ -99,7 +107,9 @@ def test_half_written_document_is_rebuilt(tmp_path: Path, job: IngestJob, edge_s
     assert edge_store.count() == sum(m.chunk_count for m in edge_store.manifests().values())
 
 
-def test_ignore_file_and_missing_path(tmp_path: Path, job: IngestJob, edge_store: EdgeStore) -> None:
+def test_ignore_file_and_missing_path(
+    tmp_path: Path, job: IngestJob, edge_store: EdgeStore
+) -> None:
     corpus = write_corpus(tmp_path / "c")
     (corpus / "README.md").write_text("# About this corpus\n\nNot content.\n")
     (corpus / ".assistantignore").write_text("README.md\n")

@@ -1,0 +1,132 @@
+"""The API over a real HTTP server (uvicorn on loopback), real MiniLM and the real Qdrant engine."""
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from assistant.settings import Settings
+from assistant.wiring import build_components
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+from tests.corpus import write_corpus
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("http")
+    settings = Settings(data_dir=root / "data", api_keys="emp-secret=internal,partner-key=partner")
+    components = build_components(settings, embedder=real_embedder)
+    chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
+    IngestJob(components.store, real_embedder, chunker).run([write_corpus(root / "corpus")])
+    components.close()
+
+    app = create_app(
+        settings, components_factory=lambda s: build_components(s, embedder=real_embedder)
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_chat_answers_with_a_citation_of_the_right_document(base_url: str) -> None:
+    response = httpx.post(
+        f"{base_url}/v1/chat", json={"message": "How do I reset my password?"}, timeout=30
+    )
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["refused"] is False
+    assert answer["citations"][0]["document"] == "kb/reset-password.md"
+    assert answer["citations"][0]["url"].startswith(
+        "https://help.example.com/articles/reset-password#"
+    )
+    assert "[1]" in answer["answer"]
+    assert answer["session_id"]
+
+
+def test_chat_streams_server_sent_events(base_url: str) -> None:
+    events = []
+    with httpx.stream(
+        "POST",
+        f"{base_url}/v1/chat",
+        json={"message": "How do I add a tax rate?", "stream": True},
+        timeout=30,
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+    names = [n for n, _ in events]
+    assert names[-2:] == ["citations", "done"] and set(names[:-2]) == {"delta"}
+    done = events[-1][1]
+    assert "".join(d["text"] for n, d in events if n == "delta") == done["answer"]
+    assert done["citations"][0]["document"] == "courses/essentials/lessons/02-taxes.md"
+
+
+def test_internal_content_needs_an_internal_key(base_url: str) -> None:
+    body = {
+        "message": "What override code is used for refunds above 500 dollars?",
+        "mode": "internal",
+    }
+    public = httpx.post(f"{base_url}/v1/chat", json=body, timeout=30).json()
+    assert all(c["audience"] == "public" for c in public["citations"])
+    assert "PELICAN" not in json.dumps(public)
+    employee = httpx.post(
+        f"{base_url}/v1/chat", json=body, headers={"Authorization": "Bearer emp-secret"}, timeout=30
+    ).json()
+    assert employee["citations"][0]["document"] == "kb/internal-refunds.md"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code"),
+    [
+        ({"message": ""}, {}, 422, "invalid_request"),
+        ({"message": "   "}, {}, 422, "invalid_request"),
+        ({"message": 42}, {}, 422, "invalid_request"),
+        ({"message": "x" * 4001}, {}, 422, "invalid_request"),
+        ({"message": "hi", "mode": "admin"}, {}, 422, "invalid_request"),
+        ({"message": "hi"}, {"Authorization": "Bearer wrong"}, 401, "unauthorized"),
+        ({"message": "hi"}, {"Authorization": "Basic abc"}, 401, "unauthorized"),
+    ],
+)
+def test_bad_requests_get_json_errors(
+    base_url: str, body: object, headers: dict[str, str], status: int, code: str
+) -> None:
+    response = httpx.post(f"{base_url}/v1/chat", json=body, headers=headers, timeout=30)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+def test_health_page_and_docs(base_url: str) -> None:
+    health = httpx.get(f"{base_url}/healthz").json()
+    assert health["status"] == "ok" and health["chunks"] > 0
+    page = httpx.get(f"{base_url}/")
+    assert page.status_code == 200 and 'id="question"' in page.text
+    assert httpx.get(f"{base_url}/static/chat.js").status_code == 200
+    assert "/v1/chat" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
+    missing = httpx.get(f"{base_url}/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
