@@ -118,9 +118,18 @@ def content_terms(text: str) -> set[str]:
 
 @dataclass(frozen=True)
 class TextUnit:
-    kind: str  # "sentence", "steps", "list" or "table"
+    kind: str  # "sentence", "steps", "list", "table", or "item" (one line of a list)
     text: str
     position: int
+    item: int = 0  # 1-based line within the list for kind "item"
+
+
+def list_items(unit: TextUnit) -> list[TextUnit]:
+    """The lines of a step or bullet list as units of their own, for factual questions."""
+    if unit.kind not in ("steps", "list"):
+        return []
+    lines = [line for line in unit.text.splitlines() if _STEP.match(line) or _BULLET.match(line)]
+    return [TextUnit("item", line, unit.position, n) for n, line in enumerate(lines, start=1)]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -152,6 +161,9 @@ def split_units(text: str) -> list[TextUnit]:
     def flush_block() -> None:
         nonlocal block_kind
         if block:
+            # "Choose when it's sent:" only makes sense with the list it introduces.
+            if units and units[-1].kind == "sentence" and units[-1].text.endswith(":"):
+                block.insert(0, units.pop().text)
             units.append(TextUnit(block_kind, "\n".join(block), len(units)))
         block.clear()
         block_kind = ""
@@ -168,7 +180,7 @@ def split_units(text: str) -> list[TextUnit]:
             else ""
         )
         if kind and block and line[:1].isspace():
-            block.append(line.strip())  # a nested item belongs to the item above it
+            block.append(f"   {line.strip()}")  # a nested item belongs to the item above it
         elif kind:
             flush_paragraph()
             if block_kind and kind != block_kind:

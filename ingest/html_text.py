@@ -12,12 +12,14 @@ class _TextExtractor(HTMLParser):
         self.current: list[str] = []
         self.lists: list[list[int]] = []  # stack of [is_ordered, counter]
         self.skip = 0
+        self.indent = ""  # nested list items are indented under their parent item
 
     def _newline(self) -> None:
         line = " ".join("".join(self.current).split())
         if line:
-            self.lines.append(line)
+            self.lines.append(self.indent + line)
         self.current = []
+        self.indent = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
@@ -27,6 +29,7 @@ class _TextExtractor(HTMLParser):
             self.lists.append([int(tag == "ol"), 0])
         elif tag == "li":
             self._newline()
+            self.indent = "   " * (len(self.lists) - 1)
             if self.lists and self.lists[-1][0]:
                 self.lists[-1][1] += 1
                 self.current.append(f"{self.lists[-1][1]}. ")

@@ -1,5 +1,6 @@
 """ExtractiveSynthesizer: answers with the retrieved sentences and step lists, each cited."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -7,8 +8,22 @@ import numpy as np
 
 from assistant.embedders import Embedder
 from assistant.synthesizers import Draft
-from assistant.text_units import TextUnit, content_terms, split_units
+from assistant.text_units import TextUnit, content_terms, list_items, split_units
 from assistant.types import ScoredChunk
+
+_HOW_TO = re.compile(
+    r"^\s*(how (do|can|should|would|to)\b|how do i|steps? to|what are the steps|"
+    r"(can|could) (i|you|we)\b|where (do|can) i|i (want|need|would like) to)",
+    re.IGNORECASE,
+)
+
+
+def is_how_to(question: str) -> bool:
+    """Questions that ask for a procedure rather than a fact."""
+    return bool(_HOW_TO.search(question))
+
+
+_LIST_MARKER = re.compile(r"^\s*(\d+[.)]|[-*•])\s+")
 
 
 @dataclass(frozen=True)
@@ -53,8 +68,12 @@ class ExtractiveSynthesizer:
         candidates = self._candidates(question, chunks, question_vector)
         if not candidates:
             return Draft(text="", sources=[], support=0.0)
-        chosen = self._select(candidates)
-        chosen.sort(key=lambda c: (c.chunk_rank, c.unit.position))
+        chosen = self._select(candidates, how_to=is_how_to(question))
+        # Best source first; within a source, reading order.
+        source_gain: dict[int, float] = {}
+        for c in chosen:
+            source_gain[c.chunk_rank] = max(source_gain.get(c.chunk_rank, -1.0), c.score)
+        chosen.sort(key=lambda c: (-source_gain[c.chunk_rank], c.unit.position, c.unit.item))
         return self._render(chosen, chunks)
 
     def _candidates(
@@ -74,7 +93,12 @@ class ExtractiveSynthesizer:
             for rank, c in quotable[: self.max_chunks]
             if c.similarity >= best - self.chunk_margin
         ]
-        units = [(rank, c, u) for rank, c in usable for u in split_units(c.text)]
+        units = [
+            (rank, c, unit)
+            for rank, c in usable
+            for block in split_units(c.text)
+            for unit in (block, *list_items(block))
+        ]
         if not units:
             return []
         # Each unit is read with its heading path, as the chunk was embedded: a sentence under
@@ -109,12 +133,27 @@ class ExtractiveSynthesizer:
         )
         return candidate.score + self.term_weight * new_terms
 
-    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _select(self, candidates: list[_Candidate], *, how_to: bool) -> list[_Candidate]:
         ranked = sorted(candidates, key=lambda c: self._gain(c, set()), reverse=True)
         best = ranked[0]
         best_gain = self._gain(best, set())
-        steps = next((c for c in ranked if c.unit.kind == "steps"), None)
-        if steps is not None and self._gain(steps, set()) >= best_gain - 0.1:
+
+        # How-to questions want a procedure: a step list close to the best unit wins, and a
+        # list holding the best-matching step counts as well as that step.
+        def procedure_gain(c: _Candidate) -> float:
+            own = self._gain(c, set())
+            if not how_to:
+                return own
+            items = [
+                self._gain(i, set())
+                for i in candidates
+                if i.unit.kind == "item" and _overlaps(i, c)
+            ]
+            return max([own, *items])
+
+        steps = max((c for c in ranked if c.unit.kind == "steps"), key=procedure_gain, default=None)
+        slack = 0.15 if how_to else 0.05
+        if steps is not None and procedure_gain(steps) >= best_gain - slack:
             # A procedure answers a how-to: give its lead-in sentence and the whole list.
             lead = [
                 c
@@ -127,18 +166,29 @@ class ExtractiveSynthesizer:
         chosen: list[_Candidate] = []
         covered: set[str] = set()
         remaining = list(ranked)
-        while remaining and len(chosen) < self.max_sentences:
+        # A fact is said in a sentence or two; more only adds noise.
+        limit = self.max_sentences if how_to else min(self.max_sentences, 3)
+        margin = self.margin if how_to else self.margin * 0.75
+        while remaining and len(chosen) < limit:
             candidate = max(remaining, key=lambda c: self._gain(c, covered))
             remaining.remove(candidate)
-            if self._gain(candidate, covered) < best_gain - self.margin:
+            if self._gain(candidate, covered) < best_gain - margin:
                 break
-            if all(float(candidate.vector @ c.vector) < self.redundancy for c in chosen):
+            if all(
+                float(candidate.vector @ c.vector) < self.redundancy and not _overlaps(candidate, c)
+                for c in chosen
+            ):
                 chosen.append(candidate)
                 covered |= candidate.terms
-        return self._continue_sentences(chosen, candidates, covered)
+        return self._continue_sentences(chosen, candidates, covered, limit=limit)
 
     def _continue_sentences(
-        self, chosen: list[_Candidate], candidates: list[_Candidate], covered: set[str]
+        self,
+        chosen: list[_Candidate],
+        candidates: list[_Candidate],
+        covered: set[str],
+        *,
+        limit: int,
     ) -> list[_Candidate]:
         """Adds the sentence right after a chosen one when it brings question words not yet
         covered: answers often finish in the next sentence ("… Use the code X.")."""
@@ -147,7 +197,7 @@ class ExtractiveSynthesizer:
         for candidate in chosen:
             following = by_place.get((candidate.chunk_rank, candidate.unit.position + 1))
             if (
-                len(result) < self.max_sentences
+                len(result) < limit
                 and following is not None
                 and following not in result
                 and following.unit.kind == "sentence"
@@ -168,15 +218,23 @@ class ExtractiveSynthesizer:
             marker = f"[{number_of[candidate.chunk_rank]}]"
             if candidate.unit.kind == "sentence":
                 parts.append(f"{candidate.unit.text} {marker}")
+            elif candidate.unit.kind == "item":
+                # One list item on its own reads as a sentence: drop its "4." or "-".
+                parts.append(f"{_LIST_MARKER.sub('', candidate.unit.text)} {marker}")
             else:
                 lines = candidate.unit.text.splitlines()
                 parts.append("\n".join([*lines[:-1], f"{lines[-1]} {marker}"]))
         text, previous_is_block = "", False
         for candidate, part in zip(chosen, parts, strict=True):
-            is_block = candidate.unit.kind != "sentence"
+            is_block = candidate.unit.kind not in ("sentence", "item")
             # Sentences run on; lists, steps and tables stand on their own lines.
             separator = "\n" if is_block or previous_is_block else " "
             text = f"{text}{separator}{part}" if text else part
             previous_is_block = is_block
         support = float(np.mean([c.score for c in chosen]))
         return Draft(text=text, sources=sources, support=support)
+
+
+def _overlaps(a: _Candidate, b: _Candidate) -> bool:
+    """A list and one of its own items say the same thing twice."""
+    return a.chunk_rank == b.chunk_rank and a.unit.position == b.unit.position

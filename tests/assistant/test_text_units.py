@@ -1,4 +1,4 @@
-from assistant.text_units import split_sentences, split_units
+from assistant.text_units import list_items, split_sentences, split_units
 
 
 def test_sentences_split_at_sentence_ends_not_abbreviations() -> None:
@@ -17,10 +17,23 @@ def test_steps_lists_and_tables_stay_whole() -> None:
         "- red\n- blue\n\n| plan | price |\n| --- | --- |\n| Starter | 9 |\n\nThe end. Really."
     )
     units = split_units(text)
-    assert [u.kind for u in units] == ["sentence", "steps", "list", "table", "sentence", "sentence"]
-    assert units[1].text == "1. Open the page.\n2. Click Reset. It takes a second."
-    assert units[3].text.count("\n") == 2
-    assert [u.position for u in units] == list(range(6))
+    # The lead-in sentence ending in ":" travels with the list it introduces.
+    assert [u.kind for u in units] == ["steps", "list", "table", "sentence", "sentence"]
+    assert units[0].text == "To reset it:\n1. Open the page.\n2. Click Reset. It takes a second."
+    assert units[2].text.count("\n") == 2
+    assert [u.position for u in units] == list(range(5))
+
+
+def test_nested_items_and_lead_in_stay_with_their_list() -> None:
+    units = split_units("Then:\n1. Choose the format:\n   - CSV\n   - PDF\n2. Click Export.")
+    assert [u.kind for u in units] == ["steps"]
+    assert units[0].text == "Then:\n1. Choose the format:\n   - CSV\n   - PDF\n2. Click Export."
+    assert [i.text for i in list_items(units[0])] == [
+        "1. Choose the format:",
+        "   - CSV",
+        "   - PDF",
+        "2. Click Export.",
+    ]
 
 
 def test_headings_are_not_units() -> None:
