@@ -14,8 +14,8 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from assistant.text_units import split_units
 from ingest.documents import ParsedDocument, Section
 
-# Bump when chunking changes, so re-ingest rebuilds documents chunked the old way.
-CHUNKER_VERSION = "1"
+# Bump when parsing or chunking changes, so re-ingest rebuilds documents made the old way.
+CHUNKER_VERSION = "2"
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 # Payload keys kept out of the embedded text: only the title path is embedded with the chunk.
 _EMBED_KEYS = {"title_path"}

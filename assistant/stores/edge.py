@@ -72,6 +72,11 @@ class EdgeStore(BasePydanticVectorStore):
                 )
             return shard
         except Exception as exc:  # the engine raises plain Exception
+            if "WouldBlock" in str(exc):
+                raise StoreError(
+                    f"The embedded Qdrant store at {path} is open in another process (is "
+                    "`assistant serve` running?). Stop it first, or use a Qdrant server."
+                ) from exc
             raise StoreError(
                 f"Cannot open the embedded Qdrant store at {path}: {exc}. If the embedding "
                 "model changed, remove that folder and ingest again."

@@ -23,6 +23,8 @@ def is_how_to(question: str) -> bool:
     return bool(_HOW_TO.search(question))
 
 
+# Markdown bold/italic markers: answers are pasted into tickets and chats as plain text.
+_EMPHASIS = re.compile(r"\*\*|__")
 _LIST_MARKER = re.compile(r"^\s*(\d+[.)]|[-*•])\s+")
 
 
@@ -69,11 +71,11 @@ class ExtractiveSynthesizer:
         if not candidates:
             return Draft(text="", sources=[], support=0.0)
         chosen = self._select(candidates, how_to=is_how_to(question))
-        # Best source first; within a source, reading order.
-        source_gain: dict[int, float] = {}
+        # Sources in the order they were picked (best first); within a source, reading order.
+        pick_order: dict[int, int] = {}
         for c in chosen:
-            source_gain[c.chunk_rank] = max(source_gain.get(c.chunk_rank, -1.0), c.score)
-        chosen.sort(key=lambda c: (-source_gain[c.chunk_rank], c.unit.position, c.unit.item))
+            pick_order.setdefault(c.chunk_rank, len(pick_order))
+        chosen.sort(key=lambda c: (pick_order[c.chunk_rank], c.unit.position, c.unit.item))
         return self._render(chosen, chunks)
 
     def _candidates(
@@ -174,6 +176,8 @@ class ExtractiveSynthesizer:
             remaining.remove(candidate)
             if self._gain(candidate, covered) < best_gain - margin:
                 break
+            if chosen and not candidate.terms:
+                continue  # shares no word with the question: likely an aside
             if all(
                 float(candidate.vector @ c.vector) < self.redundancy and not _overlaps(candidate, c)
                 for c in chosen
@@ -220,7 +224,7 @@ class ExtractiveSynthesizer:
                 parts.append(f"{candidate.unit.text} {marker}")
             elif candidate.unit.kind == "item":
                 # One list item on its own reads as a sentence: drop its "4." or "-".
-                parts.append(f"{_LIST_MARKER.sub('', candidate.unit.text)} {marker}")
+                parts.append(f"{_LIST_MARKER.sub('', candidate.unit.text.strip())} {marker}")
             else:
                 lines = candidate.unit.text.splitlines()
                 parts.append("\n".join([*lines[:-1], f"{lines[-1]} {marker}"]))
@@ -232,7 +236,7 @@ class ExtractiveSynthesizer:
             text = f"{text}{separator}{part}" if text else part
             previous_is_block = is_block
         support = float(np.mean([c.score for c in chosen]))
-        return Draft(text=text, sources=sources, support=support)
+        return Draft(text=_EMPHASIS.sub("", text), sources=sources, support=support)
 
 
 def _overlaps(a: _Candidate, b: _Candidate) -> bool:

@@ -9,7 +9,12 @@ from llama_index.core.vector_stores.types import (
 )
 
 from assistant.embedders.fake import FakeEmbedder
-from assistant.stores import DocumentManifest, MissingAudienceFilter, audience_filters
+from assistant.stores import (
+    DocumentManifest,
+    MissingAudienceFilter,
+    StoreError,
+    audience_filters,
+)
 from assistant.stores.edge import EdgeStore
 
 
@@ -135,3 +140,27 @@ def test_store_persists_across_reopen(tmp_path: Path, fake_embedder: FakeEmbedde
 def test_add_requires_embeddings(edge_store: EdgeStore) -> None:
     with pytest.raises(ValueError, match="no embedding"):
         edge_store.add([TextNode(id_="x", text="no vector")])
+
+
+def test_a_store_open_elsewhere_gets_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from assistant.stores.edge import EdgeStore; "
+            f"store = EdgeStore({str(tmp_path / 's')!r}, dimension=8); print('open', flush=True); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError, match="open in another process"):
+            EdgeStore(tmp_path / "s", dimension=8)
+    finally:
+        holder.kill()
+        holder.communicate()
