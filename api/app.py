@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from api.auth import AuthError, KeyRing
-from api.routes import chat, health
+from api.routes import chat, health, search
 from assistant.settings import Settings
 from assistant.stores import StoreError
 from assistant.wiring import Components, build_components
@@ -45,6 +45,7 @@ def create_app(
         settings.api_keys, file=settings.api_keys_file, anonymous=settings.allow_anonymous
     )
     app.include_router(chat.router)
+    app.include_router(search.router)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

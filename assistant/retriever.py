@@ -6,8 +6,11 @@ import numpy as np
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from assistant.embedders import Embedder
+from assistant.shaping import shape
 from assistant.stores import Store, audience_filters
 from assistant.types import ScoredChunk
+
+CANDIDATE_FACTOR = 3
 
 
 class HybridRetriever:
@@ -27,27 +30,28 @@ class HybridRetriever:
         query_vector: np.ndarray | None = None,
     ) -> list[ScoredChunk]:
         vector = self.embedder.embed([question])[0] if query_vector is None else query_vector
+        limit = top_k or self.top_k
         result = self.store.query(
             VectorStoreQuery(
                 query_embedding=vector.tolist(),
                 query_str=question,
-                similarity_top_k=top_k or self.top_k,
+                # Shaping picks from more candidates than it returns.
+                similarity_top_k=limit * CANDIDATE_FACTOR,
                 mode=VectorStoreQueryMode.HYBRID,
                 filters=audience_filters(audiences),
             )
         )
         chunks = []
         for node, score in zip(result.nodes or [], result.similarities or [], strict=True):
-            similarity = (
-                float(np.dot(vector, np.asarray(node.embedding))) if node.embedding else 0.0
-            )
+            chunk_vector = np.asarray(node.embedding) if node.embedding else None
             chunks.append(
                 ScoredChunk(
                     chunk_id=node.node_id,
                     text=node.get_content(),
                     metadata=dict(node.metadata),
                     score=float(score),
-                    similarity=similarity,
+                    similarity=float(vector @ chunk_vector) if chunk_vector is not None else 0.0,
+                    vector=chunk_vector,
                 )
             )
-        return chunks
+        return shape(chunks, limit=limit)

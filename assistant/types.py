@@ -1,9 +1,10 @@
 """Typed values that flow through the core: audiences, retrieved chunks, citations, answers."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 
@@ -40,6 +41,7 @@ class ScoredChunk:
     metadata: dict[str, Any]
     score: float
     similarity: float = 0.0  # cosine between question and chunk; comparable across queries
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def document(self) -> str:

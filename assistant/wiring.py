@@ -7,7 +7,7 @@ from assistant.embedders import Embedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.retriever import HybridRetriever
 from assistant.settings import Settings
-from assistant.stores import Store, StoreError
+from assistant.stores import Store
 from assistant.stores.edge import EdgeStore
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 
@@ -16,6 +16,7 @@ from assistant.synthesizers.extractive import ExtractiveSynthesizer
 class Components:
     embedder: Embedder
     store: Store
+    retriever: HybridRetriever
     answerer: Answerer
 
     def close(self) -> None:
@@ -23,9 +24,16 @@ class Components:
 
 
 def build_store(settings: Settings, *, dimension: int) -> Store:
+    """A Qdrant server when QDRANT_URL is set, the embedded engine under data_dir otherwise."""
     if settings.qdrant_url:
-        raise StoreError(
-            "QDRANT_URL is set, but this version only has the embedded store: unset QDRANT_URL."
+        # qdrant-client takes about a second to import; only server setups pay for it.
+        from assistant.stores.qdrant_server import QdrantServerStore
+
+        return QdrantServerStore(
+            url=settings.qdrant_url,
+            api_key=settings.qdrant_api_key,
+            collection=settings.collection,
+            dimension=dimension,
         )
     return EdgeStore(settings.edge_path, dimension=dimension)
 
@@ -41,4 +49,4 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
         ExtractiveSynthesizer(embedder),
         refusal_threshold=settings.refusal_threshold,
     )
-    return Components(embedder=embedder, store=store, answerer=answerer)
+    return Components(embedder=embedder, store=store, retriever=retriever, answerer=answerer)

@@ -130,3 +130,25 @@ def test_health_page_and_docs(base_url: str) -> None:
     assert "/v1/chat" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
     missing = httpx.get(f"{base_url}/nope")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_search_returns_scored_chunks_filtered_by_audience(base_url: str) -> None:
+    query = {"q": "refund override code approval", "k": 10}
+    public = httpx.get(f"{base_url}/v1/search", params=query, timeout=30).json()
+    assert public["hits"] and {h["audience"] for h in public["hits"]} == {"public"}
+    assert [h["rank"] for h in public["hits"]] == list(range(1, len(public["hits"]) + 1))
+    employee = httpx.get(
+        f"{base_url}/v1/search",
+        params=query,
+        headers={"Authorization": "Bearer emp-secret"},
+        timeout=30,
+    ).json()
+    assert employee["hits"][0]["document"] == "kb/internal-refunds.md"
+    assert employee["hits"][0]["score"] >= employee["hits"][-1]["score"]
+
+
+@pytest.mark.parametrize("params", [{"q": ""}, {"q": "x", "k": 0}, {"q": "x", "k": 51}, {}])
+def test_search_rejects_bad_parameters(base_url: str, params: dict[str, object]) -> None:
+    response = httpx.get(f"{base_url}/v1/search", params=params, timeout=30)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"

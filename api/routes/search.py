@@ -1,0 +1,59 @@
+"""GET /v1/search: the retrieved chunks with their scores, filtered by the caller's audience."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from api.deps import CallerDep, ComponentsDep
+from assistant.types import ScoredChunk
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+class SearchHit(BaseModel):
+    rank: int
+    score: float
+    similarity: float
+    document: str
+    title: str
+    source_type: str
+    url: str | None
+    audience: str
+    text: str
+    metadata: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[SearchHit]
+
+
+@router.get("/search", response_model=SearchResponse, summary="Retrieved chunks with scores")
+async def search(
+    components: ComponentsDep,
+    caller: CallerDep,
+    q: Annotated[str, Query(min_length=1, max_length=1000, pattern=r"\S")],
+    k: Annotated[int, Query(ge=1, le=50)] = 8,
+) -> SearchResponse:
+    chunks = await run_in_threadpool(
+        components.retriever.retrieve, q, audiences=caller.audience.visible(), top_k=k
+    )
+    return SearchResponse(query=q, hits=[_hit(rank, c) for rank, c in enumerate(chunks, start=1)])
+
+
+def _hit(rank: int, chunk: ScoredChunk) -> SearchHit:
+    meta = chunk.metadata
+    return SearchHit(
+        rank=rank,
+        score=round(chunk.score, 4),
+        similarity=round(chunk.similarity, 4),
+        document=chunk.document,
+        title=str(meta.get("title_path") or chunk.title),
+        source_type=str(meta.get("source_type", "")),
+        url=meta.get("url"),
+        audience=str(meta.get("audience", "")),
+        text=chunk.text,
+        metadata={k: v for k, v in meta.items() if k not in ("text", "title_path")},
+    )

@@ -1,0 +1,34 @@
+"""Helpers shared by the benchmark scripts: datasets, tables, result files."""
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMSUNG = ROOT.parent / "shared" / "datasets" / "samsung-tv"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def load_questions(dataset: Path) -> list[dict[str, Any]]:
+    lines = (dataset / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def print_table(headers: list[str], rows: list[list[Any]]) -> None:
+    cells = [[f"{c:.3f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("-|-".join("-" * w for w in widths))
+    for row in cells:
+        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def write_results(name: str, data: dict[str, Any], out: Path | None = None) -> Path:
+    path = out or RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"benchmark": name, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    meta["machine"] = f"{platform.machine()}, {platform.python_version()}"
+    path.write_text(json.dumps({**meta, **data}, indent=2), encoding="utf-8")
+    return path

@@ -1,0 +1,148 @@
+"""Retrieval quality on the Samsung TV e-manual: BM25 alone, dense alone, Qdrant's plain hybrid
+(naive 1000-character title-prefixed chunks) and ours (structure-aware chunks, our retriever),
+all in the real Qdrant engine in the same run. Document-level hit@1/5/10 and MRR@10.
+
+    .venv/bin/python -m benchmarks.retrieval [--dataset DIR] [--out FILE]
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+
+from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+from assistant.retriever import HybridRetriever
+from assistant.stores import audience_filters
+from assistant.stores.edge import EdgeStore
+from benchmarks.common import SAMSUNG, load_questions, print_table, write_results
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+
+PUBLIC = ["public"]
+CANDIDATES = 40  # chunks fetched per question, ranked into documents
+
+
+def naive_nodes(dataset: Path, embedder: SentenceTransformerEmbedder) -> list[TextNode]:
+    """The reference setup: 1000-character chunks with the section title in front."""
+    nodes = []
+    for path in sorted((dataset / "docs").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        title = text.splitlines()[0].lstrip("# ").strip()
+        for index, start in enumerate(range(0, len(text), 1000)):
+            node = TextNode(
+                id_=f"{path.name}:{index}",
+                text=f"{title}\n\n{text[start : start + 1000]}",
+                metadata={"document": path.name, "audience": "public", "doc_id": path.name},
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=path.name)
+            nodes.append(node)
+    vectors = embedder.embed([n.get_content() for n in nodes])
+    for node, vector in zip(nodes, vectors, strict=True):
+        node.embedding = vector.tolist()
+    return nodes
+
+
+def document_ranking(documents: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for document in documents:
+        seen.setdefault(document.rsplit("/", 1)[-1], None)
+    return list(seen)
+
+
+def score(rankings: list[list[str]], gold: list[set[str]]) -> dict[str, float]:
+    def rank_of(ranking: list[str], docs: set[str]) -> int | None:
+        return next((i for i, d in enumerate(ranking, start=1) if d in docs), None)
+
+    ranks = [rank_of(r, g) for r, g in zip(rankings, gold, strict=True)]
+    n = len(ranks)
+    return {
+        "hit@1": sum(r is not None and r <= 1 for r in ranks) / n,
+        "hit@5": sum(r is not None and r <= 5 for r in ranks) / n,
+        "hit@10": sum(r is not None and r <= 10 for r in ranks) / n,
+        "mrr@10": sum(1 / r for r in ranks if r is not None and r <= 10) / n,
+    }
+
+
+def timed(run: Callable[[str], list[str]], questions: list[str]) -> tuple[list[list[str]], float]:
+    started = time.perf_counter()
+    rankings = [run(q) for q in questions]
+    return rankings, (time.perf_counter() - started) * 1000 / len(questions)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, default=SAMSUNG)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    cases = [q for q in load_questions(args.dataset) if q.get("gold_docs")]
+    questions = [q["question"] for q in cases]
+    gold = [set(q["gold_docs"]) for q in cases]
+    embedder = SentenceTransformerEmbedder()
+    vectors = {q: v for q, v in zip(questions, embedder.embed(questions), strict=True)}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        naive = EdgeStore(Path(tmp) / "naive", dimension=embedder.dimension)
+        naive.add(naive_nodes(args.dataset, embedder))
+        ours_store = EdgeStore(Path(tmp) / "ours", dimension=embedder.dimension)
+        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+        summary = IngestJob(ours_store, embedder, chunker).run(
+            [args.dataset / "docs"], progress=False
+        )
+        retriever = HybridRetriever(ours_store, embedder, top_k=CANDIDATES)
+
+        def plain(mode: VectorStoreQueryMode) -> Callable[[str], list[str]]:
+            def run(question: str) -> list[str]:
+                result = naive.query(
+                    VectorStoreQuery(
+                        query_embedding=vectors[question].tolist(),
+                        query_str=question,
+                        similarity_top_k=CANDIDATES,
+                        mode=mode,
+                        filters=audience_filters(PUBLIC),
+                    )
+                )
+                return document_ranking([n.metadata["document"] for n in result.nodes or []])
+
+            return run
+
+        def ours(question: str) -> list[str]:
+            chunks = retriever.retrieve(question, audiences=PUBLIC, query_vector=vectors[question])
+            return document_ranking([c.document for c in chunks])
+
+        systems = {
+            "BM25 (Qdrant sparse, naive chunks)": plain(VectorStoreQueryMode.SPARSE),
+            "MiniLM dense (naive chunks)": plain(VectorStoreQueryMode.DEFAULT),
+            "Qdrant hybrid DBSF (naive chunks)": plain(VectorStoreQueryMode.HYBRID),
+            "ours": ours,
+        }
+        results = {}
+        for name, run in systems.items():
+            rankings, ms = timed(run, questions)
+            results[name] = {**score(rankings, gold), "ms_per_query": round(ms, 2)}
+        naive.close()
+        ours_store.close()
+
+    headers = ["retriever", "hit@1", "hit@5", "hit@10", "MRR@10", "ms/query"]
+    rows = [
+        [name, r["hit@1"], r["hit@5"], r["hit@10"], r["mrr@10"], r["ms_per_query"]]
+        for name, r in results.items()
+    ]
+    print(f"\n{len(cases)} questions with gold sections; {summary.chunks_written} chunks (ours)\n")
+    print_table(headers, rows)
+    path = write_results(
+        "retrieval",
+        {"questions": len(cases), "chunks_ours": summary.chunks_written, "results": results},
+        args.out,
+    )
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+import numpy as np
+
+from assistant.shaping import shape
+from assistant.types import ScoredChunk
+
+
+def chunk(cid: str, document: str, score: float, **meta: object) -> ScoredChunk:
+    vector = meta.pop("vector", None)
+    return ScoredChunk(
+        cid,
+        f"text {cid}",
+        {"document": document, **meta},
+        score,
+        vector=vector,  # type: ignore[arg-type]
+    )
+
+
+def test_other_documents_surface_before_a_documents_later_chunks() -> None:
+    chunks = [
+        chunk("a1", "a", 1.0),
+        chunk("a2", "a", 0.95),
+        chunk("a3", "a", 0.9),
+        chunk("b1", "b", 0.84),
+    ]
+    assert [c.chunk_id for c in shape(chunks, limit=3)] == ["a1", "b1", "a2"]
+
+
+def test_a_much_better_chunk_of_the_same_document_still_wins() -> None:
+    chunks = [chunk("a1", "a", 1.0), chunk("a2", "a", 0.99), chunk("b1", "b", 0.2)]
+    assert [c.chunk_id for c in shape(chunks, limit=2)] == ["a1", "a2"]
+
+
+def test_accepted_answer_ranks_above_other_replies_of_its_thread() -> None:
+    chunks = [
+        chunk("reply", "t.json", 0.9, post_role="reply"),
+        chunk("kb", "kb.md", 0.8),
+        chunk("accepted", "t.json", 0.5, post_role="accepted_answer"),
+    ]
+    order = [c.chunk_id for c in shape(chunks, limit=3)]
+    assert order.index("accepted") < order.index("reply")
+    assert order[0] == "accepted"
+
+
+def test_newer_of_two_near_duplicates_comes_first() -> None:
+    v = np.array([1.0, 0.0])
+    chunks = [
+        chunk("old", "old.md", 0.9, updated_at="2025-01-01", vector=v),
+        chunk("other", "other.md", 0.8, vector=np.array([0.0, 1.0])),
+        chunk("new", "new.md", 0.7, updated_at="2026-06-01", vector=v),
+    ]
+    assert [c.chunk_id for c in shape(chunks, limit=3)] == ["new", "other", "old"]
+
+
+def test_limit_is_respected() -> None:
+    chunks = [chunk(str(i), str(i), 1.0 - i / 10) for i in range(8)]
+    assert len(shape(chunks, limit=5)) == 5
