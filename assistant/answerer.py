@@ -1,15 +1,18 @@
-"""Question → retrieve (audience filter inside the query) → synthesize → cited Answer."""
+"""Question → condense → retrieve (audience filter inside the query) → synthesize → Answer."""
 
 import uuid
 
+from assistant.condense import condense
 from assistant.retriever import HybridRetriever
+from assistant.sessions import SessionStore, Turn
 from assistant.synthesizers import Draft, Synthesizer
-from assistant.types import Answer, Audience, Citation, Mode, ScoredChunk
+from assistant.types import Answer, Audience, Citation, InternalNotes, Mode, ScoredChunk
 
 REFUSAL = (
     "I couldn't find this in our help content, so I won't guess. Try rephrasing the question "
     "with the feature or screen you are asking about, or contact support to reach a person."
 )
+INTERNAL_LABEL = "INTERNAL — do not send to the customer:"
 _SNIPPET_CHARS = 240
 
 
@@ -19,10 +22,12 @@ class Answerer:
         retriever: HybridRetriever,
         synthesizer: Synthesizer,
         *,
+        sessions: SessionStore | None = None,
         refusal_threshold: float = 0.35,
     ) -> None:
         self.retriever = retriever
         self.synthesizer = synthesizer
+        self.sessions = sessions
         self.refusal_threshold = refusal_threshold
 
     def ask(
@@ -34,23 +39,53 @@ class Answerer:
         session_id: str | None = None,
     ) -> Answer:
         session_id = session_id or uuid.uuid4().hex
-        vector = self.retriever.embedder.embed([question])[0]
-        chunks = self.retriever.retrieve(
-            question, audiences=readable_audiences(audience, mode), query_vector=vector
-        )
-        draft = self.synthesizer.synthesize(question, chunks, question_vector=vector)
-        confidence = answer_confidence(chunks, draft)
+        history = self.sessions.history(session_id) if self.sessions else []
+        query = condense(question, history)
+        answer = self._answer(query, readable_audiences(audience, mode), session_id)
+        if mode == Mode.AGENT and not answer.refused:
+            answer.ticket_text = ticket_text(answer)
+        if mode == Mode.AGENT:
+            answer.internal_notes = self._internal_notes(query, audience)
+        if self.sessions:
+            self.sessions.append(session_id, Turn(question, query, answer.answer, answer.refused))
+        return answer
+
+    def _answer(self, query: str, audiences: list[str], session_id: str) -> Answer:
+        draft, confidence = self._draft(query, audiences)
         if not draft.text or confidence < self.refusal_threshold:
             return Answer(
-                answer=REFUSAL, confidence=confidence, refused=True, session_id=session_id
+                answer=REFUSAL,
+                confidence=confidence,
+                refused=True,
+                session_id=session_id,
+                query=query,
+                warnings=draft.warnings,
             )
         return Answer(
             answer=draft.text,
-            citations=[citation(n, chunk) for n, chunk in enumerate(draft.sources, start=1)],
+            citations=citations(draft),
             confidence=confidence,
             refused=False,
             session_id=session_id,
+            query=query,
+            warnings=draft.warnings,
         )
+
+    def _draft(self, query: str, audiences: list[str]) -> tuple[Draft, float]:
+        vector = self.retriever.embedder.embed([query])[0]
+        chunks = self.retriever.retrieve(query, audiences=audiences, query_vector=vector)
+        draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
+        return draft, answer_confidence(chunks, draft)
+
+    def _internal_notes(self, query: str, audience: Audience) -> InternalNotes | None:
+        """What non-public sources the agent may read add; None when they add nothing."""
+        private = [a for a in audience.visible() if a != Audience.PUBLIC.value]
+        if not private:
+            return None
+        draft, confidence = self._draft(query, private)
+        if not draft.text or confidence < self.refusal_threshold:
+            return None
+        return InternalNotes(text=f"{INTERNAL_LABEL} {draft.text}", citations=citations(draft))
 
 
 def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
@@ -66,6 +101,19 @@ def answer_confidence(chunks: list[ScoredChunk], draft: Draft) -> float:
         return 0.0
     best = max(c.similarity for c in chunks)
     return round(min(1.0, max(0.0, 0.5 * best + 0.5 * draft.support)), 3)
+
+
+def ticket_text(answer: Answer) -> str:
+    """The answer as a support agent pastes it: plain text, sources as full URLs."""
+    lines = [answer.answer, "", "Sources:"]
+    lines += [
+        f"[{c.id}] {c.title.split(' > ')[0]}: {c.url or c.document}" for c in answer.citations
+    ]
+    return "\n".join(lines)
+
+
+def citations(draft: Draft) -> list[Citation]:
+    return [citation(n, chunk) for n, chunk in enumerate(draft.sources, start=1)]
 
 
 def citation(number: int, chunk: ScoredChunk) -> Citation:

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("LLM_API_KEY", "ASSISTANT_LLM_API_KEY")
     )
 
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "ASSISTANT_DATABASE_URL"),
+        description="SQLAlchemy URL of the app database; default SQLite in the data folder.",
+    )
+
     embedding_model_path: Path | None = Field(
         default=None,
         description="Folder of a sentence-transformers model; default: the packaged MiniLM.",
@@ -53,6 +59,13 @@ class Settings(BaseSettings):
     refusal_threshold: float = Field(
         default=0.35, description="Answers below this confidence are refused."
     )
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'assistant.db'}"
 
     @property
     def edge_path(self) -> Path:

@@ -65,10 +65,24 @@ class Citation(BaseModel):
     author: str | None = None
 
 
+class InternalNotes(BaseModel):
+    """Agent mode: what internal sources add, kept apart from the customer-ready answer."""
+
+    text: str
+    citations: list[Citation]
+
+
 class Answer(BaseModel):
     answer: str
     citations: list[Citation] = Field(default_factory=list)
     confidence: float
     refused: bool
     session_id: str
+    query: str = Field(default="", description="The standalone query that was searched.")
     warnings: list[str] = Field(default_factory=list)
+    ticket_text: str | None = Field(
+        default=None, description="Agent mode: plain text with full URLs, ready for a ticket."
+    )
+    internal_notes: InternalNotes | None = Field(
+        default=None, description="Agent mode: internal-only findings, never for the customer."
+    )

@@ -6,6 +6,7 @@ from assistant.answerer import Answerer
 from assistant.embedders import Embedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.retriever import HybridRetriever
+from assistant.sessions import SessionStore
 from assistant.settings import Settings
 from assistant.stores import Store
 from assistant.stores.edge import EdgeStore
@@ -18,9 +19,11 @@ class Components:
     store: Store
     retriever: HybridRetriever
     answerer: Answerer
+    sessions: SessionStore
 
     def close(self) -> None:
         self.store.close()
+        self.sessions.close()
 
 
 def build_store(settings: Settings, *, dimension: int) -> Store:
@@ -44,9 +47,13 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
     )
     store = build_store(settings, dimension=embedder.dimension)
     retriever = HybridRetriever(store, embedder, top_k=settings.top_k)
+    sessions = SessionStore(settings.database)
     answerer = Answerer(
         retriever,
         ExtractiveSynthesizer(embedder),
+        sessions=sessions,
         refusal_threshold=settings.refusal_threshold,
     )
-    return Components(embedder=embedder, store=store, retriever=retriever, answerer=answerer)
+    return Components(
+        embedder=embedder, store=store, retriever=retriever, answerer=answerer, sessions=sessions
+    )

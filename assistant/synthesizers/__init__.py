@@ -1,7 +1,7 @@
 """The synthesizer seam: a question and retrieved chunks in, a cited answer draft out."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -16,6 +16,7 @@ class Draft:
     text: str
     sources: list[ScoredChunk]
     support: float
+    warnings: list[str] = field(default_factory=list)
 
 
 class Synthesizer(Protocol):

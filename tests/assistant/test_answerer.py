@@ -6,6 +6,7 @@ import pytest
 
 from assistant.answerer import Answerer
 from assistant.retriever import HybridRetriever
+from assistant.sessions import SessionStore
 from assistant.stores.edge import EdgeStore
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Audience, Mode
@@ -22,7 +23,8 @@ def answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Answere
     chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
     IngestJob(store, real_embedder, chunker).run([corpus])
     retriever = HybridRetriever(store, real_embedder, top_k=6)
-    return Answerer(retriever, ExtractiveSynthesizer(real_embedder))
+    sessions = SessionStore(f"sqlite:///{root / 'app.db'}")
+    return Answerer(retriever, ExtractiveSynthesizer(real_embedder), sessions=sessions)
 
 
 def cited_numbers(text: str) -> set[int]:
@@ -91,3 +93,36 @@ def test_internal_content_never_reaches_public_callers(answerer: Answerer) -> No
 def test_session_id_is_kept_or_made(answerer: Answerer) -> None:
     assert answerer.ask("How do I add a tax rate?", session_id="s-1").session_id == "s-1"
     assert len(answerer.ask("How do I add a tax rate?").session_id) == 32
+
+
+def test_follow_up_in_a_session_is_answered_in_context(answerer: Answerer) -> None:
+    first = answerer.ask("How do I reset my password?", session_id="conv-1")
+    assert first.query == "How do I reset my password?"
+    follow_up = answerer.ask("How long is the link valid for it?", session_id="conv-1")
+    assert follow_up.query.startswith("How do I reset my password?")
+    assert follow_up.citations[0].document == "kb/reset-password.md"
+    # The same words without the session are a different, unanchored question.
+    assert answerer.ask("How long is the link valid for it?").query == (
+        "How long is the link valid for it?"
+    )
+
+
+def test_agent_mode_keeps_internal_notes_apart(answerer: Answerer) -> None:
+    question = "A customer wants a refund above 500 dollars, what do I do?"
+    agent = answerer.ask(question, audience=Audience.INTERNAL, mode=Mode.AGENT)
+    assert all(c.audience == "public" for c in agent.citations)
+    assert "PELICAN" not in agent.answer and "PELICAN" not in (agent.ticket_text or "")
+    assert agent.internal_notes is not None
+    assert agent.internal_notes.text.startswith("INTERNAL")
+    assert {c.audience for c in agent.internal_notes.citations} == {"internal"}
+    # A public caller in agent mode gets no internal notes at all.
+    assert answerer.ask(question, mode=Mode.AGENT).internal_notes is None
+
+
+def test_agent_ticket_text_is_plain_with_full_urls(answerer: Answerer) -> None:
+    agent = answerer.ask("How do I reset my password?", mode=Mode.AGENT)
+    assert agent.ticket_text is not None
+    assert agent.ticket_text.startswith(agent.answer)
+    assert "[1] Resetting your password: https://help.example.com/articles/reset-password#" in (
+        agent.ticket_text
+    )

@@ -1,0 +1,72 @@
+"""Conversation sessions in the app database: SQLite under the data folder, or Postgres.
+
+Each turn keeps the question as asked, the standalone query it was condensed to, and the
+answer, so follow-ups can be condensed and conversations reviewed later.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import DateTime, Integer, String, Text, create_engine, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TurnRow(Base):
+    __tablename__ = "turns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(128), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    standalone: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    standalone: str
+    answer: str
+    refused: bool
+
+
+class SessionStore:
+    """Reads and appends conversation turns; safe to share between threads."""
+
+    def __init__(self, url: str) -> None:
+        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        self._engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        Base.metadata.create_all(self._engine)
+
+    def history(self, session_id: str, *, limit: int = 6) -> list[Turn]:
+        """The last `limit` turns, oldest first."""
+        with Session(self._engine) as db:
+            rows = db.scalars(
+                select(TurnRow)
+                .where(TurnRow.session_id == session_id)
+                .order_by(TurnRow.id.desc())
+                .limit(limit)
+            ).all()
+        return [Turn(r.question, r.standalone, r.answer, bool(r.refused)) for r in reversed(rows)]
+
+    def append(self, session_id: str, turn: Turn) -> None:
+        with Session(self._engine) as db, db.begin():
+            db.add(
+                TurnRow(
+                    session_id=session_id,
+                    question=turn.question,
+                    standalone=turn.standalone,
+                    answer=turn.answer,
+                    refused=int(turn.refused),
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+            )
+
+    def close(self) -> None:
+        self._engine.dispose()

@@ -1,0 +1,24 @@
+from pathlib import Path
+
+from assistant.sessions import SessionStore, Turn
+
+
+def test_history_is_per_session_oldest_first_and_limited(tmp_path: Path) -> None:
+    store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
+    for i in range(8):
+        store.append("s1", Turn(f"q{i}", f"s{i}", f"a{i}", refused=i == 3))
+    store.append("s2", Turn("other", "other", "x", refused=False))
+    history = store.history("s1", limit=3)
+    assert [t.question for t in history] == ["q5", "q6", "q7"]
+    assert store.history("s1", limit=6)[0].refused is False
+    assert [t.question for t in store.history("s2")] == ["other"]
+    assert store.history("unknown") == []
+    store.close()
+
+
+def test_sessions_survive_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    first = SessionStore(url)
+    first.append("s", Turn("q", "q", "a", refused=False))
+    first.close()
+    assert [t.answer for t in SessionStore(url).history("s")] == ["a"]
