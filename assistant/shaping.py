@@ -13,7 +13,7 @@ import numpy as np
 
 from assistant.types import ScoredChunk
 
-SAME_DOCUMENT_DISCOUNT = 0.85  # score factor per chunk already taken from the same document
+SAME_DOCUMENT_DISCOUNT = 0.93  # score factor per chunk already taken from the same document
 NEAR_DUPLICATE = 0.95  # cosine above which two chunks say the same thing
 
 

@@ -32,3 +32,15 @@ def write_results(name: str, data: dict[str, Any], out: Path | None = None) -> P
     meta["machine"] = f"{platform.machine()}, {platform.python_version()}"
     path.write_text(json.dumps({**meta, **data}, indent=2), encoding="utf-8")
     return path
+
+
+def index_dataset(docs: Path, embedder: Any, folder: Path) -> tuple[Any, Any]:
+    """Ingests a folder into a fresh EdgeStore with our loaders and chunker: (store, summary)."""
+    from assistant.stores.edge import EdgeStore
+    from ingest.chunker import StructureChunker
+    from ingest.pipeline import IngestJob
+
+    store = EdgeStore(folder, dimension=embedder.dimension)
+    chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+    summary = IngestJob(store, embedder, chunker).run([docs], progress=False)
+    return store, summary

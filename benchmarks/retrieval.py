@@ -19,9 +19,7 @@ from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.retriever import HybridRetriever
 from assistant.stores import audience_filters
 from assistant.stores.edge import EdgeStore
-from benchmarks.common import SAMSUNG, load_questions, print_table, write_results
-from ingest.chunker import StructureChunker
-from ingest.pipeline import IngestJob
+from benchmarks.common import SAMSUNG, index_dataset, load_questions, print_table, write_results
 
 PUBLIC = ["public"]
 CANDIDATES = 40  # chunks fetched per question, ranked into documents
@@ -90,11 +88,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         naive = EdgeStore(Path(tmp) / "naive", dimension=embedder.dimension)
         naive.add(naive_nodes(args.dataset, embedder))
-        ours_store = EdgeStore(Path(tmp) / "ours", dimension=embedder.dimension)
-        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
-        summary = IngestJob(ours_store, embedder, chunker).run(
-            [args.dataset / "docs"], progress=False
-        )
+        ours_store, summary = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "ours")
         retriever = HybridRetriever(ours_store, embedder, top_k=CANDIDATES)
 
         def plain(mode: VectorStoreQueryMode) -> Callable[[str], list[str]]:

@@ -49,7 +49,7 @@ class ExtractiveSynthesizer:
         self,
         embedder: Embedder,
         *,
-        max_chunks: int = 4,
+        max_chunks: int = 5,
         max_sentences: int = 4,
         redundancy: float = 0.85,
         chunk_margin: float = 0.15,
@@ -96,8 +96,8 @@ class ExtractiveSynthesizer:
             if c.similarity >= best - self.chunk_margin
         ]
         units = [
-            (rank, c, unit)
-            for rank, c in usable
+            (rank, order, c, unit)
+            for order, (rank, c) in enumerate(usable)
             for block in split_units(c.text)
             for unit in (block, *list_items(block))
         ]
@@ -106,21 +106,21 @@ class ExtractiveSynthesizer:
         # Each unit is read with its heading path, as the chunk was embedded: a sentence under
         # "How syncing works" answers "how often does it sync?" even if it never says "often".
         vectors = self.embedder.embed(
-            [f"{c.metadata.get('title_path', c.title)}: {u.text}" for _, c, u in units]
+            [f"{c.metadata.get('title_path', c.title)}: {u.text}" for _, _, c, u in units]
         )
         similarities = vectors @ question_vector
         question_terms = content_terms(question)
         return [
-            # A small prior for chunks that retrieval ranked higher.
+            # A small prior for the sections closest to the question.
             _Candidate(
                 unit,
                 rank,
-                float(similarity) - 0.02 * rank,
+                float(similarity) - 0.02 * order,
                 vector,
                 content_terms(unit.text) & question_terms,
                 len(question_terms),
             )
-            for (rank, _, unit), similarity, vector in zip(
+            for (rank, order, _, unit), similarity, vector in zip(
                 units, similarities, vectors, strict=True
             )
         ]

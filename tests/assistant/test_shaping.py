@@ -18,9 +18,9 @@ def chunk(cid: str, document: str, score: float, **meta: object) -> ScoredChunk:
 def test_other_documents_surface_before_a_documents_later_chunks() -> None:
     chunks = [
         chunk("a1", "a", 1.0),
-        chunk("a2", "a", 0.95),
-        chunk("a3", "a", 0.9),
-        chunk("b1", "b", 0.84),
+        chunk("a2", "a", 0.9),
+        chunk("a3", "a", 0.88),
+        chunk("b1", "b", 0.85),
     ]
     assert [c.chunk_id for c in shape(chunks, limit=3)] == ["a1", "b1", "a2"]
 

@@ -1,0 +1,132 @@
+"""Answer quality on the Samsung TV e-manual: our answers beside "the top retrieved chunk as the
+answer", in the same run. Answer rate, gold section cited (38 questions with gold sections),
+ROUGE-L recall and MiniLM semantic similarity against the experts' answers (all 50).
+
+    .venv/bin/python -m benchmarks.answers [--dataset DIR] [--out FILE]
+"""
+
+import argparse
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from statistics import mean
+
+import numpy as np
+
+from assistant.answerer import Answerer
+from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+from assistant.retriever import HybridRetriever
+from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from benchmarks.common import SAMSUNG, index_dataset, load_questions, print_table, write_results
+
+_TOKEN = re.compile(r"\w+")
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(_MARKER.sub(" ", text).lower())
+
+
+def rouge_l_recall(candidate: str, reference: str) -> float:
+    """Longest common subsequence of tokens over the reference length."""
+    cand, ref = tokens(candidate), tokens(reference)
+    if not cand or not ref:
+        return 0.0
+    previous = [0] * (len(cand) + 1)
+    for r in ref:
+        current = [0]
+        for j, c in enumerate(cand, start=1):
+            current.append(previous[j - 1] + 1 if r == c else max(previous[j], current[j - 1]))
+        previous = current
+    return previous[-1] / len(ref)
+
+
+def document_name(document: str) -> str:
+    return document.rsplit("/", 1)[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, default=SAMSUNG)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    cases = load_questions(args.dataset)
+    embedder = SentenceTransformerEmbedder()
+    with tempfile.TemporaryDirectory() as tmp:
+        store, _ = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "index")
+        retriever = HybridRetriever(store, embedder, top_k=8)
+        answerer = Answerer(retriever, ExtractiveSynthesizer(embedder))
+        rows: dict[str, list[dict[str, float]]] = {"ours (extractive)": [], "top chunk": []}
+        latencies = []
+        for case in cases:
+            started = time.perf_counter()
+            answer = answerer.ask(case["question"])
+            latencies.append((time.perf_counter() - started) * 1000)
+            top = retriever.retrieve(case["question"], audiences=["public"], top_k=1)
+            gold = set(case.get("gold_docs") or [])
+            systems = {
+                "ours (extractive)": (
+                    "" if answer.refused else answer.answer,
+                    {document_name(c.document) for c in answer.citations},
+                ),
+                "top chunk": (
+                    top[0].text if top else "",
+                    {document_name(top[0].document)} if top else set(),
+                ),
+            }
+            for name, (text, cited) in systems.items():
+                rows[name].append(
+                    {
+                        "answered": float(bool(text)),
+                        "gold_cited": float(bool(gold & cited)) if gold else float("nan"),
+                        "rouge_l_recall": rouge_l_recall(text, case["reference_answer"]),
+                        "words": float(len(tokens(text))),
+                        "text": text,  # type: ignore[dict-item]
+                    }
+                )
+        references = embedder.embed([c["reference_answer"] for c in cases])
+        for items in rows.values():
+            vectors = embedder.embed([str(i["text"]) or " " for i in items])
+            for item, similarity in zip(items, np.sum(vectors * references, axis=1), strict=True):
+                item["semantic_similarity"] = float(similarity) if item["answered"] else 0.0
+        store.close()
+
+    results = {}
+    for name, items in rows.items():
+        gold_items = [i["gold_cited"] for i in items if not np.isnan(i["gold_cited"])]
+        results[name] = {
+            "answer_rate": mean(i["answered"] for i in items),
+            "gold_section_cited": mean(gold_items),
+            "rouge_l_recall": mean(i["rouge_l_recall"] for i in items),
+            "semantic_similarity": mean(i["semantic_similarity"] for i in items),
+            "mean_words": mean(i["words"] for i in items),
+        }
+    results["ours (extractive)"]["p50_ms"] = float(np.percentile(latencies, 50))
+    headers = ["system", "answered", "gold cited", "ROUGE-L recall", "semantic sim", "words"]
+    print(f"\n{len(cases)} questions ({sum(bool(c.get('gold_docs')) for c in cases)} with gold)\n")
+    print_table(
+        headers,
+        [
+            [
+                n,
+                r["answer_rate"],
+                r["gold_section_cited"],
+                r["rouge_l_recall"],
+                r["semantic_similarity"],
+                round(r["mean_words"], 1),
+            ]
+            for n, r in results.items()
+        ],
+    )
+    p50 = results["ours (extractive)"]["p50_ms"]
+    print(f"\nours: p50 {p50:.1f} ms per answer, retrieval included")
+    path = write_results("answers", {"questions": len(cases), "results": results}, args.out)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
