@@ -39,6 +39,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	# unstructured's PDF code imports unstructured-inference even for the "fast" strategy we use.
+	# Its own dependencies (torchvision, timm, accelerate, opencv-python) serve layout models we
+	# never run, so it goes in alone; the modules its imports need are pinned in pyproject.toml.
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt unstructured-inference==1.6.14
 	touch $@
 
 clean:

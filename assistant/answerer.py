@@ -23,7 +23,7 @@ class Answerer:
         synthesizer: Synthesizer,
         *,
         sessions: SessionStore | None = None,
-        refusal_threshold: float = 0.35,
+        refusal_threshold: float = 0.48,
     ) -> None:
         self.retriever = retriever
         self.synthesizer = synthesizer

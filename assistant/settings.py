@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(
         default=None, validation_alias=AliasChoices("LLM_API_KEY", "ASSISTANT_LLM_API_KEY")
     )
+    llm_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        validation_alias=AliasChoices("LLM_TIMEOUT_SECONDS", "ASSISTANT_LLM_TIMEOUT_SECONDS"),
+        description="Longest wait for the LLM endpoint before the extractive answer is shown.",
+    )
 
     database_url: str | None = Field(
         default=None,
@@ -57,7 +63,8 @@ class Settings(BaseSettings):
 
     top_k: int = Field(default=8, ge=1, le=50, description="Chunks retrieved per question.")
     refusal_threshold: float = Field(
-        default=0.35, description="Answers below this confidence are refused."
+        default=0.48,
+        description="Answers below this confidence are refused (calibrated on evals/dev).",
     )
 
     @property

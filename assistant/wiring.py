@@ -10,6 +10,7 @@ from assistant.sessions import SessionStore
 from assistant.settings import Settings
 from assistant.stores import Store
 from assistant.stores.edge import EdgeStore
+from assistant.synthesizers import Synthesizer
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 
 
@@ -41,16 +42,43 @@ def build_store(settings: Settings, *, dimension: int) -> Store:
     return EdgeStore(settings.edge_path, dimension=dimension)
 
 
+def build_synthesizer(settings: Settings, *, embedder: Embedder) -> Synthesizer:
+    """LLM answers over LLM_BASE_URL when it is set, checked and backed by the extractive
+    synthesizer; the extractive synthesizer alone otherwise."""
+    extractive = ExtractiveSynthesizer(embedder)
+    if not settings.llm_base_url:
+        return extractive
+    if not settings.llm_model:
+        raise ValueError(
+            "LLM_BASE_URL is set but LLM_MODEL is not: set LLM_MODEL to the name of a model the "
+            "endpoint serves (e.g. `llama3.1:8b` for Ollama), or unset LLM_BASE_URL to answer "
+            "without an LLM."
+        )
+    # The openai client takes about a second to import; only LLM setups pay for it.
+    from assistant.citation_check import CitationChecker
+    from assistant.synthesizers.openai_compatible import OpenAISynthesizer
+
+    return OpenAISynthesizer(
+        settings.llm_base_url,
+        settings.llm_model,
+        api_key=settings.llm_api_key,
+        checker=CitationChecker(embedder),
+        fallback=extractive,
+        timeout=settings.llm_timeout_seconds,
+    )
+
+
 def build_components(settings: Settings, *, embedder: Embedder | None = None) -> Components:
     embedder = embedder or SentenceTransformerEmbedder(
         settings.embedding_model_path, batch_size=settings.embedding_batch_size
     )
+    synthesizer = build_synthesizer(settings, embedder=embedder)  # fails before opening a store
     store = build_store(settings, dimension=embedder.dimension)
     retriever = HybridRetriever(store, embedder, top_k=settings.top_k)
     sessions = SessionStore(settings.database)
     answerer = Answerer(
         retriever,
-        ExtractiveSynthesizer(embedder),
+        synthesizer,
         sessions=sessions,
         refusal_threshold=settings.refusal_threshold,
     )

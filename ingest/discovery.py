@@ -9,6 +9,10 @@ from ingest.loaders import Loader
 from ingest.loaders.course_yaml import MANIFEST_NAME, CourseYamlLoader
 from ingest.loaders.discourse import DiscourseLoader
 from ingest.loaders.markdown import MarkdownLoader
+from ingest.loaders.scorm import MANIFEST_NAME as SCORM_MANIFEST
+from ingest.loaders.scorm import ScormLoader
+from ingest.loaders.srt import SrtLoader
+from ingest.loaders.unstructured_kb import KB_EXTENSIONS, UnstructuredLoader
 from ingest.loaders.webvtt import VttLoader
 
 IGNORE_FILE = ".assistantignore"
@@ -17,20 +21,25 @@ _BY_EXTENSION: dict[str, type] = {
     ".md": MarkdownLoader,
     ".markdown": MarkdownLoader,
     ".txt": MarkdownLoader,
+    **dict.fromkeys(KB_EXTENSIONS, UnstructuredLoader),
     ".vtt": VttLoader,
+    ".srt": SrtLoader,
     ".json": DiscourseLoader,
+    ".zip": ScormLoader,
 }
 _BY_TYPE: dict[str, tuple[type, ...]] = {
-    "kb": (MarkdownLoader,),
-    "transcript": (VttLoader,),
+    "kb": (MarkdownLoader, UnstructuredLoader),
+    "transcript": (VttLoader, SrtLoader),
     "thread": (DiscourseLoader,),
-    "course": (CourseYamlLoader,),
+    "course": (CourseYamlLoader, ScormLoader),
 }
+# A folder holding one of these is a course: its files are lessons, not separate documents.
+_COURSE_FOLDERS: dict[str, type] = {MANIFEST_NAME: CourseYamlLoader, SCORM_MANIFEST: ScormLoader}
 
 
 @dataclass(frozen=True)
 class Source:
-    """One thing to load: a file, or a course folder."""
+    """One thing to load: a file, or a course folder (`course.yaml` or SCORM)."""
 
     path: Path
     loader: Loader | None  # None: the file type is not supported
@@ -46,8 +55,9 @@ def discover(root: Path, *, content_type: str = "auto") -> list[Source]:
     for top, dirnames, filenames in os.walk(root):
         folder = Path(top)
         rel = folder.relative_to(root).as_posix()
-        if MANIFEST_NAME in filenames and content_type in ("auto", "course"):
-            sources.append(Source(folder, CourseYamlLoader()))
+        course = next((_COURSE_FOLDERS[n] for n in _COURSE_FOLDERS if n in filenames), None)
+        if course is not None and content_type in ("auto", "course"):
+            sources.append(Source(folder, course()))
             dirnames.clear()  # lesson files belong to the course
             continue
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

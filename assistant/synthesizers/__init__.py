@@ -11,7 +11,11 @@ from assistant.types import ScoredChunk
 
 @dataclass(frozen=True)
 class Draft:
-    """Answer text whose `[n]` markers index `sources` (1-based), plus how well it is supported."""
+    """Answer text whose `[n]` markers index `sources` (1-based), plus how well it is supported.
+
+    `warnings` say what the reader should know about how the draft was made, e.g. that the
+    LLM's answer was rejected and this is the extractive one.
+    """
 
     text: str
     sources: list[ScoredChunk]

@@ -1,60 +1,14 @@
 """VttLoader: WebVTT transcripts as timed cues with speakers; links open the video there."""
 
-import re
 from pathlib import Path
-from typing import Any
 
 from assistant.types import SourceType
-from ingest.documents import LoadError, ParsedDocument, Section
+from ingest.documents import LoadError, ParsedDocument
 from ingest.loaders import LoadContext, read_text
+from ingest.loaders.cues import parse_cues, parse_timestamp, video_url
 from ingest.metadata import normalize, read_sidecar
 
-_TIMING = re.compile(
-    r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{3})\s+-->\s+((?:\d+:)?\d{1,2}:\d{2}[.,]\d{3})"
-)
-_VOICE = re.compile(r"<v(?:\.[^ >]*)?\s+([^>]+)>")
-_TAG = re.compile(r"<[^>]+>")
-
-
-def parse_timestamp(value: str) -> float:
-    parts = value.replace(",", ".").split(":")
-    seconds = float(parts[-1])
-    minutes = int(parts[-2])
-    hours = int(parts[-3]) if len(parts) == 3 else 0
-    return hours * 3600 + minutes * 60 + seconds
-
-
-def video_url(url: str | None, seconds: float) -> str | None:
-    if not url:
-        return None
-    base = re.sub(r"([?&])t=\d+&?", r"\1", url.split("#", 1)[0]).rstrip("?&")
-    return f"{base}{'&' if '?' in base else '?'}t={int(seconds)}"
-
-
-def parse_cues(text: str, *, where: str) -> list[Section]:
-    """Cues as sections carrying start/end seconds and the speaker, if any."""
-    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
-    cues: list[Section] = []
-    for block in blocks:
-        lines = block.splitlines()
-        timing_at = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing_at is None:
-            continue  # header, NOTE, STYLE or REGION block
-        match = _TIMING.match(lines[timing_at])
-        if not match:
-            raise LoadError(f"{where}: bad cue timing {lines[timing_at].strip()!r}")
-        start, end = parse_timestamp(match.group(1)), parse_timestamp(match.group(2))
-        if end < start:
-            raise LoadError(f"{where}: cue ends before it starts at {match.group(1)}")
-        raw = " ".join(lines[timing_at + 1 :])
-        voice = _VOICE.search(raw)
-        spoken = " ".join(_TAG.sub("", raw).split())
-        if spoken:
-            meta: dict[str, Any] = {"start_seconds": start, "end_seconds": end}
-            if voice:
-                meta["speaker"] = voice.group(1).strip()
-            cues.append(Section(spoken, meta=meta))
-    return cues
+__all__ = ["VttLoader", "parse_cues", "parse_timestamp", "video_url"]
 
 
 class VttLoader:
