@@ -6,6 +6,7 @@ from assistant.condense import condense
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore, Turn
 from assistant.synthesizers import Draft, Synthesizer
+from assistant.text_units import content_terms
 from assistant.types import Answer, Audience, Citation, InternalNotes, Mode, ScoredChunk
 
 REFUSAL = (
@@ -23,7 +24,7 @@ class Answerer:
         synthesizer: Synthesizer,
         *,
         sessions: SessionStore | None = None,
-        refusal_threshold: float = 0.48,
+        refusal_threshold: float = 0.51,
     ) -> None:
         self.retriever = retriever
         self.synthesizer = synthesizer
@@ -75,7 +76,7 @@ class Answerer:
         vector = self.retriever.embedder.embed([query])[0]
         chunks = self.retriever.retrieve(query, audiences=audiences, query_vector=vector)
         draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
-        return draft, answer_confidence(chunks, draft)
+        return draft, answer_confidence(query, chunks, draft)
 
     def _internal_notes(self, query: str, audience: Audience) -> InternalNotes | None:
         """What non-public sources the agent may read add; None when they add nothing."""
@@ -95,12 +96,21 @@ def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
     return audience.visible()
 
 
-def answer_confidence(chunks: list[ScoredChunk], draft: Draft) -> float:
-    """Blend of how close the best chunk is to the question and how well the answer is supported."""
+def answer_confidence(query: str, chunks: list[ScoredChunk], draft: Draft) -> float:
+    """How close the best chunk is to the question, how well the answer is supported, and how
+    many of the question's words its sources contain (weights fitted on evals/dev: see
+    benchmarks/dev_sets.py). Near-topic questions the content does not cover score lower on
+    the last: "time tracking" appears in no source."""
     if not chunks or not draft.sources:
         return 0.0
     best = max(c.similarity for c in chunks)
-    return round(min(1.0, max(0.0, 0.5 * best + 0.5 * draft.support)), 3)
+    terms = content_terms(query)
+    source_terms = set().union(
+        *(content_terms(f"{s.metadata.get('title_path', '')} {s.text}") for s in draft.sources)
+    )
+    coverage = len(terms & source_terms) / len(terms) if terms else 0.0
+    score = (0.5 * best + 0.5 * draft.support + 0.4 * coverage) / 1.4
+    return round(min(1.0, max(0.0, score)), 3)
 
 
 def ticket_text(answer: Answer) -> str:
