@@ -162,9 +162,10 @@ class ExtractiveSynthesizer:
                 for c in candidates
                 if c.chunk_rank == steps.chunk_rank
                 and c.unit.kind == "sentence"
-                and c.unit.position < steps.unit.position
+                and c.unit.position == steps.unit.position - 1
+                and c.terms  # a sentence that shares no word with the question is no lead-in
             ]
-            return [*lead[-1:], steps]
+            return [*lead, steps]
         chosen: list[_Candidate] = []
         covered: set[str] = set()
         remaining = list(ranked)
