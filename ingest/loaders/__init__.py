@@ -4,9 +4,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from ingest.documents import LoadError, ParsedDocument
+from ingest.documents import LoadError, ParsedDocument, Section
 from ingest.metadata import sidecar_path
 
 _DOC_NAMESPACE = uuid.UUID("0c7e8a52-3a4f-4f0e-8f7e-6d2b1e9c4a31")
@@ -25,6 +25,27 @@ class LoadContext:
     def doc_id(self, path: Path) -> str:
         """Stable for as long as the file keeps its place in the folder."""
         return str(uuid.uuid5(_DOC_NAMESPACE, path.resolve().as_posix()))
+
+    def document(
+        self,
+        path: Path,
+        *,
+        source_type: str,
+        metadata: dict[str, Any],
+        sections: list[Section],
+        hashed: tuple[Path, ...] = (),
+        content_hash: str | None = None,
+    ) -> ParsedDocument:
+        """The parsed document for `path`, hashed over `path` and the `hashed` files it was
+        built from (or over a hash the loader computed itself)."""
+        return ParsedDocument(
+            doc_id=self.doc_id(path),
+            document=self.relative(path),
+            source_type=source_type,
+            metadata=metadata,
+            sections=sections,
+            content_hash=content_hash or self.content_hash(path, *hashed),
+        )
 
     def content_hash(self, *paths: Path) -> str:
         """Changes when any of the files, their sidecars or the default audience change."""
@@ -53,3 +74,8 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LoadError(f"not valid UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
+
+
+def title_from_name(path: Path) -> str:
+    """A title for files whose metadata names none: `reset-password.md` → Reset Password."""
+    return path.stem.replace("-", " ").replace("_", " ").title()

@@ -69,11 +69,10 @@ class CourseYamlLoader:
         }
         if url:
             meta["url"] = str(url)
-        return ParsedDocument(
-            doc_id=context.doc_id(file),
-            document=context.relative(file),
+        return context.document(
+            file,
             source_type=self.source_type,
             metadata=meta,
             sections=sections,
-            content_hash=context.content_hash(file, folder / MANIFEST_NAME),
+            hashed=(folder / MANIFEST_NAME,),
         )

@@ -1,9 +1,13 @@
 """Timed cues shared by the subtitle loaders (WebVTT, SubRip): timings, speakers, video links."""
 
 import re
+from pathlib import Path
 from typing import Any
 
-from ingest.documents import LoadError, Section
+from assistant.types import SourceType
+from ingest.documents import LoadError, ParsedDocument, Section
+from ingest.loaders import LoadContext, title_from_name
+from ingest.metadata import normalize, read_sidecar
 
 _TIMING = re.compile(
     r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{3})\s+-->\s+((?:\d+:)?\d{1,2}:\d{2}[.,]\d{3})(?:\s|$)"
@@ -112,3 +116,17 @@ def _split_speaker(spoken: str) -> tuple[str | None, str]:
     if not match or match.group(1) in _NOT_SPEAKERS:
         return None, spoken
     return match.group(1), match.group(2)
+
+
+def transcript_document(path: Path, context: LoadContext, cues: list[Section]) -> ParsedDocument:
+    """A transcript from its cues: metadata from the sidecar, each cue linked to its second."""
+    if not cues:
+        raise LoadError("no cues with text")
+    meta = normalize(read_sidecar(path), default_audience=context.default_audience, where=path.name)
+    for cue in cues:
+        cue.url = video_url(meta.get("url"), cue.meta["start_seconds"])
+    meta.setdefault("title", title_from_name(path))
+    meta.setdefault("reviewed", True)
+    return context.document(
+        path, source_type=SourceType.TRANSCRIPT.value, metadata=meta, sections=cues
+    )

@@ -84,12 +84,10 @@ class DiscourseLoader:
         if url:
             meta["url"] = url
         return [
-            ParsedDocument(
-                doc_id=context.doc_id(path),
-                document=context.relative(path),
+            context.document(
+                path,
                 source_type=self.source_type,
                 metadata=meta,
                 sections=sections,
-                content_hash=context.content_hash(path),
             )
         ]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from assistant.types import SourceType
 from ingest.documents import LoadError, ParsedDocument, Section
-from ingest.loaders import LoadContext, read_text
+from ingest.loaders import LoadContext, read_text, title_from_name
 from ingest.metadata import normalize, read_sidecar, split_front_matter
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -71,15 +71,13 @@ class MarkdownLoader:
         h1, sections = markdown_sections(body, url=meta.get("url"))
         if not sections:
             raise LoadError("no text to index (the file is empty or has only headings)")
-        meta.setdefault("title", h1 or path.stem.replace("-", " ").replace("_", " ").title())
+        meta.setdefault("title", h1 or title_from_name(path))
         meta.setdefault("reviewed", True)
         return [
-            ParsedDocument(
-                doc_id=context.doc_id(path),
-                document=context.relative(path),
+            context.document(
+                path,
                 source_type=self.source_type,
                 metadata=meta,
                 sections=sections,
-                content_hash=context.content_hash(path),
             )
         ]

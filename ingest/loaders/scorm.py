@@ -321,9 +321,8 @@ class ScormLoader:
         meta = {**course_meta, "title": title, "course": title, "lesson": lesson.title, "url": url}
         if lesson.modules:
             meta["module"] = lesson.modules[0]
-        return ParsedDocument(
-            doc_id=context.doc_id(location),
-            document=context.relative(location),
+        return context.document(
+            location,
             source_type=self.source_type,
             metadata=meta,
             sections=sections,

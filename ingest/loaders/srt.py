@@ -6,8 +6,7 @@ from pathlib import Path
 from assistant.types import SourceType
 from ingest.documents import LoadError, ParsedDocument
 from ingest.loaders import LoadContext
-from ingest.loaders.cues import parse_cues, video_url
-from ingest.metadata import normalize, read_sidecar
+from ingest.loaders.cues import parse_cues, transcript_document
 
 
 def read_subtitles(path: Path) -> str:
@@ -31,23 +30,5 @@ class SrtLoader:
         text = read_subtitles(path)
         if "-->" not in text:
             raise LoadError("not a SubRip file: no cue timings (00:00:01,000 --> 00:00:04,000)")
-        meta = normalize(
-            read_sidecar(path), default_audience=context.default_audience, where=path.name
-        )
         cues = parse_cues(text, where=path.name, numbered=True)
-        if not cues:
-            raise LoadError("no cues with text")
-        for cue in cues:
-            cue.url = video_url(meta.get("url"), cue.meta["start_seconds"])
-        meta.setdefault("title", path.stem.replace("-", " ").replace("_", " ").title())
-        meta.setdefault("reviewed", True)
-        return [
-            ParsedDocument(
-                doc_id=context.doc_id(path),
-                document=context.relative(path),
-                source_type=self.source_type,
-                metadata=meta,
-                sections=cues,
-                content_hash=context.content_hash(path),
-            )
-        ]
+        return [transcript_document(path, context, cues)]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from assistant.types import SourceType
 from ingest.documents import LoadError, ParsedDocument, Section
-from ingest.loaders import LoadContext
+from ingest.loaders import LoadContext, title_from_name
 from ingest.loaders.markdown import anchor, with_fragment
 from ingest.metadata import normalize, read_sidecar, split_front_matter
 
@@ -424,16 +424,14 @@ class UnstructuredLoader:
                 else "the file is empty or has only headings"
             )
             raise LoadError(f"no text to index: {what}")
-        meta.setdefault("title", title or path.stem.replace("-", " ").replace("_", " ").title())
+        meta.setdefault("title", title or title_from_name(path))
         meta.setdefault("reviewed", True)
         return [
-            ParsedDocument(
-                doc_id=context.doc_id(path),
-                document=context.relative(path),
+            context.document(
+                path,
                 source_type=self.source_type,
                 metadata=meta,
                 sections=sections,
-                content_hash=context.content_hash(path),
             )
         ]
 

@@ -5,8 +5,7 @@ from pathlib import Path
 from assistant.types import SourceType
 from ingest.documents import LoadError, ParsedDocument
 from ingest.loaders import LoadContext, read_text
-from ingest.loaders.cues import parse_cues, parse_timestamp, video_url
-from ingest.metadata import normalize, read_sidecar
+from ingest.loaders.cues import parse_cues, parse_timestamp, transcript_document, video_url
 
 __all__ = ["VttLoader", "parse_cues", "parse_timestamp", "video_url"]
 
@@ -18,23 +17,4 @@ class VttLoader:
         text = read_text(path)
         if not text.lstrip("\ufeff").startswith("WEBVTT"):
             raise LoadError("not a WebVTT file: the first line must be WEBVTT")
-        meta = normalize(
-            read_sidecar(path), default_audience=context.default_audience, where=path.name
-        )
-        cues = parse_cues(text, where=path.name)
-        if not cues:
-            raise LoadError("no cues with text")
-        for cue in cues:
-            cue.url = video_url(meta.get("url"), cue.meta["start_seconds"])
-        meta.setdefault("title", path.stem.replace("-", " ").replace("_", " ").title())
-        meta.setdefault("reviewed", True)
-        return [
-            ParsedDocument(
-                doc_id=context.doc_id(path),
-                document=context.relative(path),
-                source_type=self.source_type,
-                metadata=meta,
-                sections=cues,
-                content_hash=context.content_hash(path),
-            )
-        ]
+        return [transcript_document(path, context, parse_cues(text, where=path.name))]
