@@ -55,6 +55,7 @@ class ExtractiveSynthesizer:
         chunk_margin: float = 0.15,
         term_weight: float = 0.3,
         margin: float = 0.2,
+        max_units: int = 24,
     ) -> None:
         self.embedder = embedder
         self.max_chunks = max_chunks
@@ -63,6 +64,7 @@ class ExtractiveSynthesizer:
         self.chunk_margin = chunk_margin
         self.term_weight = term_weight
         self.margin = margin
+        self.max_units = max_units
 
     def synthesize(
         self, question: str, chunks: Sequence[ScoredChunk], *, question_vector: np.ndarray
@@ -103,13 +105,20 @@ class ExtractiveSynthesizer:
         ]
         if not units:
             return []
+        question_terms = content_terms(question)
+        # Embedding is the expensive step: embed only the units that share the most words
+        # with the question, the closer sections first.
+        units = sorted(
+            units,
+            key=lambda u: (len(content_terms(u[3].text) & question_terms), u[2].similarity),
+            reverse=True,
+        )[: self.max_units]
         # Each unit is read with its heading path, as the chunk was embedded: a sentence under
         # "How syncing works" answers "how often does it sync?" even if it never says "often".
         vectors = self.embedder.embed(
             [f"{c.metadata.get('title_path', c.title)}: {u.text}" for _, _, c, u in units]
         )
         similarities = vectors @ question_vector
-        question_terms = content_terms(question)
         return [
             # A small prior for the sections closest to the question.
             _Candidate(
