@@ -1,19 +1,24 @@
-"""The FastAPI app: chat API, health and the chat page; heavy objects built once in the lifespan."""
+"""The FastAPI app: chat APIs, feedback, health, metrics and the chat page; heavy objects built
+once in the lifespan."""
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 
-from api.auth import AuthError, KeyRing
-from api.routes import chat, health, search
+from api.auth import KeyRing
+from api.deps import RateLimitDep
+from api.errors import REQUEST_ID_HEADER, install_error_handlers
+from api.json_logging import configure_logging
+from api.metrics import Metrics
+from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from api.rate_limit import TokenBucketLimiter
+from api.routes import chat, completions, feedback, health, metrics, search
 from assistant.settings import Settings
-from assistant.stores import StoreError
 from assistant.wiring import Components, build_components
 
 STATIC = Path(__file__).parent / "static"
@@ -26,6 +31,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     factory = components_factory or build_components
+    configure_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,47 +44,40 @@ def create_app(
     app = FastAPI(
         title="Customer-education assistant",
         version="0.1.0",
-        description="Cited answers from courses, KB articles, transcripts and forum threads.",
+        description="Cited answers from courses, KB articles, transcripts and forum threads. "
+        "Authenticate with `Authorization: Bearer KEY`; errors are JSON "
+        '`{"error": {"code", "message", "request_id"}}`.',
         lifespan=lifespan,
     )
     app.state.keyring = KeyRing.parse(
         settings.api_keys, file=settings.api_keys_file, anonymous=settings.allow_anonymous
     )
-    app.include_router(chat.router)
-    app.include_router(search.router)
+    app.state.rate_limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
+    app.state.metrics = Metrics()
+
+    for router in (chat.router, completions.router, feedback.router, search.router):
+        app.include_router(router, dependencies=[RateLimitDep])
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
-    _install_error_handlers(app)
-    return app
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AuthError)
-    async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
-            for e in exc.errors()
+    install_error_handlers(app)
+    # Added innermost first: the request id and log wrap everything, CORS headers reach the
+    # 413s, and the body limit runs before any route parses a body.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+            max_age=600,
         )
-        return _error(422, "invalid_request", problems or "Invalid request.")
-
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(StoreError)
-    async def store_error(_: Request, exc: StoreError) -> JSONResponse:
-        return _error(503, "store_unavailable", str(exc))
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

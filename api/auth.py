@@ -1,7 +1,12 @@
-"""Callers from API keys: `Authorization: Bearer KEY` maps to an audience (and a tenant)."""
+"""Callers from API keys: `Authorization: Bearer KEY` maps to an audience (and a tenant).
+
+To keep keys out of the keys file, store their digests; print a file line with
+`python -c "from api.auth import key_file_line; print(key_file_line('KEY', 'internal'))"`.
+"""
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +28,16 @@ class AuthError(Exception):
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def key_file_line(key: str, audience: str, *, tenant: str | None = None) -> str:
+    """A keys-file line holding the key's SHA-256 digest instead of the key itself."""
+    if audience not in {a.value for a in Audience}:
+        raise ValueError(f"audience must be public, partner or internal, not {audience!r}")
+    return f"sha256:{_digest(key)}={audience}{':' + tenant if tenant else ''}"
 
 
 class KeyRing:
@@ -52,7 +67,12 @@ class KeyRing:
                     "API keys must look like key=public|partner|internal[:tenant]; "
                     f"got {line.strip()[:6]}…"
                 )
-            digest = key[len("sha256:") :] if key.startswith("sha256:") else _digest(key)
+            digest = key[len("sha256:") :].lower() if key.startswith("sha256:") else _digest(key)
+            if not _HEX_DIGEST.fullmatch(digest):
+                raise ValueError(
+                    "A hashed API key must be sha256: followed by 64 hex digits; "
+                    f"got {key[:14]}… (make one with api.auth.key_file_line)"
+                )
             entries[digest] = (Audience(audience_name), tenant or None)
         return cls(entries, anonymous=anonymous)
 

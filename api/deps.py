@@ -1,11 +1,16 @@
-"""FastAPI wiring: the heavy objects built once in the lifespan, and the caller from the key."""
+"""FastAPI wiring: the heavy objects built once in the lifespan, the caller from the key, and
+the rate limit."""
 
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from api.auth import Caller, KeyRing
+from api.auth import AuthError, Caller, KeyRing
+from api.metrics import Metrics
+from api.rate_limit import TokenBucketLimiter
 from assistant.answerer import Answerer
+from assistant.feedback import FeedbackStore
+from assistant.types import Audience
 from assistant.wiring import Components
 
 
@@ -18,11 +23,49 @@ def get_answerer(request: Request) -> Answerer:
     return get_components(request).answerer
 
 
+def get_feedback_store(request: Request) -> FeedbackStore:
+    return get_components(request).feedback
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     keyring: KeyRing = request.app.state.keyring
-    return keyring.caller(authorization)
+    caller = keyring.caller(authorization)
+    request.state.key_id = caller.key_id  # for the access log
+    return caller
+
+
+def require_internal(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    """For routes only employees may use: 403 for a valid key of another audience."""
+    if caller.audience != Audience.INTERNAL:
+        raise AuthError(403, "forbidden", "This route needs an API key with internal access.")
+    return caller
+
+
+def enforce_rate_limit(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """One token per request from the bucket of the caller's key, or of the client address
+    for anonymous callers and refused keys (so guessing keys is throttled too). Behind a
+    proxy, run uvicorn with `--proxy-headers` so the address is the client's."""
+    limiter: TokenBucketLimiter = request.app.state.rate_limiter
+    address = request.client.host if request.client else "unknown"
+    try:
+        caller = get_caller(request, authorization)
+    except AuthError:
+        limiter.take(f"address:{address}")
+        raise
+    limiter.take(f"key:{caller.key_id}" if caller.key_id else f"address:{address}")
 
 
 ComponentsDep = Annotated[Components, Depends(get_components)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+InternalCallerDep = Annotated[Caller, Depends(require_internal)]
+RateLimitDep = Depends(enforce_rate_limit)

@@ -99,14 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
-    from assistant.wiring import build_store
+    from assistant.wiring import build_embedder, build_store
     from ingest.chunker import StructureChunker
     from ingest.pipeline import IngestJob
 
-    embedder = SentenceTransformerEmbedder(
-        settings.embedding_model_path, batch_size=settings.embedding_batch_size
-    )
+    embedder = build_embedder(settings)
     store = build_store(settings, dimension=embedder.dimension)
     try:
         chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
@@ -125,6 +122,10 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged}, "
         f"deleted {summary.deleted}, failed {len(summary.failed)} "
         f"({summary.chunks_written} chunks written in {summary.seconds:.1f}s)"
+    )
+    print(
+        f"  {summary.documents_per_second:.1f} docs/s, {summary.chunks_per_second:.1f} chunks/s, "
+        f"{summary.tokens_per_second:.0f} tokens/s"
     )
     for failure in summary.failed:
         print(f"  failed: {failure.file}: {failure.reason}")
@@ -166,7 +167,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"Chat page and API on http://{host}:{port} (docs at /docs)", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # The app logs each request as JSON without query strings; uvicorn's own access log
+    # would write questions from /v1/search?q=… into the logs.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
     return 0
 
 

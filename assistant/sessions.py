@@ -68,5 +68,10 @@ class SessionStore:
                 )
             )
 
+    @property
+    def engine(self) -> Engine:
+        """The app database engine, for other tables that live beside the sessions."""
+        return self._engine
+
     def close(self) -> None:
         self._engine.dispose()

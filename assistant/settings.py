@@ -1,6 +1,7 @@
 """The one settings object, read from the environment and `.env` by entry points only."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
         description="Folder of a sentence-transformers model; default: the packaged MiniLM.",
     )
     embedding_batch_size: int = Field(default=64, ge=1)
+    embedder: Literal["minilm", "fake"] = Field(
+        default="minilm",
+        description="`fake`: FakeEmbedder (hashed words, no meaning, no model load) for tests "
+        "and benchmarks of the pipeline itself; answers from such an index are not useful.",
+    )
 
     api_keys: str = Field(
         default="", description="`key=audience[:tenant],...`; keys map callers to audiences."
@@ -57,6 +63,20 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = None
     allow_anonymous: bool = Field(
         default=True, description="Callers without a key are `public` when true; 401 when false."
+    )
+    rate_limit_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Requests per minute to /v1/ routes per API key, or per client address "
+        "for anonymous callers (a token bucket: bursts up to this many); 0 turns it off.",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins whose pages may call the API from a browser "
+        "(e.g. `https://help.example.com`); `*` for any; none by default.",
     )
     host: str = "127.0.0.1"
     port: int = 8000

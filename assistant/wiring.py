@@ -4,7 +4,9 @@ from dataclasses import dataclass
 
 from assistant.answerer import Answerer
 from assistant.embedders import Embedder
+from assistant.embedders.fake import FakeEmbedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+from assistant.feedback import FeedbackStore
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore
 from assistant.settings import Settings
@@ -21,10 +23,20 @@ class Components:
     retriever: HybridRetriever
     answerer: Answerer
     sessions: SessionStore
+    feedback: FeedbackStore
 
     def close(self) -> None:
         self.store.close()
-        self.sessions.close()
+        self.sessions.close()  # also closes the feedback store's engine, which it shares
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """MiniLM (or the model at embedding_model_path); the FakeEmbedder when asked for."""
+    if settings.embedder == "fake":
+        return FakeEmbedder()
+    return SentenceTransformerEmbedder(
+        settings.embedding_model_path, batch_size=settings.embedding_batch_size
+    )
 
 
 def build_store(settings: Settings, *, dimension: int) -> Store:
@@ -69,13 +81,12 @@ def build_synthesizer(settings: Settings, *, embedder: Embedder) -> Synthesizer:
 
 
 def build_components(settings: Settings, *, embedder: Embedder | None = None) -> Components:
-    embedder = embedder or SentenceTransformerEmbedder(
-        settings.embedding_model_path, batch_size=settings.embedding_batch_size
-    )
+    embedder = embedder or build_embedder(settings)
     synthesizer = build_synthesizer(settings, embedder=embedder)  # fails before opening a store
     store = build_store(settings, dimension=embedder.dimension)
     retriever = HybridRetriever(store, embedder, top_k=settings.top_k)
     sessions = SessionStore(settings.database)
+    feedback = FeedbackStore(sessions.engine)
     answerer = Answerer(
         retriever,
         synthesizer,
@@ -83,5 +94,10 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
         refusal_threshold=settings.refusal_threshold,
     )
     return Components(
-        embedder=embedder, store=store, retriever=retriever, answerer=answerer, sessions=sessions
+        embedder=embedder,
+        store=store,
+        retriever=retriever,
+        answerer=answerer,
+        sessions=sessions,
+        feedback=feedback,
     )

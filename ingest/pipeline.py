@@ -3,6 +3,14 @@
 Each document is replaced as a unit: delete its old chunks, write the new ones, then write its
 manifest. A document without a manifest is incomplete (a run died mid-way) and is rebuilt on the
 next run, so killing an ingest at any moment never leaves duplicates or half-documents behind.
+
+Changed documents are gathered into batches of about `batch_chunks` chunks; each batch is
+embedded longest text first and written with one upsert. Per-document embedding leaves the model
+running small batches of mixed lengths, padded to the longest: a third more work on our corpora.
+Within a batch every document still goes delete → chunks → manifest.
+Loading and chunking run on the calling thread, not beside the embedder: the chunker counts
+tokens with the embedder's own tokenizer, whose truncation settings are per call and shared, so
+using it from two threads at once miscounts or fails.
 """
 
 import sys
@@ -11,17 +19,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from llama_index.core.schema import MetadataMode
+from llama_index.core.schema import MetadataMode, TextNode
 from tqdm import tqdm
 
 from assistant.embedders import Embedder
 from assistant.stores import DocumentManifest, Store
 from ingest.chunker import StructureChunker
-from ingest.discovery import discover
+from ingest.discovery import Source, discover
 from ingest.documents import LoadError, ParsedDocument
 from ingest.loaders import LoadContext
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Chunks per batch: sorted by length, 1024 texts pad about 3% more than sorting a whole corpus
+# (512: 9%, 256: 17%), and a kill loses at most one batch of embedding work.
+BATCH_CHUNKS = 1024
+# Sorted texts go to the embedder this many at a time (a multiple of its batch size, so its
+# batches stay the same), letting the progress bar move while a batch is embedded.
+EMBED_SLICE = 256
 
 
 @dataclass
@@ -39,17 +53,66 @@ class IngestSummary:
     failed: list[Failure] = field(default_factory=list)
     chunks_written: int = 0
     truncated_chunks: int = 0
+    tokens_embedded: int = 0  # the embedder's token count of every text it embedded
     seconds: float = 0.0
+    documents_per_second: float = 0.0  # documents read: (re)indexed or found unchanged
+    chunks_per_second: float = 0.0
+    tokens_per_second: float = 0.0
+
+    @property
+    def documents(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    def finish(self, seconds: float) -> None:
+        self.seconds = round(seconds, 3)
+        self.documents_per_second = _rate(self.documents, seconds)
+        self.chunks_per_second = _rate(self.chunks_written, seconds)
+        self.tokens_per_second = _rate(self.tokens_embedded, seconds)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
+@dataclass
+class _Pending:
+    """A changed document, chunked and counted, waiting for its batch to be embedded."""
+
+    doc: ParsedDocument
+    content_hash: str
+    nodes: list[TextNode]
+    texts: list[str]
+    tokens: list[int]
+
+
+@dataclass
+class _Run:
+    """State shared by every folder of one `IngestJob.run`."""
+
+    summary: IngestSummary
+    manifests: dict[str, DocumentManifest]
+    default_audience: str
+    content_type: str
+    on_document: Callable[[str], None] | None
+    started: float
+    chunks_embedded: int = 0
+    pending: list[_Pending] = field(default_factory=list)
+    pending_chunks: int = 0
+    pending_sources: int = 0  # sources whose last documents wait in `pending`
+
+
 class IngestJob:
-    def __init__(self, store: Store, embedder: Embedder, chunker: StructureChunker) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        chunker: StructureChunker,
+        *,
+        batch_chunks: int = BATCH_CHUNKS,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
+        self.batch_chunks = batch_chunks
 
     def run(
         self,
@@ -60,115 +123,151 @@ class IngestJob:
         progress: bool | None = None,
         on_document: Callable[[str], None] | None = None,
     ) -> IngestSummary:
+        """Ingests every path; `progress` shows a bar on stderr (default: when it is a terminal)."""
         started = time.perf_counter()
-        summary = IngestSummary()
-        manifests = self.store.manifests()
-        self._drop_incomplete(manifests)
+        run = _Run(
+            summary=IngestSummary(),
+            manifests=self.store.manifests(),
+            default_audience=default_audience,
+            content_type=content_type,
+            on_document=on_document,
+            started=started,
+        )
+        self._drop_incomplete(run.manifests)
+        show = sys.stderr.isatty() if progress is None else progress
         for path in paths:
-            self._ingest_root(
-                Path(path),
-                summary,
-                manifests,
-                default_audience,
-                content_type,
-                progress,
-                on_document,
-            )
-        summary.seconds = round(time.perf_counter() - started, 3)
-        return summary
+            self._ingest_root(Path(path), run, show=show)
+        run.summary.finish(time.perf_counter() - started)
+        return run.summary
 
     def _drop_incomplete(self, manifests: dict[str, DocumentManifest]) -> None:
         """Chunks of documents whose manifest was never written: a run died mid-document."""
         for doc_id in self.store.chunk_doc_ids() - manifests.keys():
             self.store.delete(doc_id)
 
-    def _ingest_root(
-        self,
-        path: Path,
-        summary: IngestSummary,
-        manifests: dict[str, DocumentManifest],
-        default_audience: str,
-        content_type: str,
-        progress: bool | None,
-        on_document: Callable[[str], None] | None,
-    ) -> None:
+    def _ingest_root(self, path: Path, run: _Run, *, show: bool) -> None:
         if not path.exists():
-            summary.failed.append(Failure(str(path), "no such file or folder"))
+            run.summary.failed.append(Failure(str(path), "no such file or folder"))
             return
         root = path if path.is_dir() else path.parent
-        context = LoadContext(root=root, default_audience=default_audience)
+        source_root = str(root.resolve())
+        context = LoadContext(root=root, default_audience=run.default_audience)
         seen: set[str] = set()
         failed_files: set[str] = set()
-        sources = discover(path, content_type=content_type)
-        show = sys.stderr.isatty() if progress is None else progress
-        bar = tqdm(sources, desc="Ingesting", unit="file", disable=not show, file=sys.stderr)
-        for source in bar:
-            rel = context.relative(source.path) if source.path != root else source.path.name
-            if source.loader is None:
-                summary.failed.append(Failure(rel, source.reason))
-                continue
-            try:
-                _check_size(source.path)
-                documents = source.loader.load(source.path, context)
-            except (LoadError, OSError) as exc:
-                summary.failed.append(Failure(rel, str(exc)))
-                failed_files.add(rel)
-                continue
-            for doc in documents:
-                seen.add(doc.doc_id)
-                self._write(doc, root, summary, manifests)
-                if on_document:
-                    on_document(doc.document)
-            bar.set_postfix(chunks=summary.chunks_written)
+        sources = discover(path, content_type=run.content_type)
+        with tqdm(
+            total=len(sources), desc="Ingesting", unit="file", disable=not show, file=sys.stderr
+        ) as bar:
+            for source in sources:
+                rel = context.relative(source.path) if source.path != root else source.path.name
+                documents = self._load(source, rel, context, run.summary, failed_files)
+                waiting = False
+                for doc in documents:
+                    seen.add(doc.doc_id)
+                    waiting = self._prepare(doc, run) or waiting
+                if waiting:
+                    run.pending_sources += 1
+                else:
+                    _advance(bar, 1, run)
+                if run.pending_chunks >= self.batch_chunks:
+                    self._write_pending(source_root, run, bar)
+            self._write_pending(source_root, run, bar)
         if path.is_dir():
-            self._delete_vanished(str(root.resolve()), seen, failed_files, summary, manifests)
+            self._delete_vanished(source_root, seen, failed_files, run)
 
-    def _write(
+    def _load(
         self,
-        doc: ParsedDocument,
-        root: Path,
+        source: Source,
+        rel: str,
+        context: LoadContext,
         summary: IngestSummary,
-        manifests: dict[str, DocumentManifest],
-    ) -> None:
+        failed_files: set[str],
+    ) -> list[ParsedDocument]:
+        if source.loader is None:
+            summary.failed.append(Failure(rel, source.reason))
+            return []
+        try:
+            _check_size(source.path)
+            return source.loader.load(source.path, context)
+        except (LoadError, OSError) as exc:
+            summary.failed.append(Failure(rel, str(exc)))
+            failed_files.add(rel)
+            return []
+
+    def _prepare(self, doc: ParsedDocument, run: _Run) -> bool:
+        """Counts an unchanged document, or chunks a changed one into the pending batch.
+
+        Returns whether the document now waits in the batch.
+        """
         content_hash = f"{doc.content_hash}:{self.chunker.signature}"
-        old = manifests.get(doc.doc_id)
+        old = run.manifests.get(doc.doc_id)
         if old is not None and old.content_hash == content_hash:
-            summary.unchanged += 1
-            return
+            run.summary.unchanged += 1
+            if run.on_document:
+                run.on_document(doc.document)
+            return False
         nodes = self.chunker.chunk(doc)
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
-        summary.truncated_chunks += sum(
-            self.embedder.count_tokens(t) > self.embedder.max_tokens for t in texts
-        )
-        for node, vector in zip(nodes, self.embedder.embed(texts), strict=True):
-            node.embedding = vector.tolist()
-        self.store.delete(doc.doc_id)
-        self.store.add(nodes)
-        manifest = DocumentManifest(
-            doc_id=doc.doc_id,
-            document=doc.document,
-            source_root=str(root.resolve()),
-            content_hash=content_hash,
-            chunk_count=len(nodes),
-        )
-        self.store.put_manifest(manifest)
-        manifests[doc.doc_id] = manifest
-        summary.chunks_written += len(nodes)
-        if old is None:
-            summary.added += 1
-        else:
-            summary.updated += 1
+        tokens = [self.embedder.count_tokens(t) for t in texts]
+        run.pending.append(_Pending(doc, content_hash, nodes, texts, tokens))
+        run.pending_chunks += len(nodes)
+        return True
+
+    def _write_pending(self, source_root: str, run: _Run, bar: tqdm) -> None:
+        """Embeds the pending documents in one call, then writes them: old chunks deleted,
+        new chunks added, manifests last, so a crash leaves no document half-written with a
+        manifest."""
+        if not run.pending:
+            return
+        batch = run.pending
+        self._embed(batch, run, bar)
+        for pending in batch:
+            self.store.delete(pending.doc.doc_id)
+        self.store.add([node for p in batch for node in p.nodes])
+        summary = run.summary
+        for pending in batch:
+            doc = pending.doc
+            manifest = DocumentManifest(
+                doc_id=doc.doc_id,
+                document=doc.document,
+                source_root=source_root,
+                content_hash=pending.content_hash,
+                chunk_count=len(pending.nodes),
+            )
+            self.store.put_manifest(manifest)
+            if run.manifests.get(doc.doc_id) is None:
+                summary.added += 1
+            else:
+                summary.updated += 1
+            run.manifests[doc.doc_id] = manifest
+            summary.chunks_written += len(pending.nodes)
+            summary.tokens_embedded += sum(pending.tokens)
+            summary.truncated_chunks += sum(t > self.embedder.max_tokens for t in pending.tokens)
+            if run.on_document:
+                run.on_document(doc.document)
+        _advance(bar, run.pending_sources, run)
+        run.pending, run.pending_chunks, run.pending_sources = [], 0, 0
+
+    def _embed(self, batch: list[_Pending], run: _Run, bar: tqdm) -> None:
+        nodes = [node for p in batch for node in p.nodes]
+        texts = [text for p in batch for text in p.texts]
+        tokens = [count for p in batch for count in p.tokens]
+        # Longest first, as sentence-transformers orders one encode() call: the embedder's
+        # fixed-size batches then hold texts of similar length and pad little.
+        order = sorted(range(len(texts)), key=lambda i: -tokens[i])
+        for start in range(0, len(order), EMBED_SLICE):
+            part = order[start : start + EMBED_SLICE]
+            vectors = self.embedder.embed([texts[i] for i in part])
+            for row, index in enumerate(part):
+                nodes[index].embedding = vectors[row].tolist()
+            run.chunks_embedded += len(part)
+            _advance(bar, 0, run)
 
     def _delete_vanished(
-        self,
-        root: str,
-        seen: set[str],
-        failed_files: set[str],
-        summary: IngestSummary,
-        manifests: dict[str, DocumentManifest],
+        self, source_root: str, seen: set[str], failed_files: set[str], run: _Run
     ) -> None:
-        for doc_id, manifest in list(manifests.items()):
-            if manifest.source_root != root or doc_id in seen:
+        for doc_id, manifest in list(run.manifests.items()):
+            if manifest.source_root != source_root or doc_id in seen:
                 continue
             # A file that failed to load this time keeps its last good version in the index.
             if any(
@@ -177,8 +276,26 @@ class IngestJob:
             ):
                 continue
             self.store.delete(doc_id)
-            del manifests[doc_id]
-            summary.deleted += 1
+            del run.manifests[doc_id]
+            run.summary.deleted += 1
+
+
+def _advance(bar: tqdm, files: int, run: _Run) -> None:
+    if bar.disable:
+        return
+    elapsed = time.perf_counter() - run.started
+    bar.set_postfix(
+        {
+            "docs/s": f"{_rate(run.summary.documents, elapsed):.1f}",
+            "chunks/s": f"{_rate(run.chunks_embedded, elapsed):.1f}",
+        },
+        refresh=not files,
+    )
+    bar.update(files)
+
+
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 2) if seconds > 0 else 0.0
 
 
 def _check_size(path: Path) -> None:

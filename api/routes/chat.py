@@ -10,7 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import AnswererDep, CallerDep
+from api.deps import AnswererDep, CallerDep, MetricsDep
+from api.errors import error_responses
+from api.text import SafeText
 from assistant.types import Answer, Mode
 
 router = APIRouter(prefix="/v1", tags=["chat"])
@@ -19,26 +21,34 @@ MAX_MESSAGE_CHARS = 4000
 
 
 class ChatRequest(BaseModel):
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=r"\S")
-    session_id: str | None = Field(default=None, max_length=128)
+    message: SafeText = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=r"\S")
+    session_id: SafeText | None = Field(default=None, max_length=128)
     mode: Mode = Mode.CUSTOMER
     stream: bool = False
-    product_version: str | None = Field(default=None, max_length=64)
-    context: dict[str, str] | None = None
+    product_version: SafeText | None = Field(default=None, max_length=64)
+    context: dict[SafeText, SafeText] | None = Field(default=None, max_length=16)
 
 
 @router.post(
     "/chat",
     response_model=Answer,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **error_responses(401, 413, 422, 429, 500, 503),
+    },
     summary="Ask a question; get a cited answer (JSON, or SSE when streaming)",
 )
 async def chat(
     body: ChatRequest,
     answerer: AnswererDep,
     caller: CallerDep,
+    metrics: MetricsDep,
     accept: Annotated[str | None, Header()] = None,
 ) -> Answer | StreamingResponse:
+    """The caller's key decides what may be read; `mode` only shapes the answer. So `internal`
+    mode from a public caller is not refused (no 403): it reads what that caller may read,
+    public content, and a partner key in `agent` mode gets partner findings in
+    `internal_notes`."""
     answer = await run_in_threadpool(
         answerer.ask,
         body.message,
@@ -46,6 +56,7 @@ async def chat(
         mode=body.mode,
         session_id=body.session_id,
     )
+    metrics.observe_answer(answer, mode=body.mode)
     if body.stream or "text/event-stream" in (accept or ""):
         return StreamingResponse(_events(answer), media_type="text/event-stream")
     return answer

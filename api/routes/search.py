@@ -7,6 +7,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import CallerDep, ComponentsDep
+from api.errors import error_responses
+from api.text import SafeText
 from assistant.types import ScoredChunk
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -30,11 +32,16 @@ class SearchResponse(BaseModel):
     hits: list[SearchHit]
 
 
-@router.get("/search", response_model=SearchResponse, summary="Retrieved chunks with scores")
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    responses=error_responses(401, 422, 429, 500, 503),
+    summary="Retrieved chunks with scores",
+)
 async def search(
     components: ComponentsDep,
     caller: CallerDep,
-    q: Annotated[str, Query(min_length=1, max_length=1000, pattern=r"\S")],
+    q: Annotated[SafeText, Query(min_length=1, max_length=1000, pattern=r"\S")],
     k: Annotated[int, Query(ge=1, le=50)] = 8,
 ) -> SearchResponse:
     chunks = await run_in_threadpool(

@@ -63,13 +63,17 @@ class EdgeStore(BasePydanticVectorStore):
         )
         try:
             if path.is_dir() and any(path.iterdir()):
-                return qe.EdgeShard.load(str(path), config)
-            path.mkdir(parents=True, exist_ok=True)
-            shard = qe.EdgeShard.create(str(path), config)
+                shard = qe.EdgeShard.load(str(path), config)
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                shard = qe.EdgeShard.create(str(path), config)
+            # Create missing payload indexes, so a creator killed half-way is repaired on open.
+            present = shard.info().payload_schema or {}
             for field in INDEXED_KEYWORDS:
-                shard.update(
-                    qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword)
-                )
+                if field not in present:
+                    shard.update(
+                        qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword)
+                    )
             return shard
         except Exception as exc:  # the engine raises plain Exception
             if "WouldBlock" in str(exc):

@@ -1,52 +1,10 @@
-"""The API over a real HTTP server (uvicorn on loopback), real MiniLM and the real Qdrant engine."""
+"""The API over a real HTTP server (uvicorn on loopback), real MiniLM and the real Qdrant engine
+(the server fixture is in conftest.py)."""
 
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
-
-from api.app import create_app
-from assistant.settings import Settings
-from assistant.wiring import build_components
-from ingest.chunker import StructureChunker
-from ingest.pipeline import IngestJob
-from tests.corpus import write_corpus
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("http")
-    settings = Settings(data_dir=root / "data", api_keys="emp-secret=internal,partner-key=partner")
-    components = build_components(settings, embedder=real_embedder)
-    chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
-    IngestJob(components.store, real_embedder, chunker).run([write_corpus(root / "corpus")])
-    components.close()
-
-    app = create_app(
-        settings, components_factory=lambda s: build_components(s, embedder=real_embedder)
-    )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_chat_answers_with_a_citation_of_the_right_document(base_url: str) -> None:

@@ -1,12 +1,14 @@
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 import qdrant_edge as qe
 
 from assistant.embedders.fake import FakeEmbedder
 from assistant.stores.edge import EdgeStore
-from assistant.stores.payload import point_id
+from assistant.stores.payload import DENSE, point_id
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 from tests.corpus import write_corpus
@@ -116,3 +118,84 @@ def test_ignore_file_and_missing_path(
     summary = job.run([corpus, tmp_path / "nope"])
     assert "README.md" not in documents_in(edge_store)
     assert [f.reason for f in summary.failed] == ["no such file or folder"]
+
+
+def test_summary_reports_throughput(
+    tmp_path: Path, job: IngestJob, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    embedded: list[str] = []
+    summary = IngestJob(job.store, _Recording(fake_embedder, embedded), job.chunker).run(
+        [corpus], progress=False
+    )
+    assert summary.tokens_embedded == sum(fake_embedder.count_tokens(t) for t in embedded)
+    assert len(embedded) == summary.chunks_written
+    for count, rate in [
+        (summary.added, summary.documents_per_second),
+        (summary.chunks_written, summary.chunks_per_second),
+        (summary.tokens_embedded, summary.tokens_per_second),
+    ]:
+        # `seconds` is rounded to milliseconds, the rates to hundredths.
+        assert count / (summary.seconds + 5e-4) - 5e-3 <= rate
+        assert rate <= count / max(summary.seconds - 5e-4, 1e-6) + 5e-3
+    again = job.run([corpus], progress=False)
+    assert again.unchanged == 7 and again.documents_per_second > 0
+    assert again.tokens_embedded == 0 and again.tokens_per_second == 0
+
+
+def test_progress_bar_goes_to_stderr_only_when_asked(
+    tmp_path: Path, job: IngestJob, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    job.run([corpus], progress=False)
+    assert capsys.readouterr() == ("", "")
+    (corpus / "kb" / "first-invoice.md").write_text("# Invoices\n\nOne short paragraph.\n")
+    job.run([corpus], progress=True)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Ingesting" in err and "docs/s=" in err and "chunks/s=" in err
+
+
+def test_batches_across_documents_store_what_one_by_one_stores(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    stored = []
+    for batch_chunks in (1, 1000):
+        store = EdgeStore(tmp_path / f"edge-{batch_chunks}", dimension=fake_embedder.dimension)
+        calls: list[str] = []
+        chunker = StructureChunker(fake_embedder.count_tokens)
+        recording = _Recording(fake_embedder, calls, batches=True)
+        IngestJob(store, recording, chunker, batch_chunks=batch_chunks).run([corpus])
+        stored.append((_points(store), len(calls)))
+        store.close()
+    (one_by_one, calls_alone), (batched, calls_batched) = stored
+    assert batched == one_by_one
+    assert calls_batched == 1 < calls_alone
+
+
+class _Recording:
+    """The FakeEmbedder, noting each text it embeds (or, with `batches`, each call)."""
+
+    def __init__(self, inner: FakeEmbedder, seen: list[str], *, batches: bool = False) -> None:
+        self.inner, self.seen, self.batches = inner, seen, batches
+        self.dimension, self.max_tokens = inner.dimension, inner.max_tokens
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(["call"] if self.batches else texts)
+        return self.inner.embed(texts)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
+def _points(store: EdgeStore) -> dict[str, tuple[str, list[float]]]:
+    """Every chunk's text and dense vector, by node id."""
+    records, _ = store.client.scroll(
+        qe.ScrollRequest(limit=10_000, with_payload=["node_id", "text"], with_vector=[DENSE])
+    )
+    return {
+        str(r.payload["node_id"]): (str(r.payload["text"]), [round(x, 5) for x in r.vector[DENSE]])
+        for r in records
+        if r.payload and "node_id" in r.payload
+    }

@@ -1,0 +1,244 @@
+"""POST /v1/chat/completions (and GET /v1/models): OpenAI's chat API over the assistant, so
+existing chat clients and SDKs can talk to it.
+
+The last message is the question; the earlier ones are the conversation. Like OpenAI's API
+this route is stateless: the client sends the whole conversation each time, and follow-ups
+are condensed from it by replaying condensation over the earlier user messages, exactly as a
+session would have. No stored history is needed, so conversations cannot mix, however many
+clients share a key or start with the same question. Each exchange is still recorded as a
+session (for review, the gap report and `/v1/feedback`) under an id derived from the caller's
+key, `user`, mode and the messages: a retried request lands in the same session.
+"""
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.auth import Caller
+from api.deps import AnswererDep, CallerDep, MetricsDep
+from api.errors import error_responses
+from api.routes.chat import MAX_MESSAGE_CHARS
+from api.text import SafeText
+from assistant.answerer import ticket_text
+from assistant.condense import condense
+from assistant.sessions import Turn
+from assistant.types import Answer, Citation, InternalNotes, Mode
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+MODEL_ID = "assistant"
+
+
+class TextPart(BaseModel):
+    type: Literal["text"]
+    text: SafeText
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # name, tool_calls, refusal, ...
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: SafeText | list[TextPart] | None = Field(
+        default=None, description="Text, or a list of text parts (images are not supported)."
+    )
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text for part in self.content)
+        return self.content or ""
+
+
+class CompletionRequest(BaseModel):
+    """OpenAI's request body; options that steer a language model (temperature, max_tokens,
+    tools, ...) are accepted and ignored: answers are extracted and cited, not sampled."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: SafeText = Field(min_length=1, max_length=128, description="Echoed in the reply.")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
+    stream: bool = False
+    n: int = Field(default=1, ge=1, le=1, description="One answer per request.")
+    user: SafeText | None = Field(
+        default=None, max_length=256, description="Your id for the end user; keeps sessions apart."
+    )
+    mode: Mode = Field(
+        default=Mode.CUSTOMER, description="Extension (send it in `extra_body`): as in /v1/chat."
+    )
+
+    @model_validator(mode="after")
+    def _ends_with_a_question(self) -> "CompletionRequest":
+        question = self.messages[-1]
+        if question.role != "user" or not question.text.strip():
+            raise ValueError("the last message must be the user's question, with text")
+        if len(question.text) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"the question is longer than {MAX_MESSAGE_CHARS} characters")
+        return self
+
+    @property
+    def questions(self) -> list[str]:
+        return [m.text for m in self.messages if m.role == "user" and m.text.strip()]
+
+
+class CompletionMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class CompletionChoice(BaseModel):
+    index: int = 0
+    message: CompletionMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class AnswerExtras(BaseModel):
+    """Fields OpenAI's API does not have; SDKs keep them (openai-python: `model_extra`)."""
+
+    citations: list[Citation] = Field(description="The sources the `[n]` markers name.")
+    session_id: str = Field(description="Rate this answer with POST /v1/feedback.")
+    confidence: float
+    refused: bool
+    query: str = Field(description="The standalone query that was searched.")
+    internal_notes: InternalNotes | None = Field(
+        default=None, description="Agent mode: internal-only findings, never for the customer."
+    )
+
+
+class ChatCompletion(AnswerExtras):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "self-hosted"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+@router.get(
+    "/models",
+    response_model=ModelList,
+    responses=error_responses(401, 422, 429, 500),
+    summary="Models (OpenAI-compatible)",
+)
+async def models() -> ModelList:
+    """One model; clients that list models before chatting (e.g. Open WebUI) need this."""
+    return ModelList(data=[ModelCard(id=MODEL_ID)])
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "JSON, or with `stream: true` `chat.completion.chunk` events "
+            "ending with `data: [DONE]`; the last chunk carries the extension fields.",
+        },
+        **error_responses(401, 413, 422, 429, 500, 503),
+    },
+    summary="Chat completions (OpenAI-compatible, streaming too)",
+)
+async def chat_completions(
+    body: CompletionRequest,
+    answerer: AnswererDep,
+    caller: CallerDep,
+    metrics: MetricsDep,
+) -> ChatCompletion | StreamingResponse:
+    """The reply's content is the cited answer and a "Sources:" list with full URLs; the
+    citations also come as data in `citations`. The key decides what may be read; `mode` only
+    shapes the answer (no 403 for `internal` from a public key: it reads public content)."""
+    answer = await run_in_threadpool(
+        answerer.ask,
+        standalone_question(body.questions),
+        audience=caller.audience,
+        mode=body.mode,
+        session_id=session_id_for(body, caller),
+    )
+    metrics.observe_answer(answer, mode=body.mode)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    if body.stream:
+        return StreamingResponse(
+            _chunks(answer, completion_id=completion_id, created=created, model=body.model),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return ChatCompletion(
+        id=completion_id,
+        created=created,
+        model=body.model,
+        choices=[CompletionChoice(message=CompletionMessage(content=reply_text(answer)))],
+        **dict(_extras(answer)),
+    )
+
+
+def standalone_question(questions: list[str]) -> str:
+    """The last question made standalone, condensing each earlier one in turn as a session
+    does (condensation carries the previous standalone query's topic forward)."""
+    history: list[Turn] = []
+    for question in questions[:-1]:
+        history = [Turn(question, condense(question, history), answer="", refused=False)]
+    return condense(questions[-1], history)
+
+
+def session_id_for(body: CompletionRequest, caller: Caller) -> str:
+    identity = {
+        "key": caller.key_id,
+        "user": body.user,
+        "mode": body.mode.value,
+        "messages": [(m.role, m.text) for m in body.messages],
+    }
+    digest = hashlib.sha256(json.dumps(identity, ensure_ascii=False).encode()).hexdigest()
+    return f"oai-{digest[:32]}"
+
+
+def reply_text(answer: Answer) -> str:
+    """The answer with its sources as full URLs, readable in any chat client."""
+    return ticket_text(answer) if answer.citations else answer.answer
+
+
+def _extras(answer: Answer) -> AnswerExtras:
+    return AnswerExtras(
+        citations=answer.citations,
+        session_id=answer.session_id,
+        confidence=answer.confidence,
+        refused=answer.refused,
+        query=answer.query,
+        internal_notes=answer.internal_notes,
+    )
+
+
+def _chunks(answer: Answer, *, completion_id: str, created: int, model: str) -> Iterator[str]:
+    """OpenAI's stream: the role, the text in word-sized pieces, a last chunk with
+    `finish_reason` (and our extension fields), then `[DONE]`."""
+    head = {"id": completion_id, "object": "chat.completion.chunk", "created": created}
+
+    def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        payload = {**head, "model": model, "choices": [choice], **extra}
+        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    for piece in re.findall(r"\S+\s*|\s+", reply_text(answer)):
+        yield chunk({"content": piece})
+    yield chunk({}, "stop", **_extras(answer).model_dump(mode="json"))
+    yield "data: [DONE]\n\n"

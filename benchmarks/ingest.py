@@ -1,0 +1,290 @@
+"""Ingest throughput: `IngestJob` (discover → load → chunk → embed → store) on a corpus of at
+least 5 MB, beside a plain `SentenceTransformer.encode` of the same chunk texts.
+
+The corpus is written to a temporary folder, never into the project: copies of `corpora/` (all
+four kinds) until it holds --megabytes MB, plus one copy of the Samsung TV manual's pages. From
+the second copy on, every Markdown file gets an edition line, so no two documents are the same.
+
+The raw encoder baseline is a second, plain SentenceTransformer loaded from the same model
+folder, encoding a seeded sample of the chunk texts (--raw-share of the documents, all their
+chunks) in one `encode()` call with the same batch size: the model alone, with its own global
+length sorting. Half the sample runs before the pipeline and half after, so load drift on a
+shared machine hits both alike. The sample's texts are made by our loaders and chunker before
+the run and checked against the texts the pipeline embedded. tokens/s counts the model's tokens
+(special tokens included) of every embedded text; ratio = pipeline tokens/s ÷ raw tokens/s, the
+share of the encoder's speed the whole pipeline keeps (goal >= 0.9).
+
+Where the pipeline's time goes: inside `embed()`, inside store writes (delete + add), inside
+`put_manifest` (an upsert and a flush per document), and the rest (discover, load, chunk,
+count tokens).
+
+    .venv/bin/python -m benchmarks.ingest [--megabytes 5] [--raw-share 0.25] [--out FILE]
+"""
+
+import argparse
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.schema import BaseNode, MetadataMode
+
+from assistant.embedders.sentence_transformer import (
+    SentenceTransformerEmbedder,
+    packaged_model_path,
+)
+from assistant.stores import DocumentManifest
+from assistant.stores.edge import EdgeStore
+from benchmarks.common import ROOT, SAMSUNG, print_table, write_results
+from ingest.chunker import StructureChunker
+from ingest.discovery import discover
+from ingest.loaders import LoadContext
+from ingest.pipeline import IngestJob
+
+BATCH_SIZE = 64  # SentenceTransformerEmbedder's default, used by both sides
+SEED = 7
+
+
+def build_corpus(folder: Path, *, megabytes: float) -> tuple[int, int]:
+    """Copies of corpora/ until `megabytes`, plus the Samsung pages: (bytes, files)."""
+    shutil.copytree(SAMSUNG / "docs", folder / "samsung-tv")
+    # corpora/ keeps its README out with an .assistantignore in its own root only.
+    (folder / ".assistantignore").write_text("README.md\n", encoding="utf-8")
+    copy = 0
+    while _size(folder) < megabytes * 1_000_000:
+        target = folder / f"ledgerly-{copy:02d}"
+        shutil.copytree(ROOT / "corpora", target)
+        if copy:
+            for page in target.rglob("*.md"):
+                text = page.read_text(encoding="utf-8")
+                page.write_text(f"{text}\n\nEdition {copy + 1} of this page.\n", encoding="utf-8")
+        copy += 1
+    files = [f for f in folder.rglob("*") if f.is_file()]
+    return sum(f.stat().st_size for f in files), len(files)
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+class TimedEmbedder:
+    """The real embedder, with the seconds spent in embed() and every text it embedded."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+        self.inner = inner
+        self.dimension = inner.dimension
+        self.max_tokens = inner.max_tokens
+        self.seconds = 0.0
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        vectors = self.inner.embed(texts)
+        self.seconds += time.perf_counter() - started
+        self.texts.extend(texts)
+        return vectors
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
+class TimedStore:
+    """An EdgeStore with the seconds spent writing chunks and writing manifests."""
+
+    def __init__(self, inner: EdgeStore) -> None:
+        self.inner = inner
+        self.write_seconds = 0.0
+        self.manifest_seconds = 0.0
+
+    def add(self, nodes: Sequence[BaseNode]) -> list[str]:
+        started = time.perf_counter()
+        ids = self.inner.add(nodes)
+        self.write_seconds += time.perf_counter() - started
+        return ids
+
+    def delete(self, ref_doc_id: str) -> None:
+        started = time.perf_counter()
+        self.inner.delete(ref_doc_id)
+        self.write_seconds += time.perf_counter() - started
+
+    def put_manifest(self, manifest: DocumentManifest) -> None:
+        started = time.perf_counter()
+        self.inner.put_manifest(manifest)
+        self.manifest_seconds += time.perf_counter() - started
+
+    def manifests(self) -> dict[str, DocumentManifest]:
+        return self.inner.manifests()
+
+    def chunk_doc_ids(self) -> set[str]:
+        return self.inner.chunk_doc_ids()
+
+    def count(self) -> int:
+        return self.inner.count()
+
+    def query(self, query: Any) -> Any:
+        return self.inner.query(query)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def sample_texts(
+    corpus: Path, embedder: SentenceTransformerEmbedder, *, share: float
+) -> tuple[list[str], int]:
+    """Chunk texts of a seeded `share` of the corpus's files, made by our loaders and chunker:
+    (texts, files sampled)."""
+    chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+    context = LoadContext(root=corpus, default_audience="public")
+    sources = [s for s in discover(corpus) if s.loader is not None]
+    picked = random.Random(SEED).sample(sources, max(1, round(len(sources) * share)))
+    texts = [
+        node.get_content(metadata_mode=MetadataMode.EMBED)
+        for source in picked
+        for doc in source.loader.load(source.path, context)  # type: ignore[union-attr]
+        for node in chunker.chunk(doc)
+    ]
+    return texts, len(picked)
+
+
+def encode_seconds(model: Any, texts: list[str]) -> float:
+    started = time.perf_counter()
+    model.encode(texts, batch_size=BATCH_SIZE, convert_to_numpy=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--megabytes", type=float, default=5.0)
+    parser.add_argument(
+        "--raw-share",
+        type=float,
+        default=0.25,
+        help="share of the corpus's files whose chunks the raw encoder embeds (1 = all)",
+    )
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus_bytes, files = build_corpus(corpus, megabytes=args.megabytes)
+        print(f"corpus: {corpus_bytes / 1e6:.2f} MB in {files} files")
+
+        embedder = SentenceTransformerEmbedder(batch_size=BATCH_SIZE)
+        raw = SentenceTransformer(str(packaged_model_path()), device="cpu")
+        warmup = ["How do I send a payment reminder for an overdue invoice?"] * BATCH_SIZE
+        embedder.embed(warmup)
+        raw.encode(warmup, batch_size=BATCH_SIZE)
+
+        sample, sampled_files = sample_texts(corpus, embedder, share=args.raw_share)
+        random.Random(SEED).shuffle(sample)
+        half = len(sample) // 2
+        raw_seconds = encode_seconds(raw, sample[:half])
+
+        timed_embedder = TimedEmbedder(embedder)
+        store = TimedStore(EdgeStore(Path(tmp) / "edge", dimension=embedder.dimension))
+        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+        job = IngestJob(store, timed_embedder, chunker)
+        summary = job.run([corpus], progress=False)
+        store.close()
+
+        raw_seconds += encode_seconds(raw, sample[half:])
+        missing = Counter(sample) - Counter(timed_embedder.texts)
+        if missing:
+            raise SystemExit(f"{sum(missing.values())} sampled texts were not embedded alike")
+        raw_tokens = sum(embedder.count_tokens(t) for t in sample)
+
+    pipeline_rate = summary.tokens_per_second
+    raw_rate = raw_tokens / raw_seconds
+    rest = summary.seconds - timed_embedder.seconds - store.write_seconds - store.manifest_seconds
+    documents = summary.added + summary.updated
+    without_flushes = summary.tokens_embedded / (summary.seconds - store.manifest_seconds)
+    rows = [
+        [
+            "pipeline (IngestJob)",
+            summary.seconds,
+            documents,
+            summary.chunks_written,
+            summary.tokens_embedded,
+            summary.documents_per_second,
+            summary.chunks_per_second,
+            round(pipeline_rate),
+            round(pipeline_rate / raw_rate, 3),
+        ],
+        [
+            f"raw encode ({sampled_files} of {files} files)",
+            round(raw_seconds, 3),
+            "-",
+            len(sample),
+            raw_tokens,
+            "-",
+            round(len(sample) / raw_seconds, 2),
+            round(raw_rate),
+            1.0,
+        ],
+    ]
+    print_table(
+        ["", "seconds", "docs", "chunks", "tokens", "docs/s", "chunks/s", "tokens/s", "ratio"],
+        rows,
+    )
+    phases = {
+        "embed()": timed_embedder.seconds,
+        "store delete + add": store.write_seconds,
+        "put_manifest (upsert + flush, per document)": store.manifest_seconds,
+        "discover, load, chunk, count tokens": rest,
+    }
+    print()
+    print_table(
+        ["pipeline phase", "seconds", "share"],
+        [[name, round(s, 2), round(s / summary.seconds, 3)] for name, s in phases.items()],
+    )
+    print(
+        f"\nratio without the per-document manifest flushes: "
+        f"{without_flushes / raw_rate:.3f} (estimate)"
+    )
+    total = time.perf_counter() - started
+    path = write_results(
+        "ingest",
+        {
+            "corpus_megabytes": round(corpus_bytes / 1e6, 2),
+            "corpus_files": files,
+            "batch_size": BATCH_SIZE,
+            "pipeline": {
+                "seconds": summary.seconds,
+                "documents": documents,
+                "chunks": summary.chunks_written,
+                "tokens": summary.tokens_embedded,
+                "documents_per_second": summary.documents_per_second,
+                "chunks_per_second": summary.chunks_per_second,
+                "tokens_per_second": round(pipeline_rate, 1),
+                "failed": len(summary.failed),
+            },
+            "raw_encode": {
+                "seconds": round(raw_seconds, 3),
+                "files_sampled": sampled_files,
+                "chunks": len(sample),
+                "tokens": raw_tokens,
+                "chunks_per_second": round(len(sample) / raw_seconds, 2),
+                "tokens_per_second": round(raw_rate, 1),
+            },
+            "ratio_pipeline_to_raw": round(pipeline_rate / raw_rate, 3),
+            "ratio_without_manifest_flushes_estimate": round(without_flushes / raw_rate, 3),
+            "pipeline_seconds_by_phase": {name: round(s, 2) for name, s in phases.items()},
+            "benchmark_seconds": round(total, 1),
+        },
+        args.out,
+    )
+    print(f"\nwrote {path} ({total:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()

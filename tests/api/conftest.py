@@ -1,0 +1,100 @@
+"""A real HTTP server (uvicorn on loopback) for the API tests: `serve(app)` starts any app;
+`base_url` is the assistant over the test corpus, with real MiniLM and the real Qdrant engine."""
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.json_logging import configure_logging
+from assistant.settings import Settings
+from assistant.wiring import build_components
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+from tests.corpus import write_corpus
+
+if TYPE_CHECKING:  # importing it loads torch; the fixture does that when a test needs it
+    from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+
+KEYS = "emp-secret=internal,partner-key=partner,public-key=public"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Runs the app (lifespan included) in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive(), "server failed to start"
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_access_log() -> None:
+    """One JSON line per request is noise here; tests/api/test_limits.py turns it back on."""
+    configure_logging()
+    logging.getLogger("api.access").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    app: FastAPI
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: "SentenceTransformerEmbedder"
+) -> Settings:
+    """Settings of a data folder holding the ingested test corpus (ingested once per run)."""
+    root: Path = tmp_path_factory.mktemp("http")
+    # The rate limit is off here: tests/api/test_limits.py checks it on servers of its own.
+    settings = Settings(data_dir=root / "data", api_keys=KEYS, rate_limit_per_minute=0)
+    components = build_components(settings, embedder=real_embedder)
+    chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
+    IngestJob(components.store, real_embedder, chunker).run([write_corpus(root / "corpus")])
+    components.close()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def served(
+    corpus_settings: Settings, real_embedder: "SentenceTransformerEmbedder"
+) -> Iterator[Served]:
+    app = create_app(
+        corpus_settings,
+        components_factory=lambda s: build_components(s, embedder=real_embedder),
+    )
+    with serve(app) as url:
+        yield Served(url, app, corpus_settings)
+
+
+@pytest.fixture
+def base_url(served: Served) -> str:
+    return served.url
