@@ -137,6 +137,11 @@ class IngestJob:
         show = sys.stderr.isatty() if progress is None else progress
         for path in paths:
             self._ingest_root(Path(path), run, show=show)
+        summary = run.summary
+        if summary.added or summary.updated or summary.deleted:
+            # Build the search index now rather than on the first slow queries
+            # (about a minute per 100k chunks on 2 cores; nothing to do for small changes).
+            self.store.optimize()
         run.summary.finish(time.perf_counter() - started)
         return run.summary
 

@@ -58,6 +58,10 @@ class Store(Protocol):
         """Number of chunks."""
         ...
 
+    def optimize(self) -> None:
+        """Builds pending search indexes; blocks until done (a no-op where the server does it)."""
+        ...
+
     def close(self) -> None: ...
 
 

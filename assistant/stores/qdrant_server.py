@@ -309,6 +309,9 @@ class QdrantServerStore(BasePydanticVectorStore):
             ids=[n.node_id for n in nodes],
         )
 
+    def optimize(self) -> None:
+        """A Qdrant server optimizes in the background by itself."""
+
     def close(self) -> None:
         self._client.close()
 
