@@ -5,8 +5,6 @@ ROUGE-L recall and MiniLM semantic similarity against the experts' answers (all 
     .venv/bin/python -m benchmarks.answers [--dataset DIR] [--out FILE]
 """
 
-import argparse
-import os
 import re
 import tempfile
 import time
@@ -19,7 +17,14 @@ from assistant.answerer import Answerer
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.retriever import HybridRetriever
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
-from benchmarks.common import SAMSUNG, index_dataset, load_questions, print_table, write_results
+from benchmarks.common import (
+    dataset_arguments,
+    document_name,
+    index_dataset,
+    load_questions,
+    print_table,
+    write_results,
+)
 
 _TOKEN = re.compile(r"\w+")
 _MARKER = re.compile(r"\[\d+\]")
@@ -43,16 +48,8 @@ def rouge_l_recall(candidate: str, reference: str) -> float:
     return previous[-1] / len(ref)
 
 
-def document_name(document: str) -> str:
-    return document.rsplit("/", 1)[-1]
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=SAMSUNG)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = dataset_arguments(__doc__ or "")
 
     cases = load_questions(args.dataset)
     embedder = SentenceTransformerEmbedder()

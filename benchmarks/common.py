@@ -1,6 +1,8 @@
 """Helpers shared by the benchmark scripts: datasets, tables, result files."""
 
+import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -44,3 +46,17 @@ def index_dataset(docs: Path, embedder: Any, folder: Path) -> tuple[Any, Any]:
     chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
     summary = IngestJob(store, embedder, chunker).run([docs], progress=False)
     return store, summary
+
+
+def dataset_arguments(doc: str) -> argparse.Namespace:
+    """`--dataset DIR --out FILE`, shared by the scripts that read a dataset; works offline."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, default=SAMSUNG)
+    parser.add_argument("--out", type=Path, default=None)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return parser.parse_args()
+
+
+def document_name(document: str) -> str:
+    """Datasets name gold documents by file name; our documents are paths."""
+    return document.rsplit("/", 1)[-1]

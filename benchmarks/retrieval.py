@@ -5,8 +5,6 @@ all in the real Qdrant engine in the same run. Document-level hit@1/5/10 and MRR
     .venv/bin/python -m benchmarks.retrieval [--dataset DIR] [--out FILE]
 """
 
-import argparse
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,7 +17,14 @@ from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.retriever import HybridRetriever
 from assistant.stores import audience_filters
 from assistant.stores.edge import EdgeStore
-from benchmarks.common import SAMSUNG, index_dataset, load_questions, print_table, write_results
+from benchmarks.common import (
+    dataset_arguments,
+    document_name,
+    index_dataset,
+    load_questions,
+    print_table,
+    write_results,
+)
 
 PUBLIC = ["public"]
 CANDIDATES = 40  # chunks fetched per question, ranked into documents
@@ -48,7 +53,7 @@ def naive_nodes(dataset: Path, embedder: SentenceTransformerEmbedder) -> list[Te
 def document_ranking(documents: list[str]) -> list[str]:
     seen: dict[str, None] = {}
     for document in documents:
-        seen.setdefault(document.rsplit("/", 1)[-1], None)
+        seen.setdefault(document_name(document), None)
     return list(seen)
 
 
@@ -73,11 +78,7 @@ def timed(run: Callable[[str], list[str]], questions: list[str]) -> tuple[list[l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=SAMSUNG)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = dataset_arguments(__doc__ or "")
 
     cases = [q for q in load_questions(args.dataset) if q.get("gold_docs")]
     questions = [q["question"] for q in cases]
