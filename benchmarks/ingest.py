@@ -20,7 +20,7 @@ Where the pipeline's time goes: inside `embed()`, store writes (delete + add), `
 (an upsert and a flush per document), `optimize` (the HNSW build after the run), and the rest
 (discover, load, chunk, count tokens).
 
-    .venv/bin/python -m benchmarks.ingest [--megabytes 5] [--raw-share 0.15] [--out FILE]
+    .venv/bin/python -m benchmarks.ingest [--megabytes 5] [--raw-share 0.1] [--out FILE]
 """
 
 import argparse
@@ -182,7 +182,7 @@ def main() -> None:
     parser.add_argument(
         "--raw-share",
         type=float,
-        default=0.15,
+        default=0.1,
         help="share of the corpus's files whose chunks each raw baseline embeds (1 = all)",
     )
     parser.add_argument("--out", type=Path)
