@@ -27,6 +27,8 @@ from assistant.stores.payload import (
     INDEXED_KEYWORDS,
     MANIFEST,
     SPARSE,
+    dense_vector,
+    filter_scalar,
     manifest_payload,
     node_payload,
     payload_manifest,
@@ -192,7 +194,7 @@ class EdgeStore(BasePydanticVectorStore):
             points = self._shard.query(request)
         except Exception as exc:
             raise StoreError(f"Qdrant Edge query failed: {exc}") from exc
-        nodes = [payload_node(p.payload or {}, _dense_of(p.vector)) for p in points]
+        nodes = [payload_node(p.payload or {}, dense_vector(p.vector)) for p in points]
         return VectorStoreQueryResult(
             nodes=nodes,
             similarities=[float(p.score) for p in points],
@@ -211,12 +213,6 @@ class EdgeStore(BasePydanticVectorStore):
     def close(self) -> None:
         self._shard.flush()
         self._shard.close()
-
-
-def _dense_of(vector: Any) -> list[float] | None:
-    if isinstance(vector, dict) and DENSE in vector:
-        return list(vector[DENSE])
-    return None
 
 
 def _match(key: str, value: str) -> Any:
@@ -238,19 +234,13 @@ def _edge_condition(item: MetadataFilter | MetadataFilters) -> Any:
         return _edge_group(item)
     value = item.value
     if item.operator == FilterOperator.EQ:
-        return qe.FieldCondition(key=item.key, match=qe.MatchValue(_scalar(value)))
+        return qe.FieldCondition(key=item.key, match=qe.MatchValue(filter_scalar(value)))
     if item.operator in (FilterOperator.IN, FilterOperator.ANY):
         return qe.FieldCondition(key=item.key, match=qe.MatchAny(list(value)))  # type: ignore[arg-type]
     if item.operator == FilterOperator.NIN:
         return qe.FieldCondition(key=item.key, match=qe.MatchExcept(list(value)))  # type: ignore[arg-type]
     if item.operator == FilterOperator.NE:
         return qe.Filter(
-            must_not=[qe.FieldCondition(key=item.key, match=qe.MatchValue(_scalar(value)))]
+            must_not=[qe.FieldCondition(key=item.key, match=qe.MatchValue(filter_scalar(value)))]
         )
     raise ValueError(f"Filter operator {item.operator} is not supported by EdgeStore.")
-
-
-def _scalar(value: object) -> str | int | bool:
-    if isinstance(value, str | int | bool):
-        return value
-    raise ValueError(f"Filter value {value!r} must be a string, integer or boolean.")

@@ -51,3 +51,17 @@ def payload_manifest(payload: dict[str, Any]) -> DocumentManifest:
         content_hash=str(payload["content_hash"]),
         chunk_count=int(payload["chunk_count"]),
     )
+
+
+def dense_vector(vector: Any) -> list[float] | None:
+    """The dense vector of a returned point's named vectors, if it came back."""
+    if isinstance(vector, dict) and DENSE in vector:
+        return [float(x) for x in vector[DENSE]]
+    return None
+
+
+def filter_scalar(value: object) -> str | int | bool:
+    """A value an exact-match filter condition accepts."""
+    if isinstance(value, str | int | bool):
+        return value
+    raise ValueError(f"Filter value {value!r} must be a string, integer or boolean.")

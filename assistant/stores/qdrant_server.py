@@ -28,6 +28,8 @@ from assistant.stores.payload import (
     INDEXED_KEYWORDS,
     MANIFEST,
     SPARSE,
+    dense_vector,
+    filter_scalar,
     manifest_payload,
     node_payload,
     payload_manifest,
@@ -302,7 +304,7 @@ class QdrantServerStore(BasePydanticVectorStore):
             ),
         )
         points = response.points
-        nodes = [payload_node(p.payload or {}, _dense_of(p.vector)) for p in points]
+        nodes = [payload_node(p.payload or {}, dense_vector(p.vector)) for p in points]
         return VectorStoreQueryResult(
             nodes=nodes,
             similarities=[float(p.score) for p in points],
@@ -314,12 +316,6 @@ class QdrantServerStore(BasePydanticVectorStore):
 
     def close(self) -> None:
         self._client.close()
-
-
-def _dense_of(vector: Any) -> list[float] | None:
-    if isinstance(vector, dict) and DENSE in vector:
-        return [float(x) for x in vector[DENSE]]
-    return None
 
 
 def _match(key: str, value: str) -> models.Filter:
@@ -352,7 +348,9 @@ def _qdrant_condition(item: MetadataFilter | MetadataFilters) -> models.Conditio
         return _qdrant_group(item)
     value = item.value
     if item.operator == FilterOperator.EQ:
-        return models.FieldCondition(key=item.key, match=models.MatchValue(value=_scalar(value)))
+        return models.FieldCondition(
+            key=item.key, match=models.MatchValue(value=filter_scalar(value))
+        )
     if item.operator in (FilterOperator.IN, FilterOperator.ANY):
         return models.FieldCondition(key=item.key, match=models.MatchAny(any=_values(value)))
     if item.operator == FilterOperator.NIN:
@@ -362,16 +360,12 @@ def _qdrant_condition(item: MetadataFilter | MetadataFilters) -> models.Conditio
     if item.operator == FilterOperator.NE:
         return models.Filter(
             must_not=[
-                models.FieldCondition(key=item.key, match=models.MatchValue(value=_scalar(value)))
+                models.FieldCondition(
+                    key=item.key, match=models.MatchValue(value=filter_scalar(value))
+                )
             ]
         )
     raise ValueError(f"Filter operator {item.operator} is not supported by QdrantServerStore.")
-
-
-def _scalar(value: object) -> str | int | bool:
-    if isinstance(value, str | int | bool):
-        return value
-    raise ValueError(f"Filter value {value!r} must be a string, integer or boolean.")
 
 
 def _values(value: object) -> list[str] | list[int]:
