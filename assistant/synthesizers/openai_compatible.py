@@ -14,6 +14,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+import httpx
 import numpy as np
 import openai
 from openai.types.chat import ChatCompletionMessageParam
@@ -251,9 +252,10 @@ class OpenAISynthesizer:
         """Turns the endpoint's failures into reasons a reader understands."""
         try:
             yield
-        except openai.APITimeoutError as exc:
+        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+            # Mid-stream reads raise httpx's own errors: the client wraps only the request.
             raise _Unusable(f"the LLM endpoint did not answer within {self.timeout:g} s") from exc
-        except openai.APIConnectionError as exc:
+        except (openai.APIConnectionError, httpx.TransportError) as exc:
             raise _Unusable("the LLM endpoint could not be reached") from exc
         except openai.APIStatusError as exc:
             raise _Unusable(f"the LLM endpoint returned HTTP {exc.status_code}") from exc
