@@ -1,8 +1,10 @@
 """Question → condense → retrieve (audience filter inside the query) → synthesize → Answer."""
 
+import time
 import uuid
 
 from assistant.condense import condense
+from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore, Turn
 from assistant.synthesizers import Draft, Synthesizer
@@ -25,11 +27,13 @@ class Answerer:
         *,
         sessions: SessionStore | None = None,
         refusal_threshold: float = 0.51,
+        question_log: QuestionLog | None = None,
     ) -> None:
         self.retriever = retriever
         self.synthesizer = synthesizer
         self.sessions = sessions
         self.refusal_threshold = refusal_threshold
+        self.question_log = question_log
 
     def ask(
         self,
@@ -39,6 +43,7 @@ class Answerer:
         mode: Mode = Mode.CUSTOMER,
         session_id: str | None = None,
     ) -> Answer:
+        started = time.perf_counter()
         session_id = session_id or uuid.uuid4().hex
         history = self.sessions.history(session_id) if self.sessions else []
         query = condense(question, history)
@@ -47,8 +52,19 @@ class Answerer:
             answer.ticket_text = ticket_text(answer)
         if mode == Mode.AGENT:
             answer.internal_notes = self._internal_notes(query, audience)
+        turn_id = None
         if self.sessions:
-            self.sessions.append(session_id, Turn(question, query, answer.answer, answer.refused))
+            turn = Turn(question, query, answer.answer, answer.refused)
+            turn_id = self.sessions.append(session_id, turn)
+        if self.question_log:
+            self.question_log.record(
+                question,
+                answer,
+                audience=audience.value,
+                mode=mode.value,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                turn_id=turn_id,
+            )
         return answer
 
     def _answer(self, query: str, audiences: list[str], session_id: str) -> Answer:

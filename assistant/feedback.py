@@ -12,6 +12,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from assistant.redaction import redact
 from assistant.sessions import Base, TurnRow
 
 
@@ -74,7 +75,7 @@ class FeedbackStore:
                 session_id=session_id,
                 turn_id=turn.id,
                 rating=rating.value,
-                comment=comment,
+                comment=redact(comment) if comment else comment,
                 created_at=dt.datetime.now(dt.UTC),
             )
             db.add(row)

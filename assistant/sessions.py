@@ -11,6 +11,8 @@ from sqlalchemy import DateTime, Integer, String, Text, create_engine, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assistant.redaction import redact
+
 
 class Base(DeclarativeBase):
     pass
@@ -55,18 +57,21 @@ class SessionStore:
             ).all()
         return [Turn(r.question, r.standalone, r.answer, bool(r.refused)) for r in reversed(rows)]
 
-    def append(self, session_id: str, turn: Turn) -> None:
+    def append(self, session_id: str, turn: Turn) -> int:
+        """Stores the turn with personal data redacted (see assistant/redaction.py); returns
+        its id."""
+        row = TurnRow(
+            session_id=session_id,
+            question=redact(turn.question),
+            standalone=redact(turn.standalone),
+            answer=redact(turn.answer),
+            refused=int(turn.refused),
+            created_at=dt.datetime.now(dt.UTC),
+        )
         with Session(self._engine) as db, db.begin():
-            db.add(
-                TurnRow(
-                    session_id=session_id,
-                    question=turn.question,
-                    standalone=turn.standalone,
-                    answer=turn.answer,
-                    refused=int(turn.refused),
-                    created_at=dt.datetime.now(dt.UTC),
-                )
-            )
+            db.add(row)
+            db.flush()
+            return row.id
 
     @property
     def engine(self) -> Engine:

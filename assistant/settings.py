@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         default=0.51,
         description="Answers below this confidence are refused (calibrated on evals/dev).",
     )
+    retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Logged questions, conversation turns and ratings older than this many "
+        "days are deleted (at start and hourly); 0 keeps them forever.",
+    )
 
     @property
     def database(self) -> str:

@@ -7,6 +7,7 @@ from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.feedback import FeedbackStore
+from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore
 from assistant.settings import Settings
@@ -24,6 +25,7 @@ class Components:
     answerer: Answerer
     sessions: SessionStore
     feedback: FeedbackStore
+    question_log: QuestionLog | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -87,11 +89,13 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
     retriever = HybridRetriever(store, embedder, top_k=settings.top_k)
     sessions = SessionStore(settings.database)
     feedback = FeedbackStore(sessions.engine)
+    question_log = QuestionLog(sessions.engine, retention_days=settings.retention_days)
     answerer = Answerer(
         retriever,
         synthesizer,
         sessions=sessions,
         refusal_threshold=settings.refusal_threshold,
+        question_log=question_log,
     )
     return Components(
         embedder=embedder,
@@ -100,4 +104,5 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
         answerer=answerer,
         sessions=sessions,
         feedback=feedback,
+        question_log=question_log,
     )

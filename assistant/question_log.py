@@ -1,0 +1,201 @@
+"""Every question asked, with how it was answered, in the app database (table `questions`).
+
+The knowledge-gap report reads it: which questions were refused, answered with low confidence
+or rated thumbs-down, and which documents answers cite. Question text is redacted (e-mail
+addresses, phone and card numbers) before it is stored, and records older than the retention
+period are deleted together with their conversation turns and ratings.
+"""
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import DateTime, Float, Integer, String, Text, delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from assistant.feedback import FeedbackRow, Rating
+from assistant.redaction import redact
+from assistant.sessions import Base, TurnRow
+from assistant.types import Answer
+
+_PURGE_EVERY = dt.timedelta(hours=1)
+
+
+class QuestionRow(Base):
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    session_id: Mapped[str] = mapped_column(String(128), index=True)
+    turn_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    question: Mapped[str] = mapped_column(Text)
+    query: Mapped[str] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float)
+    refused: Mapped[int] = mapped_column(Integer)
+    citations: Mapped[str] = mapped_column(Text)  # JSON list of CitedSource fields
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+
+@dataclass(frozen=True)
+class CitedSource:
+    document: str
+    title: str
+    source_type: str
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    id: int
+    created_at: dt.datetime
+    session_id: str
+    question: str  # redacted, as asked
+    query: str  # redacted, the standalone query that was searched
+    audience: str
+    mode: str
+    confidence: float
+    refused: bool
+    citations: list[CitedSource]
+    latency_ms: float
+    rating: Rating | None  # the latest thumbs up or down on this answer, if any
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class QuestionLog:
+    """Appends and lists logged questions; safe to share between threads.
+
+    Args:
+        engine: the app database (the SessionStore's engine).
+        retention_days: records older than this are deleted at start and then at most hourly
+            as questions arrive; 0 keeps them forever.
+        clock: the current time (tests move it forward to check retention).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        retention_days: int = 0,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._retention = dt.timedelta(days=retention_days) if retention_days > 0 else None
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last_purge: dt.datetime | None = None
+        Base.metadata.create_all(engine)
+        self.purge()
+
+    def record(
+        self,
+        question: str,
+        answer: Answer,
+        *,
+        audience: str,
+        mode: str,
+        latency_ms: float,
+        turn_id: int | None = None,
+    ) -> int:
+        """Stores one answered (or refused) question, redacted; returns its id."""
+        cited = [
+            {"document": c.document, "title": c.title, "source_type": c.source_type}
+            for c in answer.citations
+        ]
+        row = QuestionRow(
+            created_at=self._clock(),
+            session_id=answer.session_id,
+            turn_id=turn_id,
+            question=redact(question),
+            query=redact(answer.query or question),
+            audience=audience,
+            mode=mode,
+            confidence=float(answer.confidence),
+            refused=int(answer.refused),
+            citations=json.dumps(cited, ensure_ascii=False),
+            latency_ms=round(latency_ms, 1),
+        )
+        with Session(self._engine) as db, db.begin():
+            db.add(row)
+            db.flush()
+            row_id = row.id
+        self._purge_if_due()
+        return row_id
+
+    def entries(
+        self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[LoggedQuestion]:
+        """Questions asked at or after `since` and before `until`, oldest first."""
+        query = select(QuestionRow)
+        if since is not None:
+            query = query.where(QuestionRow.created_at >= since)
+        if until is not None:
+            query = query.where(QuestionRow.created_at < until)
+        with Session(self._engine) as db:
+            rows = db.scalars(query.order_by(QuestionRow.id)).all()
+            turn_ids = [r.turn_id for r in rows if r.turn_id is not None]
+            ratings: dict[int, Rating] = {}
+            if turn_ids:
+                feedback = db.execute(
+                    select(FeedbackRow.turn_id, FeedbackRow.rating)
+                    .where(FeedbackRow.turn_id.in_(turn_ids))
+                    .order_by(FeedbackRow.id)
+                ).all()
+                ratings = {turn_id: Rating(rating) for turn_id, rating in feedback}  # latest wins
+            return [_logged(r, ratings.get(r.turn_id) if r.turn_id else None) for r in rows]
+
+    def purge(self) -> int:
+        """Deletes questions, ratings and conversation turns older than the retention period;
+        returns how many questions went. A no-op without a retention period."""
+        if self._retention is None:
+            return 0
+        now = self._clock()
+        cutoff = now - self._retention
+        with self._lock:
+            self._last_purge = now
+        with Session(self._engine) as db, db.begin():
+            old_turns = select(TurnRow.id).where(TurnRow.created_at < cutoff)
+            db.execute(
+                delete(FeedbackRow).where(
+                    (FeedbackRow.created_at < cutoff) | FeedbackRow.turn_id.in_(old_turns)
+                )
+            )
+            db.execute(delete(TurnRow).where(TurnRow.created_at < cutoff))
+            result = db.execute(delete(QuestionRow).where(QuestionRow.created_at < cutoff))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def _purge_if_due(self) -> None:
+        if self._retention is None:
+            return
+        with self._lock:
+            due = self._last_purge is None or self._clock() - self._last_purge >= _PURGE_EVERY
+        if due:
+            self.purge()
+
+
+def _logged(row: QuestionRow, rating: Rating | None) -> LoggedQuestion:
+    return LoggedQuestion(
+        id=row.id,
+        created_at=_aware(row.created_at),
+        session_id=row.session_id,
+        question=row.question,
+        query=row.query,
+        audience=row.audience,
+        mode=row.mode,
+        confidence=row.confidence,
+        refused=bool(row.refused),
+        citations=[CitedSource(**c) for c in json.loads(row.citations)],
+        latency_ms=row.latency_ms,
+        rating=rating,
+    )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands datetimes back without their zone; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
