@@ -1,15 +1,16 @@
 /*
- * Help assistant chat page.
+ * Help assistant chat page (also the embedded widget panel, see widget.js).
  *
  * Plain ES2020, no dependencies, no globals: everything lives in this IIFE.
  * Server text is never passed to innerHTML; every node is built with
  * createElement/textContent.
  *
- * Extension points:
- *   - requestAnswer(): the transport. A streaming (SSE) variant can replace it
- *     and call renderAnswer()/updateAnswer() incrementally.
- *   - renderAnswer() returns the message element, so feedback buttons can be
- *     appended to it (see the "msg-actions" placeholder comment).
+ * Flow: sendMessage() posts {"stream": true} to /v1/chat and reads the
+ * Server-Sent Events (delta…, citations, done; a retraction means "discard
+ * the text so far, the whole answer follows"). An AnswerView reveals the
+ * received text a few words per tick, so bursts arrive as a smooth stream,
+ * and renders the final answer (citation chips, feedback, agent extras) on
+ * `done`.
  */
 (() => {
   "use strict";
@@ -20,16 +21,25 @@
 
   const CONFIG = Object.freeze({
     endpoint: "/v1/chat",
+    feedbackEndpoint: "/v1/feedback",
     defaultTitle: "Help assistant",
     modes: ["customer", "agent", "internal"],
     defaultMode: "customer",
     requestTimeoutMs: 90_000,
     maxHistory: 200,
     highlightMs: 2000,
+    revealTickMs: 24,
     storageKeys: Object.freeze({
       session: "help-assistant:session-id",
       history: "help-assistant:history",
       mode: "help-assistant:mode",
+      productVersion: "help-assistant:product-version",
+      apiKey: "help-assistant:api-key",
+    }),
+    // Messages exchanged with widget.js when the page runs inside its iframe.
+    messages: Object.freeze({
+      open: "help-assistant:open",
+      close: "help-assistant:close",
     }),
   });
 
@@ -37,9 +47,26 @@
     network: "Could not reach the assistant. Try again.",
     timeout: "The assistant took too long to respond. Try again.",
     badResponse: "The assistant sent a response that could not be read. Try again.",
+    cutOff: "The answer was cut off before it finished. Try again.",
     httpFallback: (status) => `The assistant could not answer (error ${status}). Try again.`,
     sourcesHeading: "Sources",
     newTab: " (opens in a new tab)",
+    retracted: "Checking the answer against the sources…",
+    feedbackQuestion: "Was this helpful?",
+    feedbackUp: "Helpful",
+    feedbackDown: "Not helpful",
+    feedbackCommentLabel: (rating) =>
+      rating === "up" ? "What helped? (optional)" : "What was missing or wrong? (optional)",
+    feedbackSend: "Send feedback",
+    feedbackSending: "Sending…",
+    feedbackThanks: "Thanks for your feedback.",
+    feedbackFailed: "Your feedback could not be sent. Try again.",
+    copyTicket: "Copy for ticket",
+    copied: "Copied to the clipboard",
+    copyFailed: "Could not copy. Select the ticket text below and copy it by hand.",
+    ticketPreview: "Ticket text",
+    internalHeading: "INTERNAL — not for the customer",
+    internalNotesLabel: "Internal notes, not for the customer",
   });
 
   const SOURCE_LABELS = Object.freeze({
@@ -49,21 +76,38 @@
     thread: "Forum post",
   });
 
+  // Small glyphs in the chips so the kind is visible at a glance (the label says it in words).
+  const SOURCE_ICONS = Object.freeze({
+    kb: "\u{1F4C4}",
+    course: "\u{1F393}",
+    transcript: "\u25B6",
+    thread: "\u{1F4AC}",
+    other: "\u{1F517}",
+  });
+
   // Matches [1], [12] and grouped markers such as [1, 2].
   const MARKER_RE = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
   const ORDERED_ITEM_RE = /^\s*(\d{1,2})[.)]\s+(.*)$/;
   const BULLET_ITEM_RE = /^\s*[-*\u2022]\s+(.*)$/;
+  const INTERNAL_PREFIX_RE = /^\s*INTERNAL\b[^:]*:\s*/;
 
   // ---------------------------------------------------------------------------
   // State & element references
   // ---------------------------------------------------------------------------
+
+  const params = new URLSearchParams(window.location.search);
 
   const state = {
     busy: false,
     controller: null, // AbortController of the in-flight request
     sessionId: null,
     mode: CONFIG.defaultMode,
+    productVersion: "",
+    apiKey: "",
+    embedded: params.get("embed") === "1",
+    hostPage: params.get("page") || null, // the widget's host page path, sent as context.page
     history: [], // [{role: "user", text}, {role: "assistant", data}]
+    pendingFeedback: null, // a chosen but unsent rating: sent before the next question
     seq: 0, // unique suffix for element ids
   };
 
@@ -155,10 +199,6 @@
     return SOURCE_LABELS[type] || "Source";
   }
 
-  function isInternal(citation) {
-    return String(citation.audience ?? "").trim().toLowerCase() !== "public";
-  }
-
   function citationKey(id) {
     const n = Number(id);
     return Number.isFinite(n) ? String(n) : String(id ?? "").trim();
@@ -179,8 +219,17 @@
     return out;
   }
 
+  function nextId(prefix) {
+    state.seq += 1;
+    return `${prefix}-${state.seq}`;
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
   // ---------------------------------------------------------------------------
-  // Persistence (session id, transcript, mode)
+  // Persistence (session id, transcript, settings)
   // ---------------------------------------------------------------------------
 
   function saveSessionId(id) {
@@ -214,7 +263,37 @@
 
   function saveMode(mode) {
     state.mode = CONFIG.modes.includes(mode) ? mode : CONFIG.defaultMode;
-    store.set("localStorage", CONFIG.storageKeys.mode, state.mode);
+    if (!state.embedded) store.set("localStorage", CONFIG.storageKeys.mode, state.mode);
+    applyModeVisibility();
+  }
+
+  function saveProductVersion(value) {
+    state.productVersion = String(value ?? "").trim().slice(0, 64);
+    if (!state.embedded) {
+      store.set("localStorage", CONFIG.storageKeys.productVersion, state.productVersion || null);
+    }
+  }
+
+  function saveApiKey(value) {
+    state.apiKey = String(value ?? "").trim();
+    // Session storage only: a key should not outlive the browser session.
+    store.set("sessionStorage", CONFIG.storageKeys.apiKey, state.apiKey || null);
+  }
+
+  /** What an answer keeps in the saved transcript (enough to render it again). */
+  function historyData(data) {
+    return {
+      answer: data.answer,
+      citations: Array.isArray(data.citations) ? data.citations : [],
+      confidence: data.confidence ?? null,
+      refused: data.refused === true,
+      session_id: data.session_id ?? null,
+      warnings: Array.isArray(data.warnings) ? data.warnings : [],
+      ticket_text: typeof data.ticket_text === "string" ? data.ticket_text : null,
+      internal_notes: data.internal_notes && typeof data.internal_notes === "object"
+        ? data.internal_notes
+        : null,
+    };
   }
 
   // ---------------------------------------------------------------------------
@@ -226,6 +305,12 @@
     if (empty) empty.remove();
   }
 
+  /** True when the reader is at (or near) the bottom, so new text may scroll the log. */
+  function nearBottom() {
+    const log = els.log;
+    return log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  }
+
   /**
    * Append a node to the log and scroll. For long answers we scroll to the
    * start of the message so the reader begins at the top, not the bottom.
@@ -233,6 +318,11 @@
   function appendToLog(node, { alignStart = false, instant = false } = {}) {
     removeEmptyState();
     els.log.append(node);
+    scrollToNode(node, { alignStart, instant });
+    return node;
+  }
+
+  function scrollToNode(node, { alignStart = false, instant = false } = {}) {
     const log = els.log;
     let top = log.scrollHeight;
     if (alignStart && node.offsetHeight > log.clientHeight * 0.8) {
@@ -243,7 +333,6 @@
     } else {
       log.scrollTop = top;
     }
-    return node;
   }
 
   function clearLog() {
@@ -354,6 +443,19 @@
     };
   }
 
+  /** During streaming the sources are not known yet: markers are shown, not clickable. */
+  function pendingMarker(key) {
+    return h("sup", { class: "cite-marker" }, [
+      h("span", { class: "cite-ref is-pending", "aria-hidden": "true", text: key }),
+    ]);
+  }
+
+  function audienceLabel(citation) {
+    const audience = String(citation.audience ?? "public").trim().toLowerCase();
+    if (audience === "public") return null;
+    return audience === "partner" ? "Partner" : "Internal";
+  }
+
   function renderCitation(citation) {
     const url = safeUrl(citation.url);
     const title = String(citation.title ?? "").trim() || "Untitled source";
@@ -361,6 +463,7 @@
     const type = Object.prototype.hasOwnProperty.call(SOURCE_LABELS, citation.source_type)
       ? citation.source_type
       : "other";
+    const author = String(citation.author ?? "").trim();
 
     const chip = h(url ? "a" : "span", {
       class: "citation",
@@ -377,26 +480,37 @@
     const sep = (text) => h("span", { class: "sr-only", text });
     chip.append(
       h("span", { class: "citation-num" }, [sep("Source "), citation.key, sep(": ")]),
+      h("span", { class: "citation-icon", "aria-hidden": "true", text: SOURCE_ICONS[type] }),
       h("span", { class: "citation-title", text: title }),
       sep(", "),
       h("span", { class: `badge badge-source badge-${type}`, text: sourceLabel(citation) })
     );
-    if (isInternal(citation)) {
-      chip.append(sep(", "), h("span", { class: "badge badge-internal", text: "Internal" }));
+    if (type === "thread" && author) {
+      chip.append(sep(", "), h("span", { class: "citation-author", text: `by ${author}` }));
     }
+    const reviewed = citation.reviewed !== false;
+    chip.append(
+      sep(", "),
+      h("span", {
+        class: reviewed ? "badge badge-reviewed" : "badge badge-unreviewed",
+        text: reviewed ? "Reviewed" : "Unreviewed",
+        title: reviewed ? "Checked by the content team" : "Not yet checked by the content team",
+      })
+    );
+    const audience = audienceLabel(citation);
+    if (audience) chip.append(sep(", "), h("span", { class: "badge badge-internal", text: audience }));
     if (url) chip.append(h("span", { class: "sr-only", text: TEXT.newTab }));
     return chip;
   }
 
   /** Build the citation chip list; returns null when there is nothing to show. */
-  function renderCitations(citations) {
-    const list = normaliseCitations(citations);
+  function renderCitations(list, heading = TEXT.sourcesHeading) {
     if (!list.length) return null;
-    const headingId = `sources-${++state.seq}`;
+    const headingId = nextId("sources");
     const ul = h("ul", { class: "citation-list", "aria-labelledby": headingId });
     for (const citation of list) ul.append(h("li", null, [renderCitation(citation)]));
     return h("div", { class: "citations" }, [
-      h("p", { class: "citations-heading", id: headingId, text: TEXT.sourcesHeading }),
+      h("p", { class: "citations-heading", id: headingId, text: heading }),
       ul,
     ]);
   }
@@ -407,45 +521,285 @@
       return null;
     }
     const pct = Math.round(Math.min(1, Math.max(0, n)) * 100);
-    return h("p", { class: "meta confidence", text: `confidence ${pct}%` });
+    return h("p", { class: "meta confidence", text: `Confidence ${pct}%` });
+  }
+
+  function renderWarnings(warnings) {
+    const list = (Array.isArray(warnings) ? warnings : []).filter(
+      (w) => typeof w === "string" && w.trim()
+    );
+    if (!list.length) return null;
+    return h(
+      "ul",
+      { class: "meta warnings", "aria-label": "Warnings" },
+      list.map((w) => h("li", { text: w }))
+    );
+  }
+
+  /** Answer text with [n] markers that jump to their chips, followed by the chips. */
+  function renderCitedText(container, text, citations, heading) {
+    const byKey = new Map(citations.map((c) => [c.key, c]));
+    const body = h("div", { class: "answer-text" });
+    renderRichText(body, text, citations.length ? makeMarkerFactory(byKey) : null);
+    container.append(body);
+    const chips = renderCitations(citations, heading);
+    if (chips) container.append(chips);
+  }
+
+  /** Agent mode: the INTERNAL findings, visibly apart from the customer-ready answer. */
+  function renderInternalNotes(notes) {
+    if (!notes || typeof notes !== "object" || typeof notes.text !== "string") return null;
+    const headingId = nextId("internal");
+    const box = h("section", {
+      class: "internal-notes",
+      "aria-labelledby": headingId,
+      "data-internal": "true",
+    });
+    box.append(
+      h("h2", { class: "internal-heading", id: headingId }, [
+        h("span", { class: "badge badge-internal-strong", text: "INTERNAL" }),
+        h("span", { class: "sr-only", text: " " }),
+        h("span", { text: TEXT.internalHeading.replace(/^INTERNAL\s*/, "") }),
+      ])
+    );
+    const citations = normaliseCitations(notes.citations);
+    renderCitedText(box, notes.text.replace(INTERNAL_PREFIX_RE, ""), citations, "Internal sources");
+    return box;
+  }
+
+  /** Agent mode: "Copy for ticket" plus a preview of exactly what gets copied. */
+  function renderTicket(ticketText) {
+    if (typeof ticketText !== "string" || !ticketText.trim()) return null;
+    const status = h("span", { class: "copy-status", role: "status" });
+    const button = h("button", {
+      type: "button",
+      class: "btn btn-secondary btn-small copy-ticket",
+      "data-ticket-text": ticketText,
+      text: TEXT.copyTicket,
+    });
+    button.addEventListener("click", async () => {
+      const ok = await copyText(ticketText);
+      status.textContent = ok ? TEXT.copied : TEXT.copyFailed;
+      button.classList.toggle("is-copied", ok);
+      if (!ok) preview.open = true;
+      setTimeout(() => {
+        status.textContent = "";
+        button.classList.remove("is-copied");
+      }, 4000);
+    });
+    const preview = h("details", { class: "ticket-preview" }, [
+      h("summary", { text: TEXT.ticketPreview }),
+      h("pre", { class: "ticket-text", text: ticketText }),
+    ]);
+    return h("div", { class: "ticket" }, [h("div", { class: "ticket-row" }, [button, status]), preview]);
+  }
+
+  async function copyText(text) {
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        return true;
+      }
+    } catch {
+      /* permission refused or not focused: fall back below */
+    }
+    const area = h("textarea", { class: "sr-only", readonly: true, "aria-hidden": "true" });
+    area.value = text;
+    document.body.append(area);
+    const active = document.activeElement;
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch {
+      ok = false;
+    }
+    area.remove();
+    if (active && typeof active.focus === "function") active.focus();
+    return ok;
+  }
+
+  const THUMB_PATHS = {
+    up: "M2 9h3v11H2zM7 20h9.5a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 18 9h-5.3l.8-3.7a1.8 1.8 0 0 0-3.3-1.3L7 9z",
+    down: "M2 4h3v11H2zM7 4h9.5a2 2 0 0 1 2 1.6l1.4 7A2 2 0 0 1 18 15h-5.3l.8 3.7a1.8 1.8 0 0 1-3.3 1.3L7 15z",
+  };
+
+  function thumbIcon(rating) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 22 24");
+    svg.setAttribute("width", "18");
+    svg.setAttribute("height", "18");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", THUMB_PATHS[rating]);
+    svg.append(path);
+    return svg;
   }
 
   /**
-   * Render an assistant answer ({answer, citations, confidence, refused}) and
-   * return its message element.
+   * Thumbs up/down for the session's latest answer. Choosing a thumb opens an
+   * optional comment box; "Send feedback" posts both. A chosen but unsent
+   * rating is sent when the next question is asked.
    */
-  function renderAnswer(data, opts = {}) {
-    const refused = data.refused === true;
-    const citations = refused ? [] : normaliseCitations(data.citations);
-    const byKey = new Map(citations.map((c) => [c.key, c]));
-
-    const msg = h("div", { class: refused ? "msg assistant refused" : "msg assistant" });
-
-    const body = h("div", { class: "answer-text" });
-    renderRichText(body, data.answer, refused ? null : makeMarkerFactory(byKey));
-    msg.append(body);
-
-    if (!refused) {
-      const chips = renderCitations(citations);
-      if (chips) msg.append(chips);
-      const conf = renderConfidence(data.confidence);
-      if (conf) msg.append(conf);
+  function renderFeedback(sessionId) {
+    if (!sessionId) return null;
+    const group = h("div", { class: "feedback", "data-session-id": sessionId });
+    const questionId = nextId("feedback-q");
+    const thumbs = h("div", { class: "feedback-row", role: "group", "aria-labelledby": questionId }, [
+      h("span", { class: "feedback-question", id: questionId, text: TEXT.feedbackQuestion }),
+    ]);
+    const buttons = {};
+    for (const rating of ["up", "down"]) {
+      const label = rating === "up" ? TEXT.feedbackUp : TEXT.feedbackDown;
+      buttons[rating] = h("button", {
+        type: "button",
+        class: `thumb thumb-${rating}`,
+        "data-rating": rating,
+        "aria-pressed": "false",
+        "aria-label": label,
+        title: label,
+      });
+      buttons[rating].append(thumbIcon(rating));
+      thumbs.append(buttons[rating]);
     }
-    // Future: msg.append(renderFeedback(data)) — a ".msg-actions" row.
 
-    return appendToLog(msg, { alignStart: true, ...opts });
+    const commentId = nextId("feedback-comment");
+    const commentLabel = h("label", { for: commentId, class: "feedback-label" });
+    const comment = h("textarea", {
+      id: commentId,
+      class: "feedback-text",
+      rows: "2",
+      maxlength: "2000",
+    });
+    const send = h("button", { type: "submit", class: "btn btn-secondary btn-small", text: TEXT.feedbackSend });
+    const form = h("form", { class: "feedback-form", hidden: true, novalidate: true }, [
+      commentLabel,
+      comment,
+      h("div", { class: "feedback-actions" }, [send]),
+    ]);
+    const status = h("p", { class: "feedback-status", role: "status" });
+    group.append(thumbs, form, status);
+
+    const pending = { sessionId, rating: null, submit: () => submit() };
+
+    for (const rating of ["up", "down"]) {
+      buttons[rating].addEventListener("click", () => {
+        pending.rating = rating;
+        for (const r of ["up", "down"]) buttons[r].setAttribute("aria-pressed", String(r === rating));
+        commentLabel.textContent = TEXT.feedbackCommentLabel(rating);
+        form.hidden = false;
+        state.pendingFeedback = pending;
+        comment.focus();
+      });
+    }
+
+    comment.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        submit();
+      }
+    });
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submit();
+    });
+
+    let sending = false;
+    async function submit() {
+      if (sending || !pending.rating) return;
+      sending = true;
+      send.disabled = true;
+      send.textContent = TEXT.feedbackSending;
+      status.textContent = "";
+      const body = { session_id: sessionId, rating: pending.rating };
+      const text = comment.value.trim();
+      if (text) body.comment = text.slice(0, 2000);
+      try {
+        const response = await fetch(CONFIG.feedbackEndpoint, {
+          method: "POST",
+          headers: requestHeaders("application/json"),
+          body: JSON.stringify(body),
+          credentials: "same-origin",
+        });
+        if (!response.ok) throw new AssistantError(await errorMessage(response));
+        if (state.pendingFeedback === pending) state.pendingFeedback = null;
+        const hadFocus = group.contains(document.activeElement);
+        group.classList.add("is-done");
+        group.replaceChildren(
+          h("p", { class: "feedback-status feedback-thanks", role: "status", tabindex: "-1" }, [
+            h("span", { "aria-hidden": "true", text: "\u2713 " }),
+            TEXT.feedbackThanks,
+          ])
+        );
+        if (hadFocus) group.firstChild.focus();
+      } catch (err) {
+        status.textContent = err instanceof AssistantError ? err.message : TEXT.feedbackFailed;
+        send.disabled = false;
+        send.textContent = TEXT.feedbackSend;
+      } finally {
+        sending = false;
+      }
+    }
+    return group;
+  }
+
+  /** Only the latest answer of a session can be rated: drop unrated rows of older ones. */
+  function retireFeedback() {
+    for (const row of els.log.querySelectorAll(".feedback:not(.is-done)")) row.remove();
+  }
+
+  /** Fill an assistant message element with a finished answer. */
+  function fillAnswer(msg, data, { feedback = true } = {}) {
+    const refused = data.refused === true;
+    msg.className = refused ? "msg assistant refused" : "msg assistant";
+    msg.replaceChildren();
+    msg.setAttribute("data-state", "done");
+    msg.removeAttribute("aria-busy");
+
+    const content = h("div", { class: "msg-content" });
+    msg.append(content);
+    if (refused) {
+      const body = h("div", { class: "answer-text" });
+      renderRichText(body, data.answer, null);
+      content.append(body);
+    } else {
+      renderCitedText(content, data.answer, normaliseCitations(data.citations), TEXT.sourcesHeading);
+      const conf = renderConfidence(data.confidence);
+      if (conf) content.append(conf);
+    }
+    const warnings = renderWarnings(data.warnings);
+    if (warnings) content.append(warnings);
+    const ticket = renderTicket(data.ticket_text);
+    if (ticket) content.append(ticket);
+    const notes = renderInternalNotes(data.internal_notes);
+    if (notes) content.append(notes);
+    if (feedback) {
+      const row = renderFeedback(data.session_id);
+      if (row) content.append(row);
+    }
+    return msg;
+  }
+
+  /** Render a saved answer (transcript restore). */
+  function renderAnswer(data, opts = {}) {
+    const msg = fillAnswer(h("div"), data, { feedback: opts.feedback !== false });
+    return appendToLog(msg, { alignStart: true, instant: opts.instant });
   }
 
   function renderError(message) {
-    const notice = h("div", { class: "msg error" }, [
+    const notice = h("div", { class: "msg error", role: "alert" }, [
       h("span", { class: "error-text", text: String(message || TEXT.network) }),
     ]);
     return appendToLog(notice);
   }
 
-  function focusCitation(msgEl, key) {
+  function focusCitation(msgEl, key, scope) {
     if (!msgEl) return;
-    const chip = Array.from(msgEl.querySelectorAll(".citation")).find(
+    const root = scope || msgEl;
+    const chip = Array.from(root.querySelectorAll(".citation")).find(
       (c) => c.getAttribute("data-citation-id") === key
     );
     if (!chip) return;
@@ -462,51 +816,241 @@
   }
 
   // ---------------------------------------------------------------------------
+  // A streaming answer
+  // ---------------------------------------------------------------------------
+
+  /**
+   * An assistant message that grows while the answer streams in. Received text
+   * is revealed a few words per tick (all at once with reduced motion), so a
+   * burst of events still reads as a stream; finish() waits for the reveal to
+   * catch up, then renders the whole answer.
+   */
+  class AnswerView {
+    constructor() {
+      this.received = "";
+      this.shown = 0;
+      this.timer = null;
+      this.drainWaiters = [];
+      this.body = h("div", { class: "answer-text" });
+      this.note = h("p", { class: "meta stream-note", hidden: true });
+      this.msg = h("div", {
+        class: "msg assistant is-streaming",
+        "data-state": "waiting",
+        "aria-busy": "true",
+      }, [h("div", { class: "msg-content" }, [this.body, this.note])]);
+    }
+
+    attach() {
+      appendToLog(this.msg);
+    }
+
+    append(text) {
+      if (!text) return;
+      this.received += text;
+      this.note.hidden = true;
+      els.thinking.hidden = true;
+      this.schedule();
+    }
+
+    /** The server discarded what it sent: clear it and wait for the whole answer. */
+    retract() {
+      this.received = "";
+      this.shown = 0;
+      this.msg.setAttribute("data-state", "retracted");
+      this.note.textContent = TEXT.retracted;
+      this.note.hidden = false;
+      this.render();
+    }
+
+    schedule() {
+      if (this.timer !== null) return;
+      if (prefersReducedMotion()) {
+        this.shown = this.received.length;
+        this.render();
+        this.settle();
+        return;
+      }
+      this.timer = setTimeout(() => this.tick(), CONFIG.revealTickMs);
+    }
+
+    tick() {
+      this.timer = null;
+      const backlog = this.received.length - this.shown;
+      if (backlog > 0) {
+        // Reveal a fifth of the backlog (at least a few characters), up to a word end.
+        let end = this.shown + Math.max(6, Math.ceil(backlog / 5));
+        const space = this.received.slice(end).search(/\s/);
+        end = space < 0 ? this.received.length : end + space;
+        this.shown = Math.min(end, this.received.length);
+        this.render();
+      }
+      if (this.shown < this.received.length) this.schedule();
+      else this.settle();
+    }
+
+    render() {
+      const stick = nearBottom();
+      this.msg.setAttribute("data-state", this.shown ? "streaming" : this.msg.getAttribute("data-state"));
+      this.body.replaceChildren();
+      renderRichText(this.body, this.received.slice(0, this.shown), pendingMarker);
+      if (this.shown) {
+        const block = this.body.lastElementChild;
+        const host = block && block.tagName !== "P" ? block.lastElementChild || block : block;
+        (host || this.body).append(h("span", { class: "stream-caret", "aria-hidden": "true" }));
+      }
+      if (stick) scrollToNode(this.msg, { instant: true });
+    }
+
+    settle() {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+
+    /** Resolves once everything received so far is on screen. */
+    drained() {
+      if (this.shown >= this.received.length && this.timer === null) return Promise.resolve();
+      return new Promise((resolve) => this.drainWaiters.push(resolve));
+    }
+
+    async finish(data, opts) {
+      // The done event carries the whole answer: show the rest of it before the final render.
+      if (typeof data.answer === "string" && data.answer.startsWith(this.received)) {
+        this.append(data.answer.slice(this.received.length));
+      }
+      await this.drained();
+      this.msg.classList.remove("is-streaming");
+      fillAnswer(this.msg, data, opts);
+    }
+
+    /** Stop revealing (conversation reset or error); keeps what is shown. */
+    stop() {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.msg.classList.remove("is-streaming");
+      this.msg.removeAttribute("aria-busy");
+      this.msg.setAttribute("data-state", "stopped");
+      for (const caret of this.msg.querySelectorAll(".stream-caret")) caret.remove();
+      if (!this.shown) this.msg.remove();
+      this.settle();
+    }
+  }
+
+  // ---------------------------------------------------------------------------
   // Transport
   // ---------------------------------------------------------------------------
 
   class AssistantError extends Error {}
 
-  /** POST the question; resolves with the parsed answer or throws AssistantError. */
-  async function requestAnswer(payload, signal) {
+  function requestHeaders(accept) {
+    const headers = { "Content-Type": "application/json", Accept: accept };
+    if (state.apiKey) headers.Authorization = `Bearer ${state.apiKey}`;
+    return headers;
+  }
+
+  /** The API's error message ({"error": {"message"}}), or a generic one for the status. */
+  async function errorMessage(response) {
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    const message = data?.error?.message ?? (typeof data?.detail === "string" ? data.detail : null);
+    return typeof message === "string" && message.trim()
+      ? message
+      : TEXT.httpFallback(response.status);
+  }
+
+  /** Split a Server-Sent Events buffer into complete events; returns [events, rest]. */
+  function parseEvents(buffer) {
+    const events = [];
+    const blocks = buffer.replace(/\r\n?/g, "\n").split("\n\n");
+    const rest = blocks.pop();
+    for (const block of blocks) {
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (!line || line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") name = value;
+        else if (field === "data") data.push(value);
+      }
+      if (data.length) events.push({ name, data: data.join("\n") });
+    }
+    return [events, rest];
+  }
+
+  /**
+   * POST the question with "stream": true and feed the events to `view`.
+   * Resolves with the Answer object of the `done` event; throws AssistantError.
+   */
+  async function streamAnswer(payload, view, signal) {
+    const failure = () =>
+      new AssistantError(signal.reason === "timeout" ? TEXT.timeout : TEXT.network);
     let response;
     try {
       response = await fetch(CONFIG.endpoint, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(payload),
+        headers: requestHeaders("text/event-stream"),
+        body: JSON.stringify({ ...payload, stream: true }),
         signal,
         credentials: "same-origin",
       });
     } catch {
-      // Aborts by "New conversation" are ignored by the caller.
-      throw new AssistantError(signal.reason === "timeout" ? TEXT.timeout : TEXT.network);
+      throw failure(); // aborts by "New conversation" are ignored by the caller
     }
+    if (!response.ok) throw new AssistantError(await errorMessage(response));
 
-    let data = null;
-    try {
-      const raw = await response.text();
-      data = raw ? JSON.parse(raw) : null;
-    } catch {
-      if (signal.aborted) {
-        throw new AssistantError(signal.reason === "timeout" ? TEXT.timeout : TEXT.network);
+    const type = response.headers.get("content-type") || "";
+    if (!type.includes("text/event-stream") || !response.body) {
+      // A server that ignores "stream" answers with plain JSON: render that.
+      let data;
+      try {
+        data = await response.json();
+      } catch {
+        throw signal.aborted ? failure() : new AssistantError(TEXT.badResponse);
       }
-      data = null;
+      if (!data || typeof data.answer !== "string") throw new AssistantError(TEXT.badResponse);
+      return data;
     }
 
-    if (!response.ok) {
-      const serverMessage =
-        data?.error?.message ?? (typeof data?.detail === "string" ? data.detail : null);
-      throw new AssistantError(
-        typeof serverMessage === "string" && serverMessage.trim()
-          ? serverMessage
-          : TEXT.httpFallback(response.status)
-      );
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch {
+        throw failure();
+      }
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      const [events, rest] = parseEvents(buffer);
+      buffer = rest;
+      for (const event of events) {
+        let data;
+        try {
+          data = JSON.parse(event.data);
+        } catch {
+          throw new AssistantError(TEXT.badResponse);
+        }
+        if (event.name === "delta" && typeof data?.text === "string") view.append(data.text);
+        else if (event.name === "retraction") view.retract(data?.reason);
+        else if (event.name === "error") {
+          throw new AssistantError(data?.error?.message || data?.message || TEXT.network);
+        } else if (event.name === "done") {
+          if (!data || typeof data.answer !== "string") throw new AssistantError(TEXT.badResponse);
+          reader.cancel().catch(() => {});
+          return data;
+        }
+        // `citations` arrives just before `done`, which repeats it in the Answer object.
+      }
     }
-    if (!data || typeof data !== "object" || typeof data.answer !== "string") {
-      throw new AssistantError(TEXT.badResponse);
-    }
-    return data;
+    throw new AssistantError(TEXT.cutOff);
   }
 
   // ---------------------------------------------------------------------------
@@ -516,7 +1060,7 @@
   function setBusy(busy) {
     state.busy = busy;
     els.send.disabled = busy;
-    els.question.disabled = busy;
+    els.question.setAttribute("aria-disabled", busy ? "true" : "false");
     els.thinking.hidden = !busy;
     els.form.setAttribute("aria-busy", busy ? "true" : "false");
   }
@@ -527,12 +1071,24 @@
     q.style.height = `${q.scrollHeight + 2}px`; // + borders; CSS caps with max-height
   }
 
+  function chatPayload(message) {
+    const payload = { message, mode: state.mode };
+    if (state.sessionId) payload.session_id = state.sessionId;
+    if (state.productVersion) payload.product_version = state.productVersion;
+    if (state.hostPage) payload.context = { page: state.hostPage.slice(0, 500) };
+    return payload;
+  }
+
   async function sendMessage(rawText) {
     if (state.busy) return;
     const message = String(rawText ?? "").trim();
     if (!message) {
       els.question.focus();
       return;
+    }
+    if (state.pendingFeedback) {
+      state.pendingFeedback.submit(); // a chosen thumb counts even without "Send feedback"
+      state.pendingFeedback = null;
     }
 
     renderUserMessage(message);
@@ -544,25 +1100,20 @@
     const controller = new AbortController();
     state.controller = controller;
     const timer = setTimeout(() => controller.abort("timeout"), CONFIG.requestTimeoutMs);
-
-    const payload = { message, mode: state.mode };
-    if (state.sessionId) payload.session_id = state.sessionId;
+    const view = new AnswerView();
+    view.attach();
 
     try {
-      const data = await requestAnswer(payload, controller.signal);
+      const data = await streamAnswer(chatPayload(message), view, controller.signal);
       if (state.controller !== controller) return; // conversation was reset meanwhile
+      els.thinking.hidden = true;
       if (typeof data.session_id === "string" && data.session_id) saveSessionId(data.session_id);
-      renderAnswer(data);
-      recordHistory({
-        role: "assistant",
-        data: {
-          answer: data.answer,
-          citations: Array.isArray(data.citations) ? data.citations : [],
-          confidence: data.confidence ?? null,
-          refused: data.refused === true,
-        },
-      });
+      retireFeedback();
+      await view.finish(data, { feedback: true });
+      if (state.controller !== controller) return;
+      recordHistory({ role: "assistant", data: historyData(data) });
     } catch (err) {
+      view.stop();
       if (state.controller !== controller) return;
       renderError(err instanceof AssistantError ? err.message : TEXT.network);
       // Let the user retry without retyping.
@@ -587,6 +1138,7 @@
       state.controller = null;
       controller.abort();
     }
+    state.pendingFeedback = null;
     setBusy(false);
     saveSessionId(null);
     clearHistory();
@@ -596,15 +1148,16 @@
 
   function restoreHistory() {
     const entries = loadHistory();
-    for (const entry of entries) {
+    const lastAnswer = entries.map((e) => e.role).lastIndexOf("assistant");
+    entries.forEach((entry, i) => {
       if (entry.role === "user" && typeof entry.text === "string") {
         renderUserMessage(entry.text, { instant: true });
         state.history.push(entry);
       } else if (entry.role === "assistant" && entry.data && typeof entry.data.answer === "string") {
-        renderAnswer(entry.data, { alignStart: false, instant: true });
+        renderAnswer(entry.data, { instant: true, feedback: i === lastAnswer });
         state.history.push(entry);
       }
-    }
+    });
   }
 
   // ---------------------------------------------------------------------------
@@ -613,9 +1166,16 @@
 
   function applyTitle() {
     const host = document.querySelector("[data-title]");
-    const title = (host && host.getAttribute("data-title").trim()) || CONFIG.defaultTitle;
+    const fromPage = host && host.getAttribute("data-title").trim();
+    const title = (state.embedded && params.get("title")) || fromPage || CONFIG.defaultTitle;
     if (els.title) els.title.textContent = title;
     document.title = title;
+  }
+
+  /** Agent and internal mode show the API key field; internal mode the knowledge-gap link. */
+  function applyModeVisibility() {
+    if (els.apiKeyField) els.apiKeyField.hidden = state.mode === "customer";
+    if (els.gapsLink) els.gapsLink.hidden = state.mode !== "internal";
   }
 
   function bindEvents() {
@@ -634,15 +1194,40 @@
     els.question.addEventListener("input", autoGrow);
 
     if (els.newConversation) els.newConversation.addEventListener("click", newConversation);
-
     if (els.mode) els.mode.addEventListener("change", () => saveMode(els.mode.value));
+    if (els.productVersion) {
+      els.productVersion.addEventListener("change", () => saveProductVersion(els.productVersion.value));
+    }
+    if (els.apiKey) els.apiKey.addEventListener("change", () => saveApiKey(els.apiKey.value));
 
     // Citation markers: one delegated handler for the whole log.
     els.log.addEventListener("click", (event) => {
       const marker = event.target.closest(".cite-ref");
-      if (!marker || !els.log.contains(marker)) return;
+      if (!marker || marker.tagName !== "BUTTON" || !els.log.contains(marker)) return;
       event.preventDefault();
-      focusCitation(marker.closest(".msg"), marker.getAttribute("data-citation-id"));
+      focusCitation(
+        marker.closest(".msg"),
+        marker.getAttribute("data-citation-id"),
+        marker.closest(".internal-notes")
+      );
+    });
+
+    if (state.embedded) bindEmbedMessages();
+  }
+
+  /** Inside widget.js's iframe: the host page tells us its path; we ask it to close. */
+  function bindEmbedMessages() {
+    window.addEventListener("message", (event) => {
+      if (event.source !== window.parent || !event.data || typeof event.data !== "object") return;
+      if (event.data.type === CONFIG.messages.open) {
+        if (typeof event.data.page === "string" && event.data.page) state.hostPage = event.data.page;
+        els.question.focus();
+      }
+    });
+    const close = () => window.parent.postMessage({ type: CONFIG.messages.close }, "*");
+    if (els.close) els.close.addEventListener("click", close);
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !event.defaultPrevented) close();
     });
   }
 
@@ -654,7 +1239,12 @@
     els.send = document.getElementById("send");
     els.thinking = document.getElementById("thinking");
     els.newConversation = document.getElementById("new-conversation");
+    els.close = document.getElementById("close-widget");
     els.mode = document.getElementById("mode");
+    els.productVersion = document.getElementById("product-version");
+    els.apiKey = document.getElementById("api-key");
+    els.apiKeyField = document.getElementById("api-key-field");
+    els.gapsLink = document.getElementById("gaps-link");
     if (!els.log || !els.form || !els.question || !els.send) return;
 
     if (!els.thinking) {
@@ -665,11 +1255,25 @@
     const existingEmpty = els.log.querySelector(".empty-state");
     els.emptyState = existingEmpty ? existingEmpty.cloneNode(true) : h("div", { class: "empty-state" });
 
+    if (state.embedded) {
+      document.documentElement.classList.add("embed");
+      if (els.close) els.close.hidden = false;
+    }
     applyTitle();
 
-    const storedMode = store.get("localStorage", CONFIG.storageKeys.mode);
+    // An embedding page decides mode and product version (widget.js data attributes).
+    const storedMode = state.embedded
+      ? params.get("mode")
+      : store.get("localStorage", CONFIG.storageKeys.mode);
     state.mode = CONFIG.modes.includes(storedMode) ? storedMode : CONFIG.defaultMode;
     if (els.mode) els.mode.value = state.mode;
+    state.productVersion = (state.embedded
+      ? params.get("product_version")
+      : store.get("localStorage", CONFIG.storageKeys.productVersion)) || "";
+    if (els.productVersion) els.productVersion.value = state.productVersion;
+    state.apiKey = store.get("sessionStorage", CONFIG.storageKeys.apiKey) || "";
+    if (els.apiKey) els.apiKey.value = state.apiKey;
+    applyModeVisibility();
 
     state.sessionId = store.get("sessionStorage", CONFIG.storageKeys.session) || null;
     restoreHistory();
