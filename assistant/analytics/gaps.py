@@ -1,0 +1,390 @@
+"""The knowledge-gap report: what customers asked that the content did not answer well.
+
+Refused, low-confidence and thumbs-down questions from the question log are embedded and
+grouped (one group per thing people could not find), each with the nearest existing content
+to fix, or "no content: write it". Beside the groups: the most and never cited documents and
+the answer rate by content kind.
+"""
+
+import datetime as dt
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from assistant.analytics.clustering import centroid, cluster, medoid, top_terms
+from assistant.embedders import Embedder
+from assistant.feedback import Rating
+from assistant.question_log import LoggedQuestion, QuestionLog, utc_now
+from assistant.retriever import HybridRetriever
+from assistant.types import Audience, ScoredChunk
+
+Reason = Literal["refused", "low_confidence", "thumbs_down"]
+Trend = Literal["new", "up", "down", "flat"]
+ALL_AUDIENCES = Audience.INTERNAL.visible()  # analytics are internal: every document counts
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+class GapExample(BaseModel):
+    question: str = Field(description="As asked, redacted.")
+    query: str = Field(description="The standalone query that was searched.")
+    asked_at: dt.datetime
+    reasons: list[Reason]
+    confidence: float
+    audience: str
+    mode: str
+
+
+class NearestContent(BaseModel):
+    document: str
+    title: str
+    source_type: str
+    url: str | None = None
+    found_by: Literal["cited", "search"] = Field(
+        description="`cited`: the group's weak answers cited it (it was found, it did not "
+        "serve); `search`: the closest content to the group's questions."
+    )
+    similarity: float | None = Field(
+        default=None, description="Search only: cosine between the group and the content."
+    )
+
+
+class GapGroup(BaseModel):
+    id: str = Field(description="Stable while the group's most representative query is.")
+    label: str = Field(description="The group's most representative question.")
+    terms: list[str] = Field(description="Content words the group's questions share most.")
+    count: int = Field(description="Gap questions in the window.")
+    previous_count: int = Field(description="Similar gap questions in the window before.")
+    trend: Trend
+    reasons: dict[str, int] = Field(description="Questions per reason (one may have several).")
+    action: Literal["fix", "write"]
+    suggestion: str = Field(description='What to do: "fix <document>" or "no content: write it".')
+    nearest: NearestContent | None
+    audience: str = Field(description="The audience most of these questions came from.")
+    mode: str = Field(description="The mode most of these questions were asked in.")
+    examples: list[GapExample] = Field(description="Up to five, most representative first.")
+    questions: list[str] = Field(description="Every distinct question of the group (up to 50).")
+
+
+class DocumentUse(BaseModel):
+    document: str
+    title: str
+    source_type: str
+    citations: int = Field(description="Answers citing it in the window.")
+
+
+class KindRate(BaseModel):
+    kind: str = Field(
+        description="The kind of the content a question was answered from or, "
+        "when refused, of the nearest content."
+    )
+    questions: int
+    answered: int
+    answer_rate: float
+
+
+class GapReport(BaseModel):
+    since: dt.datetime
+    until: dt.datetime
+    generated_at: dt.datetime
+    low_confidence_below: float
+    questions: int
+    answered: int
+    refused: int
+    low_confidence: int
+    thumbs_down: int
+    answer_rate: float
+    groups: list[GapGroup]
+    most_cited: list[DocumentUse]
+    never_cited: list[str] = Field(description="Indexed documents no answer cited.")
+    answer_rate_by_kind: list[KindRate]
+
+
+@dataclass(frozen=True)
+class GapSettings:
+    """The report's knobs.
+
+    Args:
+        low_confidence_below: answered questions under this confidence count as gaps.
+        min_similarity: average cosine similarity that keeps questions in one group.
+        write_below: a group whose nearest content is less similar than this needs new content.
+        max_groups: groups kept in the report, largest first.
+    """
+
+    low_confidence_below: float = 0.61
+    min_similarity: float = 0.4
+    write_below: float = 0.5
+    max_groups: int = 25
+
+
+def parse_since(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
+    """`2026-11-01`, an ISO date-time, or a span back from now: `12h`, `30d`, `2w` (UTC).
+
+    Raises:
+        ValueError: with the accepted forms, for anything else.
+    """
+    now = now or utc_now()
+    relative = _RELATIVE.match(value)
+    if relative:
+        return now - dt.timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"Cannot read {value!r} as a start time: use a date (2026-11-01), an ISO date-time "
+            "(2026-11-01T08:00:00Z) or a span back from now (12h, 30d, 2w)."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class GapAnalyzer:
+    """Builds gap reports from the question log, the retriever and the indexed documents."""
+
+    def __init__(
+        self,
+        log: QuestionLog,
+        retriever: HybridRetriever,
+        *,
+        settings: GapSettings | None = None,
+    ) -> None:
+        self.log = log
+        self.retriever = retriever
+        self.embedder: Embedder = retriever.embedder
+        self.settings = settings or GapSettings()
+
+    def report(
+        self,
+        *,
+        since: dt.datetime,
+        until: dt.datetime | None = None,
+        documents: Iterable[str] = (),
+    ) -> GapReport:
+        """The report for questions asked in [since, until); `documents` are every indexed
+        document, for the never-cited list. Trends compare with the window just before."""
+        until = until or utc_now()
+        current = self.log.entries(since=since, until=until)
+        previous = self.log.entries(since=since - (until - since), until=since)
+        gaps = [q for q in current if self._reasons(q)]
+        previous_gaps = [q for q in previous if self._reasons(q)]
+
+        queries = sorted({q.query for q in gaps} | {q.query for q in previous_gaps})
+        vectors = dict(zip(queries, self.embedder.embed(queries), strict=True))
+        nearest = {q: self._nearest(q, vectors[q]) for q in {q.query for q in gaps if q.refused}}
+        groups = self._groups(gaps, previous_gaps, vectors)
+
+        answered = sum(not q.refused for q in current)
+        return GapReport(
+            since=since,
+            until=until,
+            generated_at=utc_now(),
+            low_confidence_below=self.settings.low_confidence_below,
+            questions=len(current),
+            answered=answered,
+            refused=len(current) - answered,
+            low_confidence=sum("low_confidence" in self._reasons(q) for q in current),
+            thumbs_down=sum(q.rating == Rating.DOWN for q in current),
+            answer_rate=_rate(answered, len(current)),
+            groups=groups[: self.settings.max_groups],
+            most_cited=most_cited(current),
+            never_cited=sorted(set(documents) - {c.document for q in current for c in q.citations}),
+            answer_rate_by_kind=answer_rate_by_kind(current, nearest),
+        )
+
+    def _reasons(self, question: LoggedQuestion) -> list[Reason]:
+        reasons: list[Reason] = []
+        if question.refused:
+            reasons.append("refused")
+        elif question.confidence < self.settings.low_confidence_below:
+            reasons.append("low_confidence")
+        if question.rating == Rating.DOWN:
+            reasons.append("thumbs_down")
+        return reasons
+
+    def _groups(
+        self,
+        gaps: list[LoggedQuestion],
+        previous_gaps: list[LoggedQuestion],
+        vectors: dict[str, np.ndarray],
+    ) -> list[GapGroup]:
+        distinct = sorted({q.query for q in gaps})
+        if not distinct:
+            return []
+        matrix = np.vstack([vectors[q] for q in distinct])
+        members = cluster(matrix, min_similarity=self.settings.min_similarity)
+        centroids = np.vstack([centroid(matrix[m]) for m in members])
+        previous_counts = Counter(
+            _assign(vectors[q.query], centroids, self.settings.min_similarity)
+            for q in previous_gaps
+        )
+        groups = []
+        for index, rows in enumerate(members):
+            group_queries = [distinct[r] for r in rows]
+            label_query = group_queries[medoid(matrix[rows])]
+            in_group = set(group_queries)
+            questions = [q for q in gaps if q.query in in_group]
+            groups.append(
+                self._group(
+                    questions,
+                    label_query=label_query,
+                    vector=centroids[index],
+                    previous=previous_counts.get(index, 0),
+                    order=[group_queries[i] for i in _by_closeness(matrix[rows], centroids[index])],
+                )
+            )
+        return sorted(groups, key=lambda g: (-g.count, -g.previous_count, g.label))
+
+    def _group(
+        self,
+        questions: list[LoggedQuestion],
+        *,
+        label_query: str,
+        vector: np.ndarray,
+        previous: int,
+        order: list[str],
+    ) -> GapGroup:
+        rank = {query: n for n, query in enumerate(order)}
+        ordered = sorted(questions, key=lambda q: (rank[q.query], -q.created_at.timestamp()))
+        label = next(q.question for q in ordered if q.query == label_query)
+        reasons = Counter(r for q in questions for r in self._reasons(q))
+        nearest = self._fix_target(questions) or self._nearest(label_query, vector)
+        write = nearest is None or (
+            nearest.similarity is not None and nearest.similarity < self.settings.write_below
+        )
+        seen: set[str] = set()
+        examples: list[GapExample] = []
+        for q in ordered:
+            if q.question.lower() not in seen and len(examples) < 5:
+                seen.add(q.question.lower())
+                examples.append(self._example(q))
+        return GapGroup(
+            id=hashlib.sha1(label_query.lower().encode()).hexdigest()[:10],
+            label=label,
+            terms=top_terms([q.query for q in questions]),
+            count=len(questions),
+            previous_count=previous,
+            trend=trend(len(questions), previous),
+            reasons=dict(sorted(reasons.items())),
+            action="write" if write else "fix",
+            suggestion="no content: write it"
+            if write or nearest is None
+            else f"fix {nearest.document} ({nearest.title})",
+            nearest=nearest,
+            audience=Counter(q.audience for q in questions).most_common(1)[0][0],
+            mode=Counter(q.mode for q in questions).most_common(1)[0][0],
+            examples=examples,
+            questions=list(dict.fromkeys(q.question for q in ordered))[:50],
+        )
+
+    def _fix_target(self, questions: list[LoggedQuestion]) -> NearestContent | None:
+        """The document the group's weak answers cited most: it was found but did not serve."""
+        cited = Counter(
+            (c.document, c.title, c.source_type) for q in questions for c in q.citations[:1]
+        )
+        if not cited:
+            return None
+        (document, title, source_type), _ = cited.most_common(1)[0]
+        return NearestContent(
+            document=document, title=title, source_type=source_type, found_by="cited"
+        )
+
+    def _nearest(self, query: str, vector: np.ndarray) -> NearestContent | None:
+        chunks = self.retriever.retrieve(
+            query, audiences=ALL_AUDIENCES, top_k=1, query_vector=vector
+        )
+        return _content(chunks[0]) if chunks else None
+
+    def _example(self, question: LoggedQuestion) -> GapExample:
+        return GapExample(
+            question=question.question,
+            query=question.query,
+            asked_at=question.created_at,
+            reasons=self._reasons(question),
+            confidence=question.confidence,
+            audience=question.audience,
+            mode=question.mode,
+        )
+
+
+def trend(count: int, previous: int) -> Trend:
+    """`new` when nothing similar came before; up or down when the count moved by over 20%."""
+    if previous == 0:
+        return "new" if count else "flat"
+    change = (count - previous) / previous
+    return "up" if change > 0.2 else "down" if change < -0.2 else "flat"
+
+
+def most_cited(questions: Sequence[LoggedQuestion], *, limit: int = 10) -> list[DocumentUse]:
+    """Documents by the number of answers citing them (once per answer)."""
+    counts: Counter[str] = Counter()
+    about: dict[str, tuple[str, str]] = {}
+    for question in questions:
+        for citation in question.citations:
+            about.setdefault(citation.document, (citation.title, citation.source_type))
+        counts.update({c.document for c in question.citations})
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [
+        DocumentUse(
+            document=document,
+            title=about[document][0].split(" > ")[0],
+            source_type=about[document][1],
+            citations=count,
+        )
+        for document, count in ranked
+    ]
+
+
+def answer_rate_by_kind(
+    questions: Sequence[LoggedQuestion], nearest: dict[str, NearestContent | None]
+) -> list[KindRate]:
+    """Answered questions count for the kind of their first citation, refused ones for the
+    kind of the nearest content (`none` when nothing is indexed)."""
+    asked: Counter[str] = Counter()
+    answered: Counter[str] = Counter()
+    for question in questions:
+        if question.refused:
+            near = nearest.get(question.query)
+            asked[near.source_type if near else "none"] += 1
+        elif question.citations:
+            kind = question.citations[0].source_type
+            asked[kind] += 1
+            answered[kind] += 1
+    return [
+        KindRate(
+            kind=kind, questions=n, answered=answered[kind], answer_rate=_rate(answered[kind], n)
+        )
+        for kind, n in sorted(asked.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def _assign(vector: np.ndarray, centroids: np.ndarray, min_similarity: float) -> int | None:
+    similarities = centroids @ vector
+    best = int(np.argmax(similarities))
+    return best if similarities[best] >= min_similarity else None
+
+
+def _by_closeness(vectors: np.ndarray, center: np.ndarray) -> list[int]:
+    """Row positions, closest to the centroid first."""
+    order = np.argsort(-(vectors @ center), kind="stable")
+    return [int(i) for i in order]
+
+
+def _content(chunk: ScoredChunk) -> NearestContent:
+    meta = chunk.metadata
+    return NearestContent(
+        document=chunk.document,
+        title=str(meta.get("title_path") or chunk.title),
+        source_type=str(meta.get("source_type", "kb")),
+        url=meta.get("url"),
+        found_by="search",
+        similarity=round(max(0.0, chunk.similarity), 3),
+    )
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 3) if whole else 0.0
