@@ -17,7 +17,7 @@ from api.json_logging import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.rate_limit import TokenBucketLimiter
-from api.routes import chat, completions, feedback, health, metrics, search
+from api.routes import chat, completions, feedback, health, ingest, metrics, search
 from assistant.settings import Settings
 from assistant.wiring import Components, build_components
 
@@ -54,8 +54,9 @@ def create_app(
     )
     app.state.rate_limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
     app.state.metrics = Metrics()
+    app.state.ingest_gate = ingest.IngestGate(settings.ingest_root)
 
-    for router in (chat.router, completions.router, feedback.router, search.router):
+    for router in (chat.router, completions.router, feedback.router, search.router, ingest.router):
         app.include_router(router, dependencies=[RateLimitDep])
     app.include_router(health.router)
     app.include_router(metrics.router)
@@ -64,6 +65,11 @@ def create_app(
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget() -> FileResponse:
+        """The embeddable widget: `<script src="https://HOST/widget.js" defer></script>`."""
+        return FileResponse(STATIC / "widget.js", media_type="text/javascript")
 
     install_error_handlers(app)
     # Added innermost first: the request id and log wrap everything, CORS headers reach the

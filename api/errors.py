@@ -39,6 +39,7 @@ _DESCRIPTIONS = {
     401: "Missing, malformed or unknown API key (`unauthorized`).",
     403: "The caller's key may not use this route (`forbidden`).",
     404: "No such resource (`not_found`).",
+    409: "Another run of this job is in progress (`busy`); try again when it has finished.",
     413: "Request body larger than the configured limit (`payload_too_large`).",
     422: "Invalid body or parameters (`invalid_request`).",
     429: "Rate limit exceeded (`rate_limited`); wait `Retry-After` seconds.",

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="Comma-separated origins whose pages may call the API from a browser "
         "(e.g. `https://help.example.com`); `*` for any; none by default.",
     )
+    ingest_root: Path | None = Field(
+        default=None,
+        description="Folder that POST /v1/ingest (internal keys only) may read from; the "
+        "route is off while unset.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

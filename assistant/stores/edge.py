@@ -81,7 +81,9 @@ class EdgeStore(BasePydanticVectorStore):
             if "WouldBlock" in str(exc):
                 raise StoreError(
                     f"The embedded Qdrant store at {path} is open in another process (is "
-                    "`assistant serve` running?). Stop it first, or use a Qdrant server."
+                    "`assistant serve` running?). Stop it first, or let the running server "
+                    "ingest: set ASSISTANT_INGEST_ROOT for it and POST the paths to /v1/ingest "
+                    "with an internal key (see the README), or use a Qdrant server."
                 ) from exc
             raise StoreError(
                 f"Cannot open the embedded Qdrant store at {path}: {exc}. If the embedding "

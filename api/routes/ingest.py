@@ -1,0 +1,138 @@
+"""POST /v1/ingest: the running server ingests files itself.
+
+The embedded Qdrant store belongs to one process, so while `assistant serve` runs, `assistant
+ingest` cannot open it; this route lets the server, which owns the store, do the ingest while it
+keeps answering. Internal keys only, and only files inside ASSISTANT_INGEST_ROOT (the route is
+off while that is unset): a caller names paths on the server's disk, so the server must decide
+which ones it will read. One ingest runs at a time; a second gets 409.
+"""
+
+import threading
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.auth import AuthError
+from api.deps import ComponentsDep, InternalCallerDep
+from api.errors import error_response, error_responses
+from api.text import SafeText
+from assistant.types import Audience
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+
+class IngestGate:
+    """Which folder the route may read, and the lock that lets one ingest run at a time."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root.resolve() if root is not None else None
+        self.lock = threading.Lock()
+
+    def resolve(self, raw: str) -> Path:
+        """`raw` (absolute, or relative to the root) as a path inside the root; AuthError 403
+        for anything outside it, symlinks and `..` included."""
+        if self.root is None:
+            raise AuthError(
+                403,
+                "forbidden",
+                "Ingest over HTTP is off: set ASSISTANT_INGEST_ROOT to the folder it may read "
+                "and restart the server.",
+            )
+        path = (self.root / raw).resolve()
+        if not path.is_relative_to(self.root):
+            raise AuthError(
+                403,
+                "forbidden",
+                f"{raw!r} is outside the ingest root; only paths inside ASSISTANT_INGEST_ROOT "
+                "can be ingested over HTTP.",
+            )
+        return path
+
+
+class IngestRequest(BaseModel):
+    paths: list[Annotated[SafeText, Field(min_length=1, max_length=4096)]] = Field(
+        min_length=1,
+        max_length=100,
+        description="Files or folders inside ASSISTANT_INGEST_ROOT, absolute or relative to it. "
+        "Re-ingesting a folder syncs it, as `assistant ingest` does.",
+    )
+    audience: Audience = Field(
+        default=Audience.PUBLIC, description="For documents whose metadata names none."
+    )
+    type: Literal["auto", "course", "kb", "transcript", "thread"] = "auto"
+
+
+class IngestFailure(BaseModel):
+    file: str
+    reason: str
+
+
+class IngestResult(BaseModel):
+    """The summary `assistant ingest --json` prints."""
+
+    added: int
+    updated: int
+    unchanged: int
+    deleted: int
+    failed: list[IngestFailure]
+    chunks_written: int
+    truncated_chunks: int
+    tokens_embedded: int
+    seconds: float
+    documents_per_second: float
+    chunks_per_second: float
+    tokens_per_second: float
+
+
+@router.post(
+    "/ingest",
+    response_model=IngestResult,
+    responses=error_responses(401, 403, 409, 413, 422, 429, 500, 503),
+    summary="Ingest files on the server's disk (internal keys only)",
+)
+async def ingest(
+    body: IngestRequest, request: Request, components: ComponentsDep, _: InternalCallerDep
+) -> IngestResult | JSONResponse:
+    """Runs the same job as `assistant ingest` inside the server, so answers keep being served
+    from the store while it runs and see each document once it is complete. Bad files are
+    listed in `failed`, as on the command line."""
+    gate: IngestGate = request.app.state.ingest_gate
+    paths = [gate.resolve(raw) for raw in body.paths]
+    if missing := [raw for raw, path in zip(body.paths, paths, strict=True) if not _exists(path)]:
+        return error_response(
+            request, 422, "invalid_request", f"No such file or folder: {', '.join(missing)}."
+        )
+    if not gate.lock.acquire(blocking=False):
+        return error_response(
+            request, 409, "busy", "An ingest is already running; try again when it has finished."
+        )
+    try:
+        embedder = components.embedder
+        job = IngestJob(
+            components.store,
+            embedder,
+            StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens),
+        )
+        summary = await run_in_threadpool(
+            job.run,
+            paths,
+            default_audience=body.audience.value,
+            content_type=body.type,
+            progress=False,
+        )
+    finally:
+        gate.lock.release()
+    return IngestResult.model_validate(summary.to_dict())
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the file system, say
+        return False
