@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from assistant.analytics.command import add_gaps_command, run_gaps
 from assistant.settings import Settings
 from assistant.stores import StoreError
 from assistant.types import Audience, Mode
@@ -20,6 +21,7 @@ examples:
   assistant ask "How do I reset my password?"
   assistant ask "What is the refund approval limit?" --audience internal --mode internal --json
   assistant serve --port 8000               chat page on http://127.0.0.1:8000
+  assistant gaps --since 7d --out reports/  what people asked that the content did not answer
 
 environment:
   ASSISTANT_DATA_DIR   where the embedded Qdrant store lives (default ./data)
@@ -81,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the HTTP API and the chat page")
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
+
+    add_gaps_command(commands)
     return parser
 
 
@@ -92,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ingest(args, settings)
         if args.command == "ask":
             return _ask(args, settings)
+        if args.command == "gaps":
+            return run_gaps(args, settings)
         return _serve(args, settings)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

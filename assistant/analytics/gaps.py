@@ -11,13 +11,13 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from assistant.analytics.clustering import centroid, cluster, medoid, top_terms
+from assistant.analytics.options import GapSettings
 from assistant.embedders import Embedder
 from assistant.feedback import Rating
 from assistant.question_log import LoggedQuestion, QuestionLog, utc_now
@@ -104,23 +104,6 @@ class GapReport(BaseModel):
     most_cited: list[DocumentUse]
     never_cited: list[str] = Field(description="Indexed documents no answer cited.")
     answer_rate_by_kind: list[KindRate]
-
-
-@dataclass(frozen=True)
-class GapSettings:
-    """The report's knobs.
-
-    Args:
-        low_confidence_below: answered questions under this confidence count as gaps.
-        min_similarity: average cosine similarity that keeps questions in one group.
-        write_below: a group whose nearest content is less similar than this needs new content.
-        max_groups: groups kept in the report, largest first.
-    """
-
-    low_confidence_below: float = 0.61
-    min_similarity: float = 0.4
-    write_below: float = 0.5
-    max_groups: int = 25
 
 
 def parse_since(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
