@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -15,7 +16,9 @@ run: $(VENV)/.installed
 	$(BIN)/assistant ingest corpora/
 	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
+# The browser tests (tests/browser) drive Debian's chromium: installed here when it is missing.
 test: $(VENV)/.installed
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 	$(BIN)/pytest
 
 check: $(VENV)/.installed lint

@@ -76,14 +76,17 @@
     thread: "Forum post",
   });
 
-  // Small glyphs in the chips so the kind is visible at a glance (the label says it in words).
+  // Line icons (24x24 paths) so the kind is visible at a glance; the label says it in words.
   const SOURCE_ICONS = Object.freeze({
-    kb: "\u{1F4C4}",
-    course: "\u{1F393}",
-    transcript: "\u25B6",
-    thread: "\u{1F4AC}",
-    other: "\u{1F517}",
+    kb: "M6 2h8l5 5v15H6zM14 2v5h5M9 13h7M9 17h7",
+    course: "M2 9l10-5 10 5-10 5zM6 11v5c3 3 9 3 12 0v-5",
+    transcript: "M8 5v14l11-7z",
+    thread: "M4 4h16v12H9l-5 4z",
+    other: "M10 14a4 4 0 0 0 6 0l3-3a4 4 0 0 0-6-6l-1 1M14 10a4 4 0 0 0-6 0l-3 3a4 4 0 0 0 6 6l1-1",
   });
+
+  const THUMB_UP =
+    "M2 10h4v11H2zM8 21h9.2a2 2 0 0 0 2-1.6l1.6-7.2A2 2 0 0 0 18.8 10H14l.9-4.2A1.9 1.9 0 0 0 11.6 4L8 10z";
 
   // Matches [1], [12] and grouped markers such as [1, 2].
   const MARKER_RE = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
@@ -480,7 +483,7 @@
     const sep = (text) => h("span", { class: "sr-only", text });
     chip.append(
       h("span", { class: "citation-num" }, [sep("Source "), citation.key, sep(": ")]),
-      h("span", { class: "citation-icon", "aria-hidden": "true", text: SOURCE_ICONS[type] }),
+      h("span", { class: "citation-icon", "aria-hidden": "true" }, [svgIcon(SOURCE_ICONS[type], { size: 14 })]),
       h("span", { class: "citation-title", text: title }),
       sep(", "),
       h("span", { class: `badge badge-source badge-${type}`, text: sourceLabel(citation) })
@@ -619,21 +622,24 @@
     return ok;
   }
 
-  const THUMB_PATHS = {
-    up: "M2 9h3v11H2zM7 20h9.5a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 18 9h-5.3l.8-3.7a1.8 1.8 0 0 0-3.3-1.3L7 9z",
-    down: "M2 4h3v11H2zM7 4h9.5a2 2 0 0 1 2 1.6l1.4 7A2 2 0 0 1 18 15h-5.3l.8 3.7a1.8 1.8 0 0 1-3.3 1.3L7 15z",
-  };
-
-  function thumbIcon(rating) {
+  /** A small inline SVG icon (decorative: screen readers get the text label instead). */
+  function svgIcon(d, { fill = false, size = 16 } = {}) {
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 22 24");
-    svg.setAttribute("width", "18");
-    svg.setAttribute("height", "18");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", String(size));
+    svg.setAttribute("height", String(size));
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
+    svg.setAttribute("fill", fill ? "currentColor" : "none");
+    if (!fill) {
+      svg.setAttribute("stroke", "currentColor");
+      svg.setAttribute("stroke-width", "2");
+      svg.setAttribute("stroke-linejoin", "round");
+      svg.setAttribute("stroke-linecap", "round");
+    }
     const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", THUMB_PATHS[rating]);
+    path.setAttribute("d", d);
     svg.append(path);
     return svg;
   }
@@ -661,7 +667,7 @@
         "aria-label": label,
         title: label,
       });
-      buttons[rating].append(thumbIcon(rating));
+      buttons[rating].append(svgIcon(THUMB_UP, { fill: true, size: 18 }));
       thumbs.append(buttons[rating]);
     }
 

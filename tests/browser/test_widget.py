@@ -1,0 +1,67 @@
+"""widget.js in a page of another site: one script tag gives a launcher and a chat panel that
+answers, sending the host page's path as context."""
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from playwright.sync_api import Page, Request, expect
+
+from tests.api.conftest import Served, serve
+
+pytestmark = pytest.mark.browser
+
+HOST_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Ledgerly docs: getting paid</title></head>
+<body>
+  <h1>Getting paid</h1>
+  <p>Send reminders and accept card payments.</p>
+  <script src="{assistant}/widget.js" defer data-title="Ledgerly Help"></script>
+</body></html>
+"""
+
+
+def host_site(assistant_url: str) -> FastAPI:
+    """A customer's site on another origin that embeds the widget."""
+    site = FastAPI()
+
+    @site.get("/docs/getting-paid")
+    async def doc_page() -> HTMLResponse:
+        return HTMLResponse(HOST_PAGE.format(assistant=assistant_url))
+
+    return site
+
+
+def test_widget_on_another_site_opens_and_answers(
+    page: Page, served: Served, artifacts: Path
+) -> None:
+    chats: list[Request] = []
+    page.on("request", lambda r: chats.append(r) if r.url == f"{served.url}/v1/chat" else None)
+    with serve(host_site(served.url)) as site_url:
+        # localhost vs 127.0.0.1 (and another port): a different site, as on the web.
+        site_url = site_url.replace("127.0.0.1", "localhost")
+        page.goto(f"{site_url}/docs/getting-paid")
+        launcher = page.get_by_role("button", name="Help", exact=True)
+        expect(launcher).to_have_attribute("aria-expanded", "false")
+
+        launcher.click()
+        frame = page.frame_locator('iframe[title="Ledgerly Help"]')
+        question = frame.get_by_label("Your question")
+        expect(question).to_be_focused()
+        question.fill("How do I reset my password?")
+        question.press("Enter")
+
+        expect(frame.locator('.msg.assistant[data-state="done"]')).to_be_visible(timeout=30_000)
+        expect(frame.locator(".answer-text").first).to_contain_text("Forgot password")
+        expect(frame.locator(".citation").first).to_have_attribute(
+            "href", re.compile(r"^https://help\.example\.com/articles/reset-password")
+        )
+        assert chats and chats[-1].post_data_json["context"] == {"page": "/docs/getting-paid"}
+        page.screenshot(path=artifacts / "browser-widget.png")
+
+        # Escape inside the panel closes it and gives the focus back to the launcher.
+        question.press("Escape")
+        expect(page.get_by_role("dialog", name="Ledgerly Help")).to_be_hidden()
+        expect(launcher).to_be_focused()
