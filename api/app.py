@@ -17,7 +17,7 @@ from api.json_logging import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.rate_limit import TokenBucketLimiter
-from api.routes import chat, completions, feedback, health, ingest, metrics, search
+from api.routes import analytics, chat, completions, feedback, health, ingest, metrics, search
 from assistant.settings import Settings
 from assistant.wiring import Components, build_components
 
@@ -58,6 +58,7 @@ def create_app(
 
     for router in (chat.router, completions.router, feedback.router, search.router, ingest.router):
         app.include_router(router, dependencies=[RateLimitDep])
+    app.include_router(analytics.router, dependencies=[RateLimitDep])
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

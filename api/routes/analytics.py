@@ -1,0 +1,156 @@
+"""GET /v1/analytics/gaps (JSON), .../gaps/report.md and .../gaps/chart.png: the
+knowledge-gap report, for internal callers only (it shows what customers asked)."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator
+
+from api.deps import ComponentsDep, InternalCallerDep
+from api.errors import error_responses
+from assistant.analytics.gaps import GapAnalyzer, GapReport, parse_since
+from assistant.analytics.options import GapSettings
+from assistant.analytics.report import chart_png, to_markdown
+from assistant.stores import StoreError
+from assistant.wiring import Components
+
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+
+_DEFAULTS = GapSettings()
+
+
+def _moment(value: str | None) -> str | None:
+    if value is not None:
+        parse_since(value)  # raises ValueError with the accepted forms: a 422
+    return value
+
+
+Moment = Annotated[str | None, AfterValidator(_moment)]
+SinceQuery = Annotated[
+    Moment,
+    Query(
+        max_length=64,
+        description="Start: `2026-11-01`, an ISO date-time, or a span back from now "
+        "(`12h`, `30d`, `2w`). Default `30d`.",
+    ),
+]
+UntilQuery = Annotated[Moment, Query(max_length=64, description="End, same forms; default now.")]
+LowConfidenceQuery = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=1,
+        description="Answered questions below this confidence are gaps; default the refusal "
+        "threshold + 0.1.",
+    ),
+]
+SimilarityQuery = Annotated[
+    float,
+    Query(gt=0, le=1, description="How alike (cosine) questions must be to share a group."),
+]
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="At most this many groups.")]
+
+
+@dataclass(frozen=True)
+class GapParams:
+    since: dt.datetime
+    until: dt.datetime | None
+    low_confidence: float | None
+    similarity: float
+    limit: int
+
+
+def gap_params(
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+    low_confidence: LowConfidenceQuery = None,
+    similarity: SimilarityQuery = _DEFAULTS.min_similarity,
+    limit: LimitQuery = _DEFAULTS.max_groups,
+) -> GapParams:
+    """The query parameters all three report routes take."""
+    start = parse_since(since or "30d")
+    end = parse_since(until) if until else None
+    if end is not None and end <= start:
+        raise RequestValidationError(
+            [{"loc": ("query", "until"), "msg": "must be later than `since`", "type": "value"}]
+        )
+    return GapParams(start, end, low_confidence, similarity, limit)
+
+
+GapParamsDep = Annotated[GapParams, Depends(gap_params)]
+
+
+@router.get(
+    "/gaps",
+    response_model=GapReport,
+    responses=error_responses(401, 403, 422, 429, 500, 503),
+    summary="Knowledge-gap report (internal keys only)",
+)
+async def gaps(
+    components: ComponentsDep,
+    _: InternalCallerDep,
+    params: GapParamsDep,
+) -> GapReport:
+    """Refused, low-confidence and thumbs-down questions grouped by meaning, each group with a
+    label, count, trend against the period before, examples, and the content to fix or
+    "no content: write it"; plus the most and never cited documents and the answer rate by
+    content kind. Questions are stored redacted."""
+    return await run_in_threadpool(_report, components, params)
+
+
+@router.get(
+    "/gaps/report.md",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/markdown": {}}, "description": "The report as Markdown."},
+        **error_responses(401, 403, 422, 429, 500, 503),
+    },
+    summary="Knowledge-gap report as Markdown (internal keys only)",
+)
+async def gaps_markdown(
+    components: ComponentsDep,
+    _: InternalCallerDep,
+    params: GapParamsDep,
+) -> Response:
+    report = await run_in_threadpool(_report, components, params)
+    return Response(to_markdown(report), media_type="text/markdown; charset=utf-8")
+
+
+@router.get(
+    "/gaps/chart.png",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}, "description": "Gap groups as a bar chart."},
+        **error_responses(401, 403, 422, 429, 500, 503),
+    },
+    summary="Knowledge-gap chart (internal keys only)",
+)
+async def gaps_chart(
+    components: ComponentsDep,
+    _: InternalCallerDep,
+    params: GapParamsDep,
+) -> Response:
+    report = await run_in_threadpool(_report, components, params)
+    png = await run_in_threadpool(chart_png, report)
+    return Response(png, media_type="image/png")
+
+
+def _report(components: Components, params: GapParams) -> GapReport:
+    if components.question_log is None:
+        raise StoreError("The question log is off, so there is no gap report.")
+    threshold = components.answerer.refusal_threshold
+    settings = GapSettings(
+        low_confidence_below=params.low_confidence
+        if params.low_confidence is not None
+        else round(threshold + 0.1, 3),
+        min_similarity=params.similarity,
+        write_below=_DEFAULTS.write_below,
+        max_groups=params.limit,
+    )
+    analyzer = GapAnalyzer(components.question_log, components.retriever, settings=settings)
+    documents = [m.document for m in components.store.manifests().values()]
+    return analyzer.report(since=params.since, until=params.until, documents=documents)

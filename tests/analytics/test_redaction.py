@@ -1,0 +1,34 @@
+"""Personal data is replaced before anything is stored; ordinary numbers are left alone."""
+
+import pytest
+
+from assistant.redaction import redact
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to jane.doe+billing@example.co.uk today", "write to [email] today"),
+        ("call +1 (555) 123-4567 or 555-123-4567", "call [phone] or [phone]"),
+        ("my mobile is 0612345678", "my mobile is [phone]"),
+        ("+44 20 7946 0958 is our office", "[phone] is our office"),
+        ("card 4111 1111 1111 1111 was declined", "card [card] was declined"),
+        ("card 4111-1111-1111-1111.", "card [card]."),
+        ("number 4111111111111111.", "number [card]."),
+    ],
+)
+def test_personal_data_is_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invoice INV-20261234 from 2026-09-14 for 500 dollars",
+        "Is version 4.2 different from 4.1? Links expire after 30 minutes.",
+        "due on 12/31/2026, order 12345",
+        "How do I reset my password?",
+    ],
+)
+def test_ordinary_numbers_and_text_are_kept(text: str) -> None:
+    assert redact(text) == text
