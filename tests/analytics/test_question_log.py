@@ -2,6 +2,7 @@
 and the retention period that deletes old questions, turns and ratings."""
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ class Clock:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> SessionStore:
+def sessions(tmp_path: Path) -> Iterator[SessionStore]:
     store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
     yield store
     store.close()
@@ -92,7 +93,7 @@ def test_nothing_is_stored_unredacted(sessions: SessionStore) -> None:
         stored = " ".join(
             str(value)
             for table in ("questions", "turns", "feedback")
-            for row in db.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+            for row in db.execute(text(f"SELECT * FROM {table}"))
             for value in row
         )
     for secret in ("jane@example.com", "555 123 4567", "4111", "bob@example.org"):
@@ -113,7 +114,7 @@ def test_entries_filter_by_period(sessions: SessionStore) -> None:
 
 def _count(sessions: SessionStore, table: str) -> int:
     with sessions.engine.connect() as db:
-        return int(db.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())  # noqa: S608
+        return int(db.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
 
 
 def test_retention_deletes_old_questions_turns_and_ratings_at_start(
