@@ -128,6 +128,13 @@ def test_a_transcript_chip_says_where_the_video_starts(page: Page, served: Serve
     page.locator(f'.answer-text .cite-ref[data-citation-id="{video["id"]}"]').first.click()
     expect(chip).to_be_focused()
 
+    # A reload keeps the conversation (session storage), chips included.
+    page.reload()
+    expect(page.locator(".msg.user")).to_have_text(question)
+    expect(page.locator(f'.citation[data-citation-id="{video["id"]}"]')).to_have_attribute(
+        "href", video["url"]
+    )
+
 
 def test_thumbs_down_with_a_comment_is_stored(page: Page, served: Served) -> None:
     before = dt.datetime.now(dt.UTC)
@@ -154,9 +161,15 @@ def test_agent_mode_copies_the_ticket_text(page: Page, served: Served, artifacts
     assert expected["ticket_text"]
     page.goto(served.url)
     page.get_by_label("Mode").select_option("agent")
+    page.get_by_label("Product version").fill("4.2")
+    page.get_by_label("Product version").press("Tab")  # saved on change
 
-    ask(page, question)
+    with page.expect_request(f"{served.url}/v1/chat") as sent:
+        ask(page, question)
     page.get_by_role("button", name="Copy for ticket").click()
+
+    assert sent.value.post_data_json["product_version"] == "4.2"
+    assert sent.value.post_data_json["mode"] == "agent"
 
     expect(page.get_by_text("Copied to the clipboard")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == expected["ticket_text"]

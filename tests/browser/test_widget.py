@@ -18,7 +18,8 @@ HOST_PAGE = """<!doctype html>
 <body>
   <h1>Getting paid</h1>
   <p>Send reminders and accept card payments.</p>
-  <script src="{assistant}/widget.js" defer data-title="Ledgerly Help"></script>
+  <script src="{assistant}/widget.js" defer data-title="Ledgerly Help"
+          data-product-version="4.2"></script>
 </body></html>
 """
 
@@ -58,7 +59,9 @@ def test_widget_on_another_site_opens_and_answers(
         expect(frame.locator(".citation").first).to_have_attribute(
             "href", re.compile(r"^https://help\.example\.com/articles/reset-password")
         )
-        assert chats and chats[-1].post_data_json["context"] == {"page": "/docs/getting-paid"}
+        assert chats
+        assert chats[-1].post_data_json["context"] == {"page": "/docs/getting-paid"}
+        assert chats[-1].post_data_json["product_version"] == "4.2"
         page.screenshot(path=artifacts / "browser-widget.png")
 
         # Escape inside the panel closes it and gives the focus back to the launcher.
