@@ -1,0 +1,70 @@
+"""A data folder holding the test corpus (real MiniLM, real Qdrant engine) and a question log
+with the questions the gap tests expect to see grouped."""
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from assistant.answerer import REFUSAL
+from assistant.feedback import Rating
+from assistant.question_log import QuestionLog
+from assistant.settings import Settings
+from assistant.types import Answer, Audience, Mode
+from assistant.wiring import Components, build_components
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+from tests.corpus import write_corpus
+
+if TYPE_CHECKING:
+    from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+
+PAYROLL = [
+    "How do I run payroll for my employees?",
+    "payroll setup",
+    "pay my staff salaries through the app",
+]
+TIME_TRACKING = ["How do I track time on a project?", "Is there a time tracker?"]
+PII = "I'm jane@example.com, can I export invoices to Excel?"
+RATED_DOWN = "How do I reset my password?"
+ANSWERED = "How do I add a tax rate?"
+PERIOD = dt.timedelta(days=7)
+
+
+@pytest.fixture(scope="session")
+def gap_settings(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: "SentenceTransformerEmbedder"
+) -> Settings:
+    root: Path = tmp_path_factory.mktemp("gaps")
+    settings = Settings(data_dir=root / "data")
+    components = build_components(settings, embedder=real_embedder)
+    try:
+        chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
+        IngestJob(components.store, real_embedder, chunker).run([write_corpus(root / "corpus")])
+        answerer = components.answerer
+        for question in [*PAYROLL, *TIME_TRACKING, PII, ANSWERED]:
+            answerer.ask(question)
+        rated = answerer.ask(RATED_DOWN, audience=Audience.INTERNAL, mode=Mode.AGENT)
+        components.feedback.add(rated.session_id, Rating.DOWN, comment="Not what I asked")
+        # A payroll question in the period before: the group's trend is "up".
+        earlier = dt.datetime.now(dt.UTC) - PERIOD - dt.timedelta(days=3)
+        refused = Answer(
+            answer=REFUSAL, confidence=0.1, refused=True, session_id="earlier", query=PAYROLL[0]
+        )
+        QuestionLog(components.sessions.engine, clock=lambda: earlier).record(
+            PAYROLL[0], refused, audience="public", mode="customer", latency_ms=5.0
+        )
+    finally:
+        components.close()
+    return settings
+
+
+@pytest.fixture
+def components(
+    gap_settings: Settings, real_embedder: "SentenceTransformerEmbedder"
+) -> Iterator[Components]:
+    built = build_components(gap_settings, embedder=real_embedder)
+    yield built
+    built.close()

@@ -1,0 +1,45 @@
+"""`assistant gaps` on the data folder of the gap tests, through the command's entry point."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.settings import Settings
+from evals.cases import load_cases
+from tests.analytics.conftest import PAYROLL
+
+
+def test_json_markdown_and_export_in_one_run(
+    gap_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(gap_settings.data_dir))
+    code = main(
+        ["gaps", "--since", "7d", "--json", "--out", str(tmp_path / "report"),
+         "--export", str(tmp_path / "cases")]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    payroll = next(g for g in report["groups"] if PAYROLL[0] in g["questions"])
+    assert payroll["action"] == "write" and payroll["trend"] == "up"
+    assert "wrote" in err and (tmp_path / "report" / "gaps.md").is_file()
+    assert (tmp_path / "report" / "gaps.png").read_bytes().startswith(b"\x89PNG")
+    assert len(load_cases(tmp_path / "cases")) == sum(len(g["questions"]) for g in report["groups"])
+
+    assert main(["gaps", "--since", "7d"]) == 0
+    table = capsys.readouterr().out
+    assert f"[{payroll['id']}] {payroll['label']}" in table and "no content: write it" in table
+
+
+def test_usage_errors_exit_2_with_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gaps", "--since", "last tuesday"]) == 2
+    assert "30d" in capsys.readouterr().err
+    assert main(["gaps", "--group", "abc"]) == 2
+    assert "--export" in capsys.readouterr().err
+    assert main(["gaps", "--since", "2026-11-02", "--until", "2026-11-01"]) == 2
+    assert "later" in capsys.readouterr().err
