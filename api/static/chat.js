@@ -108,7 +108,7 @@
     productVersion: "",
     apiKey: "",
     embedded: params.get("embed") === "1",
-    hostPage: params.get("page") || null, // the widget's host page path, sent as context.page
+    hostPage: null, // in widget.js's panel: the host page's path, sent as context.page
     history: [], // [{role: "user", text}, {role: "assistant", data}]
     pendingFeedback: null, // a chosen but unsent rating: sent before the next question
     seq: 0, // unique suffix for element ids
@@ -1092,16 +1092,19 @@
       els.question.focus();
       return;
     }
-    if (state.pendingFeedback) {
-      state.pendingFeedback.submit(); // a chosen thumb counts even without "Send feedback"
-      state.pendingFeedback = null;
-    }
 
     renderUserMessage(message);
     recordHistory({ role: "user", text: message });
     els.question.value = "";
     autoGrow();
     setBusy(true);
+    if (state.pendingFeedback) {
+      // A chosen thumb counts even without "Send feedback"; it rates the answer it sits on,
+      // so it is sent before the next answer becomes the session's latest.
+      const pending = state.pendingFeedback;
+      state.pendingFeedback = null;
+      await pending.submit();
+    }
 
     const controller = new AbortController();
     state.controller = controller;
@@ -1202,9 +1205,9 @@
     if (els.newConversation) els.newConversation.addEventListener("click", newConversation);
     if (els.mode) els.mode.addEventListener("change", () => saveMode(els.mode.value));
     if (els.productVersion) {
-      els.productVersion.addEventListener("change", () => saveProductVersion(els.productVersion.value));
+      els.productVersion.addEventListener("input", () => saveProductVersion(els.productVersion.value));
     }
-    if (els.apiKey) els.apiKey.addEventListener("change", () => saveApiKey(els.apiKey.value));
+    if (els.apiKey) els.apiKey.addEventListener("input", () => saveApiKey(els.apiKey.value));
 
     // Citation markers: one delegated handler for the whole log.
     els.log.addEventListener("click", (event) => {
@@ -1262,6 +1265,7 @@
     els.emptyState = existingEmpty ? existingEmpty.cloneNode(true) : h("div", { class: "empty-state" });
 
     if (state.embedded) {
+      state.hostPage = params.get("page") || null;
       document.documentElement.classList.add("embed");
       if (els.close) els.close.hidden = false;
     }

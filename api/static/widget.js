@@ -21,7 +21,9 @@
   window.__helpAssistantWidget = true;
 
   const MESSAGES = { open: "help-assistant:open", close: "help-assistant:close" };
-  const origin = new URL(script.src, window.location.href).origin;
+  // The chat page lives where widget.js is served from (/widget.js or /static/widget.js).
+  const base = new URL(script.src, window.location.href).href.replace(/(static\/)?widget\.js(\?.*)?$/, "");
+  const origin = new URL(base).origin;
   const data = script.dataset;
   const config = {
     title: (data.title || "Help assistant").trim(),
@@ -68,7 +70,7 @@
   }
 
   function frameUrl() {
-    const url = new URL("/", origin);
+    const url = new URL(base);
     url.searchParams.set("embed", "1");
     url.searchParams.set("page", hostPage());
     url.searchParams.set("title", config.title);
@@ -132,7 +134,7 @@
     }
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
-    launcherText.textContent = `Close ${config.label.toLowerCase()}`;
+    launcherText.textContent = "Close";
     frame.focus();
     tellFrame();
   }

@@ -52,7 +52,7 @@ def api_answer(served: Served, message: str, **body: object) -> dict[str, Any]:
 
 def ask(page: Page, question: str) -> None:
     page.get_by_label("Your question").fill(question)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     wait_for_answer(page)
 
 
@@ -153,6 +153,22 @@ def test_thumbs_down_with_a_comment_is_stored(page: Page, served: Served) -> Non
     assert saved[0].rating == Rating.DOWN
     assert saved[0].comment == "It skips the spam folder tip."
     assert saved[0].question == "How do I reset my password?"
+
+
+def test_a_chosen_thumb_is_sent_before_the_next_question(page: Page, served: Served) -> None:
+    before = dt.datetime.now(dt.UTC)
+    page.goto(served.url)
+    ask(page, "How do I add a tax rate?")
+    page.get_by_role("button", name="Helpful", exact=True).click()  # no "Send feedback"
+
+    ask(page, "How do I upload my logo?")
+
+    session_id = page.evaluate("sessionStorage.getItem('help-assistant:session-id')")
+    store: FeedbackStore = served.app.state.components.feedback
+    saved = [f for f in store.entries(since=before) if f.session_id == session_id]
+    assert [(f.rating, f.question) for f in saved] == [(Rating.UP, "How do I add a tax rate?")]
+    # Only the latest answer can be rated now.
+    expect(page.get_by_role("button", name="Helpful", exact=True)).to_have_count(1)
 
 
 def test_agent_mode_copies_the_ticket_text(page: Page, served: Served, artifacts: Path) -> None:
