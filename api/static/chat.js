@@ -1066,7 +1066,6 @@
   function setBusy(busy) {
     state.busy = busy;
     els.send.disabled = busy;
-    els.question.setAttribute("aria-disabled", busy ? "true" : "false");
     els.thinking.hidden = !busy;
     els.form.setAttribute("aria-busy", busy ? "true" : "false");
   }
