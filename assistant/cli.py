@@ -13,6 +13,7 @@ from assistant.analytics.command import add_gaps_command, run_gaps
 from assistant.settings import Settings
 from assistant.stores import StoreError
 from assistant.types import Audience, Mode
+from evals import command as eval_command
 
 EXAMPLES = """\
 examples:
@@ -22,6 +23,7 @@ examples:
   assistant ask "What is the refund approval limit?" --audience internal --mode internal --json
   assistant serve --port 8000               chat page on http://127.0.0.1:8000
   assistant gaps --since 7d --out reports/  what people asked that the content did not answer
+  assistant eval                            score answers on corpora/ (the CI quality gate)
 
 environment:
   ASSISTANT_DATA_DIR   where the embedded Qdrant store lives (default ./data)
@@ -85,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
 
     add_gaps_command(commands)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="run the Ragas evaluation suite; exit 1 below the thresholds",
+        description=eval_command.DESCRIPTION,
+        epilog=eval_command.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    eval_command.add_arguments(evaluate)
     return parser
 
 
@@ -98,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ask(args, settings)
         if args.command == "gaps":
             return run_gaps(args, settings)
+        if args.command == "eval":
+            return eval_command.run(args, settings)
         return _serve(args, settings)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,146 @@
+"""Runs the assistant on every case of a dataset and scores each turn.
+
+The index is built from scratch in a temporary ASSISTANT_DATA_DIR with the embedded engine, so
+an evaluation never touches ./data, a Qdrant server or the app database of a running setup.
+"""
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.answerer import readable_audiences
+from assistant.embedders import Embedder
+from assistant.settings import Settings
+from assistant.types import Audience, Citation, Mode, ScoredChunk
+from assistant.wiring import Components, build_components, build_embedder, build_store
+from evals.datasets import Dataset
+from evals.metrics import OfflineScorer
+from evals.records import TurnRecord
+
+
+@dataclass
+class EvalRun:
+    dataset: Dataset
+    records: list[TurnRecord]
+    judge_model: str | None  # the LLM judge's model name, None when offline only
+    chunks_indexed: int
+    seconds: float
+
+
+def run_eval(
+    dataset: Dataset,
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EvalRun:
+    """Indexes the dataset's content in a temporary data dir, asks every case and scores it.
+
+    With `settings.llm_base_url` set, answers come from that endpoint (as in production) and
+    the LLM judge metrics are scored with it too.
+    """
+    started = time.perf_counter()
+    say = progress or (lambda _: None)
+    embedder = embedder or build_embedder(settings)
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
+        private = settings.model_copy(
+            update={"data_dir": Path(tmp), "database_url": None, "qdrant_url": None}
+        )
+        say(f"indexing {dataset.content}")
+        chunks = index_content(dataset.content, private, embedder)
+        components = build_components(private, embedder=embedder)
+        try:
+            say(f"asking {len(dataset.cases)} cases")
+            records = ask_cases(components, dataset, progress=say)
+        finally:
+            components.close()
+    judge = None
+    if settings.llm_base_url:
+        from evals.judge import JudgeScorer  # imports the openai client: LLM setups only
+
+        judge = JudgeScorer.from_settings(settings, embedder=embedder)
+    say("scoring")
+    asyncio.run(score_records(records, OfflineScorer(embedder), judge))
+    return EvalRun(
+        dataset=dataset,
+        records=records,
+        judge_model=settings.llm_model if judge else None,
+        chunks_indexed=chunks,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def index_content(content: Path, settings: Settings, embedder: Embedder) -> int:
+    """Ingests `content` into the store `settings` name; returns the chunks written."""
+    from ingest.chunker import StructureChunker
+    from ingest.pipeline import IngestJob
+
+    store = build_store(settings, dimension=embedder.dimension)
+    try:
+        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+        summary = IngestJob(store, embedder, chunker).run([content], progress=False)
+    finally:
+        store.close()
+    if summary.failed:
+        failures = "; ".join(f"{f.file}: {f.reason}" for f in summary.failed[:5])
+        raise ValueError(f"{len(summary.failed)} files of {content} could not be read: {failures}")
+    return summary.chunks_written
+
+
+def ask_cases(
+    components: Components, dataset: Dataset, *, progress: Callable[[str], None]
+) -> list[TurnRecord]:
+    """Asks every turn as the case's caller; a conversation's turns share one session."""
+    records = []
+    for number, case in enumerate(dataset.cases, start=1):
+        audience, mode = Audience(case.audience), Mode(case.mode)
+        visible = readable_audiences(audience, mode)
+        session = f"eval-{case.id}"
+        for position, turn in enumerate(case.turns):
+            answer = components.answerer.ask(
+                turn.question, audience=audience, mode=mode, session_id=session
+            )
+            # The answerer's own retrieval for this query and caller (deterministic), so the
+            # context metrics see what the synthesizer saw.
+            retrieved = components.retriever.retrieve(answer.query, audiences=visible)
+            records.append(
+                TurnRecord(
+                    case=case,
+                    position=position,
+                    answer=answer,
+                    retrieved=retrieved,
+                    cited=[c for c in (cited_chunk(x, retrieved) for x in answer.citations) if c],
+                    visible_audiences=visible,
+                )
+            )
+        if number % 25 == 0:
+            progress(f"  {number}/{len(dataset.cases)} cases")
+    return records
+
+
+def cited_chunk(citation: Citation, retrieved: list[ScoredChunk]) -> ScoredChunk | None:
+    """The retrieved chunk a citation quotes: same document, text starting with its snippet."""
+    snippet = citation.snippet.rstrip("…")
+    for chunk in retrieved:
+        if chunk.document == citation.document and " ".join(chunk.text.split()).startswith(
+            snippet
+        ):
+            return chunk
+    return None
+
+
+async def score_records(
+    records: list[TurnRecord], offline: OfflineScorer, judge: object | None = None
+) -> None:
+    """Fills each record's scores; judge metrics only for answered turns that expect one."""
+    for record in records:
+        record.scores = await offline.score(record)
+    if judge is not None:
+        from evals.judge import JudgeScorer
+
+        assert isinstance(judge, JudgeScorer)
+        for record in records:
+            record.scores.update(await judge.score(record))
