@@ -124,9 +124,13 @@
     return h("span", {}, [target, how]);
   }
 
-  function fillTable(table, rows) {
+  function fillTable(table, rows, emptyText) {
     const body = table.tBodies[0];
     body.replaceChildren(...rows.map((cells) => h("tr", {}, cells.map((c) => h("td", { text: c })))));
+    if (!rows.length) {
+      const columns = table.tHead.rows[0].cells.length;
+      body.append(h("tr", {}, [h("td", { colspan: columns, class: "empty", text: emptyText })]));
+    }
   }
 
   function render(report) {
@@ -136,10 +140,12 @@
     fillTable(
       els.kinds,
       report.answer_rate_by_kind.map((k) => [k.kind, k.questions, k.answered, percent(k.answer_rate)]),
+      "No questions in this period.",
     );
     fillTable(
       els.cited,
       report.most_cited.map((d) => [`${d.title} (${d.document})`, d.citations]),
+      "No answer cited anything in this period.",
     );
     els.never.replaceChildren(...report.never_cited.map((d) => h("li", { text: d })));
     if (!report.never_cited.length) els.never.append(h("li", { text: "Every document was cited." }));

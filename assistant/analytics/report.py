@@ -115,7 +115,7 @@ def chart_png(report: GapReport) -> bytes:
     from matplotlib.ticker import MaxNLocator
 
     groups = report.groups[:_CHART_GROUPS]
-    figure = Figure(figsize=(9, 1.2 + 0.45 * max(len(groups), 1)), dpi=110)
+    figure = Figure(figsize=(9, 1.6 + 0.45 * max(len(groups), 1)), dpi=110, layout="constrained")
     axes = figure.subplots()
     labels = [_short(g.label) for g in groups][::-1]
     left = [0.0] * len(groups)
@@ -137,8 +137,7 @@ def chart_png(report: GapReport) -> bytes:
     )
     axes.spines[["top", "right"]].set_visible(False)
     if groups:
-        axes.legend(loc="lower right", frameon=False, fontsize=8)
-    figure.tight_layout()
+        figure.legend(loc="outside lower center", ncols=3, frameon=False, fontsize=8)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
