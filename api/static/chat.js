@@ -90,8 +90,9 @@
 
   // Matches [1], [12] and grouped markers such as [1, 2].
   const MARKER_RE = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
-  const ORDERED_ITEM_RE = /^\s*(\d{1,2})[.)]\s+(.*)$/;
-  const BULLET_ITEM_RE = /^\s*[-*\u2022]\s+(.*)$/;
+  // An item marker alone ("3.") is an item still being written while the answer streams.
+  const ORDERED_ITEM_RE = /^\s*(\d{1,2})[.)](?:\s+(.*))?$/;
+  const BULLET_ITEM_RE = /^\s*[-*\u2022](?:\s+(.*))?$/;
   const INTERNAL_PREFIX_RE = /^\s*INTERNAL\b[^:]*:\s*/;
 
   // ---------------------------------------------------------------------------
@@ -393,10 +394,10 @@
       const bullet = ordered ? null : BULLET_ITEM_RE.exec(line);
       if (ordered) {
         if (!current || current.type !== "ol") blocks.push((current = { type: "ol", items: [] }));
-        current.items.push({ n: Number(ordered[1]), lines: [ordered[2]] });
+        current.items.push({ n: Number(ordered[1]), lines: [ordered[2] ?? ""] });
       } else if (bullet) {
         if (!current || current.type !== "ul") blocks.push((current = { type: "ul", items: [] }));
-        current.items.push({ lines: [bullet[1]] });
+        current.items.push({ lines: [bullet[1] ?? ""] });
       } else if (!line.trim()) {
         current = null;
       } else if (current && current.type !== "p" && /^\s+/.test(line)) {
