@@ -225,7 +225,7 @@ def test_internal_mode_links_the_knowledge_gaps(page: Page, served: Served) -> N
     assert urlsplit(gaps.get_attribute("href") or "").path == "/static/gaps.html"
 
 
-def test_keyboard_only_question_and_feedback(page: Page, served: Served) -> None:
+def test_keyboard_only_question_and_feedback(page: Page, served: Served, artifacts: Path) -> None:
     page.goto(served.url)
 
     page.keyboard.press("Tab")
@@ -247,5 +247,7 @@ def test_keyboard_only_question_and_feedback(page: Page, served: Served) -> None
     expect(page.get_by_label("What was missing or wrong? (optional)")).to_be_focused()
     page.keyboard.type("Which menu?")
     page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send feedback")).to_be_focused()
+    page.screenshot(path=artifacts / "browser-keyboard.png")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Thanks for your feedback.")).to_be_visible()
