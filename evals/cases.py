@@ -138,7 +138,9 @@ def _turn(raw: Any, case_kind: str, where: str, fail: Any) -> Turn:
     )
 
 
-def _choice(row: dict[str, Any], name: str, allowed: tuple[str, ...], default: str, fail: Any) -> str:
+def _choice(
+    row: dict[str, Any], name: str, allowed: tuple[str, ...], default: str, fail: Any
+) -> str:
     value = row.get(name, default)
     if value not in allowed:
         raise fail(f"`{name}` must be one of {', '.join(allowed)} (got {value!r})")

@@ -5,7 +5,14 @@ Kept free of heavy imports at module level: `assistant --help` must stay fast.
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.embedders import Embedder
+    from assistant.settings import Settings
+    from evals.datasets import Dataset
 
 EVALS = Path(__file__).resolve().parent
 BASELINE = EVALS / "baseline.json"
@@ -49,9 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("eval-report"), help="report folder (default: eval-report)"
     )
-    parser.add_argument(
-        "--baseline", type=Path, default=BASELINE, help="baseline to compare with"
-    )
+    parser.add_argument("--baseline", type=Path, default=BASELINE, help="baseline to compare with")
     parser.add_argument(
         "--thresholds", type=Path, default=THRESHOLDS, help="minimum per metric (the gate)"
     )
@@ -59,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sample",
         type=int,
         metavar="N",
-        help="ask only the first N cases of each kind in each case file (quick checks; the CI gate uses 2)",
+        help="ask only the first N cases of each kind in each case file (quick checks; the CI "
+        "gate uses 2)",
     )
     parser.add_argument(
         "--write-baseline",
@@ -70,13 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: object) -> int:
     """Runs the suite; 0 when every metric meets its threshold, 1 when one does not."""
-    import json
-
     from assistant.settings import Settings
     from evals.cases import CaseError
     from evals.datasets import load_dataset, sample
-    from evals.report import build_report, read_json, summarize, write_reports
-    from evals.runner import run_eval
 
     assert isinstance(settings, Settings)
     try:
@@ -86,25 +88,19 @@ def run(args: argparse.Namespace, settings: object) -> int:
         return 2
     if args.sample:
         dataset = sample(dataset, per_kind=args.sample)
-    evaluation = run_eval(dataset, settings, progress=lambda m: print(m, file=sys.stderr))
-    report = build_report(
-        evaluation.records,
-        dataset=dataset.name,
-        sample=args.sample,
-        baseline=read_json(args.baseline),
-        thresholds=read_json(args.thresholds),
-        extra={
-            "judge_model": evaluation.judge_model,
-            "chunks_indexed": evaluation.chunks_indexed,
-            "seconds": round(evaluation.seconds, 1),
-        },
+    report = evaluate(
+        dataset,
+        settings,
+        out=args.out,
+        sample_per_kind=args.sample,
+        baseline=args.baseline,
+        thresholds=args.thresholds,
+        write_baseline=args.write_baseline,
+        progress=lambda m: print(m, file=sys.stderr),
     )
-    paths = write_reports(report, args.out)
     print((args.out / "report.md").read_text(encoding="utf-8").split("\n## By content kind")[0])
-    print("wrote " + ", ".join(str(p) for p in paths))
+    print(f"wrote {args.out}/report.json, report.md and chart.png")
     if args.write_baseline:
-        summary = summarize(evaluation.records, dataset=dataset.name, sample=args.sample)
-        args.baseline.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         print(f"wrote baseline {args.baseline}")
     if report["below_thresholds"]:
         print("\nbelow the thresholds:", file=sys.stderr)
@@ -112,3 +108,41 @@ def run(args: argparse.Namespace, settings: object) -> int:
             print(f"  {failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def evaluate(
+    dataset: "Dataset",
+    settings: "Settings",
+    *,
+    out: Path,
+    sample_per_kind: int | None = None,
+    baseline: Path | None = BASELINE,
+    thresholds: Path | None = THRESHOLDS,
+    write_baseline: bool = False,
+    embedder: "Embedder | None" = None,
+    progress: "Callable[[str], None] | None" = None,
+) -> dict[str, Any]:
+    """Runs `dataset`, writes the reports to `out` (and the baseline when asked); the report."""
+    import json
+
+    from evals.report import build_report, read_json, summarize, write_reports
+    from evals.runner import run_eval
+
+    evaluation = run_eval(dataset, settings, embedder=embedder, progress=progress)
+    report = build_report(
+        evaluation.records,
+        dataset=dataset.name,
+        sample=sample_per_kind,
+        baseline=read_json(baseline),
+        thresholds=read_json(thresholds),
+        extra={
+            "judge_model": evaluation.judge_model,
+            "chunks_indexed": evaluation.chunks_indexed,
+            "seconds": round(evaluation.seconds, 1),
+        },
+    )
+    write_reports(report, out)
+    if write_baseline and baseline is not None:
+        summary = summarize(evaluation.records, dataset=dataset.name, sample=sample_per_kind)
+        baseline.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return report

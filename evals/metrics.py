@@ -5,10 +5,13 @@ Every metric is a number in [0, 1] per turn, or None where it does not apply (a 
 no reference documents; a conversation turn may have no reference answer).
 """
 
+import re
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from ragas._analytics import get_userid
 from ragas.dataset_schema import SingleTurnSample
 from ragas.embeddings.base import BaseRagasEmbedding
 from ragas.metrics import IDBasedContextPrecision, IDBasedContextRecall
@@ -17,6 +20,15 @@ from ragas.metrics.collections import RougeScore, SemanticSimilarity
 from assistant.citation_check import MARKER, CitationChecker, split_claims
 from assistant.embedders import Embedder
 from evals.records import TurnRecord
+
+# Ragas builds (unsent, with RAGAS_DO_NOT_TRACK) usage events whose user id it reads once from
+# ~/.local/share/ragas/uuid.json with a file it never closes; read it here, where that
+# ResourceWarning is silenced, so it does not surface at a random later point.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ResourceWarning)
+    get_userid()
+
+_MARKER_WITH_SPACE = re.compile(rf"\s*{MARKER.pattern}")
 
 # Metric names, in report order. Offline ones are always scored.
 OFFLINE_METRICS = (
@@ -78,7 +90,7 @@ class MiniLMRagasEmbeddings(BaseRagasEmbedding):
 
 def answer_text(text: str) -> str:
     """The answer as prose: citation markers removed, whitespace collapsed."""
-    return " ".join(MARKER.sub(" ", text).split())
+    return " ".join(_MARKER_WITH_SPACE.sub("", text).split())
 
 
 class OfflineScorer:

@@ -18,7 +18,7 @@ METRIC_NOTES = {
     "leak_free": "no citation beyond the caller's audience, no canary in the visible text",
     "context_precision": "Ragas IDBasedContextPrecision: retrieved documents that are references",
     "context_recall": "Ragas IDBasedContextRecall: reference documents that were retrieved",
-    "semantic_similarity": "Ragas SemanticSimilarity (MiniLM) to the reference answer; 0 if refused",
+    "semantic_similarity": "Ragas SemanticSimilarity (MiniLM) to the reference; 0 if refused",
     "rouge_l": "Ragas RougeScore (ROUGE-L F1) to the reference answer; 0 if refused",
     "citation_supported": "every sentence is supported by the sources it cites",
     "reference_cited": "a reference document is among the citations",
@@ -131,11 +131,12 @@ def write_reports(report: dict[str, Any], out: Path) -> list[Path]:
 def markdown(report: dict[str, Any]) -> str:
     delta = report.get("baseline_difference") or {}
     thresholds = report.get("thresholds", {})
+    model = report.get("judge_model")
+    judge = f"LLM judge: {model}." if model else "offline metrics only."
     lines = [
         f"# Evaluation: {report['dataset']}",
         "",
-        f"{report['cases']} cases, {report['turns']} turns asked; "
-        + (f"LLM judge: {report['judge_model']}." if report.get("judge_model") else "offline metrics only."),
+        f"{report['cases']} cases, {report['turns']} turns asked; {judge}",
         "",
         "| metric | value | vs baseline | threshold | |",
         "|---|---|---|---|---|",
@@ -153,7 +154,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines.append("| kind | turns | " + " | ".join(metrics) + " |")
     lines.append("|---|---|" + "---|" * len(metrics))
     for kind, values in report["by_kind"].items():
-        cells = [_cell(values.get(m), delta.get("by_kind", {}).get(kind, {}).get(m)) for m in metrics]
+        changes = delta.get("by_kind", {}).get(kind, {})
+        cells = [_cell(values.get(m), changes.get(m)) for m in metrics]
         lines.append(f"| {kind} | {report['turns_by_kind'][kind]} | " + " | ".join(cells) + " |")
     if report["below_thresholds"]:
         lines += ["", "## Below the thresholds", ""]
@@ -163,7 +165,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Answer-or-refuse mistakes", ""]
         for r in misses:
             did = "refused" if r["refused"] else "answered"
-            lines.append(f"- `{r['id']}` ({r['kind']}, expected {r['expect']}, {did}): {r['question']}")
+            expected = f"expected {r['expect']}, {did}"
+            lines.append(f"- `{r['id']}` ({r['kind']}, {expected}): {r['question']}")
     lines += ["", "## Metrics", ""]
     lines += [f"- `{m}`: {METRIC_NOTES[m]}" for m in metrics if m in METRIC_NOTES]
     return "\n".join(lines) + "\n"
@@ -182,7 +185,7 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
     grid = np.array(
         [[report["by_kind"][k].get(m, np.nan) for m in metrics] for k in kinds], dtype=float
     )
-    figure, axes = plt.subplots(figsize=(1.1 * len(metrics) + 2.5, 0.6 * len(kinds) + 2))
+    figure, axes = plt.subplots(figsize=(0.8 * len(metrics) + 3, 0.5 * len(kinds) + 2.2))
     image = axes.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", vmin=0.0, vmax=1.0)
     axes.set_xticks(range(len(metrics)), labels=metrics, rotation=40, ha="right")
     axes.set_yticks(range(len(kinds)), labels=kinds)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.answerer import readable_audiences
 from assistant.embedders import Embedder
@@ -19,6 +20,9 @@ from assistant.wiring import Components, build_components, build_embedder, build
 from evals.datasets import Dataset
 from evals.metrics import OfflineScorer
 from evals.records import TurnRecord
+
+if TYPE_CHECKING:
+    from evals.judge import JudgeScorer
 
 
 @dataclass
@@ -125,22 +129,16 @@ def cited_chunk(citation: Citation, retrieved: list[ScoredChunk]) -> ScoredChunk
     """The retrieved chunk a citation quotes: same document, text starting with its snippet."""
     snippet = citation.snippet.rstrip("…")
     for chunk in retrieved:
-        if chunk.document == citation.document and " ".join(chunk.text.split()).startswith(
-            snippet
-        ):
+        if chunk.document == citation.document and " ".join(chunk.text.split()).startswith(snippet):
             return chunk
     return None
 
 
 async def score_records(
-    records: list[TurnRecord], offline: OfflineScorer, judge: object | None = None
+    records: list[TurnRecord], offline: OfflineScorer, judge: "JudgeScorer | None" = None
 ) -> None:
     """Fills each record's scores; judge metrics only for answered turns that expect one."""
     for record in records:
         record.scores = await offline.score(record)
-    if judge is not None:
-        from evals.judge import JudgeScorer
-
-        assert isinstance(judge, JudgeScorer)
-        for record in records:
+        if judge is not None:
             record.scores.update(await judge.score(record))
