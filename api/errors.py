@@ -109,6 +109,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body that is not JSON text, e.g. not UTF-8
+            return error_response(
+                request, 422, "invalid_request", f"{exc.detail}: send JSON encoded as UTF-8."
+            )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(request, exc.status_code, code, str(exc.detail))
 

@@ -6,8 +6,9 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 # JSON can carry control characters and lone surrogates (`"\ud800"`); a database or a UTF-8
-# response cannot, so they are refused at the edge with a 422 instead of failing later.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# response cannot, so they are refused at the edge with a 422 instead of failing later. C1
+# controls (U+0080-U+009F) are no text either (and no font draws them in the gap chart).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _safe(value: str) -> str:

@@ -35,7 +35,9 @@ def isolation_index(
     partner = root / "partner"
     partner.mkdir()
     (partner / PARTNER_DOCUMENT).write_text(PARTNER_ARTICLE, encoding="utf-8")
-    settings = Settings(data_dir=root / "data", api_keys=KEYS, rate_limit_per_minute=0)
+    settings = Settings(
+        data_dir=root / "data", api_keys=KEYS, rate_limit_per_minute=0, ingest_root=partner
+    )
     components = build_components(settings, embedder=real_embedder)
     chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
     try:
