@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err, Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -49,7 +50,10 @@ def fuzz(url: str, *, cases_per_operation: int) -> FuzzRun:
     """Runs every operation in the positive and the negative generation mode."""
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     run = FuzzRun()
-    operations = [result.ok() for result in schema.get_all_operations()]
+    results = list(schema.get_all_operations())
+    invalid = [str(result.err()) for result in results if isinstance(result, Err)]
+    assert not invalid, f"our OpenAPI document has invalid operations: {invalid}"
+    operations = [result.ok() for result in results if isinstance(result, Ok)]
     assert len(operations) >= 8
     for operation in operations:
         for mode in schemathesis.GenerationMode:
