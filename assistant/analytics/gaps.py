@@ -9,7 +9,7 @@ the answer rate by content kind.
 import datetime as dt
 import hashlib
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -70,6 +70,7 @@ class GapGroup(BaseModel):
     mode: str = Field(description="The mode most of these questions were asked in.")
     examples: list[GapExample] = Field(description="Up to five, most representative first.")
     questions: list[str] = Field(description="Every distinct question of the group (up to 50).")
+    queries: list[str] = Field(default_factory=list, exclude=True)  # standalone, all of them
 
 
 class DocumentUse(BaseModel):
@@ -156,10 +157,9 @@ class GapAnalyzer:
         gaps = [q for q in current if self._reasons(q)]
         previous_gaps = [q for q in previous if self._reasons(q)]
 
-        queries = sorted({q.query for q in gaps} | {q.query for q in previous_gaps})
-        vectors = dict(zip(queries, self.embedder.embed(queries), strict=True))
-        nearest = {q: self._nearest(q, vectors[q]) for q in {q.query for q in gaps if q.refused}}
-        groups = self._groups(gaps, previous_gaps, vectors)
+        groups = self._groups(gaps, previous_gaps)
+        # A refused question counts for the kind of its group's content (one search per group).
+        nearest = {q: g.nearest for g in groups for q in g.queries}
 
         answered = sum(not q.refused for q in current)
         return GapReport(
@@ -190,34 +190,38 @@ class GapAnalyzer:
         return reasons
 
     def _groups(
-        self,
-        gaps: list[LoggedQuestion],
-        previous_gaps: list[LoggedQuestion],
-        vectors: dict[str, np.ndarray],
+        self, gaps: list[LoggedQuestion], previous_gaps: list[LoggedQuestion]
     ) -> list[GapGroup]:
-        distinct = sorted({q.query for q in gaps})
+        by_query: dict[str, list[LoggedQuestion]] = defaultdict(list)
+        for question in gaps:
+            by_query[question.query].append(question)
+        # The most asked queries first; the pairwise matrix bounds how many can be clustered.
+        distinct = sorted(by_query, key=lambda q: (-len(by_query[q]), q))
+        distinct = distinct[: self.settings.max_queries]
         if not distinct:
             return []
-        matrix = np.vstack([vectors[q] for q in distinct])
+        previous_queries = sorted({q.query for q in previous_gaps})
+        vectors = self.embedder.embed([*distinct, *previous_queries])
+        matrix, previous_vectors = vectors[: len(distinct)], vectors[len(distinct) :]
         members = cluster(matrix, min_similarity=self.settings.min_similarity)
         centroids = np.vstack([centroid(matrix[m]) for m in members])
-        previous_counts = Counter(
-            _assign(vectors[q.query], centroids, self.settings.min_similarity)
-            for q in previous_gaps
-        )
+        previous_of = {
+            query: _assign(vector, centroids, self.settings.min_similarity)
+            for query, vector in zip(previous_queries, previous_vectors, strict=True)
+        }
+        previous_counts = Counter(previous_of[q.query] for q in previous_gaps)
         groups = []
         for index, rows in enumerate(members):
-            group_queries = [distinct[r] for r in rows]
-            label_query = group_queries[medoid(matrix[rows])]
-            in_group = set(group_queries)
-            questions = [q for q in gaps if q.query in in_group]
+            closest_first = [
+                distinct[rows[i]] for i in _by_closeness(matrix[rows], centroids[index])
+            ]
             groups.append(
                 self._group(
-                    questions,
-                    label_query=label_query,
+                    [q for query in closest_first for q in by_query[query]],
+                    label_query=distinct[rows[medoid(matrix[rows])]],
                     vector=centroids[index],
                     previous=previous_counts.get(index, 0),
-                    order=[group_queries[i] for i in _by_closeness(matrix[rows], centroids[index])],
+                    order=closest_first,
                 )
             )
         return sorted(groups, key=lambda g: (-g.count, -g.previous_count, g.label))
@@ -262,6 +266,7 @@ class GapAnalyzer:
             mode=Counter(q.mode for q in questions).most_common(1)[0][0],
             examples=examples,
             questions=list(dict.fromkeys(q.question for q in ordered))[:50],
+            queries=order,
         )
 
     def _fix_target(self, questions: list[LoggedQuestion]) -> NearestContent | None:

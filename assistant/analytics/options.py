@@ -12,9 +12,12 @@ class GapSettings:
         min_similarity: average cosine similarity that keeps questions in one group.
         write_below: a group whose nearest content is less similar than this needs new content.
         max_groups: groups kept in the report, largest first.
+        max_queries: distinct gap queries clustered, most asked first (the pairwise
+            similarity matrix grows with the square of this).
     """
 
     low_confidence_below: float = 0.61
     min_similarity: float = 0.4
     write_below: float = 0.5
     max_groups: int = 25
+    max_queries: int = 3000
