@@ -26,7 +26,9 @@ as golden cases (format in evals/README.md) that expect an answer:
   says, or leave it empty to score retrieval and refusal only.
 
 Until the content is written or fixed these cases fail; once it is, they keep it fixed. Run them
-with `assistant eval` (see its --help for the flag that takes case files).
+against your content folder (the one you ingest):
+
+    assistant eval --dataset path/to/content --cases THIS_FOLDER
 """
 
 
