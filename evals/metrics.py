@@ -126,8 +126,8 @@ class OfflineScorer:
         if not record.retrieved:
             return {"context_precision": 0.0, "context_recall": 0.0}
         sample = SingleTurnSample(
-            retrieved_context_ids=record.retrieved_documents,
-            reference_context_ids=list(record.turn.reference_documents),
+            retrieved_context_ids=list[str | int](record.retrieved_documents),
+            reference_context_ids=list[str | int](record.turn.reference_documents),
         )
         return {
             "context_precision": float(await self.context_precision.single_turn_ascore(sample)),

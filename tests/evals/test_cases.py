@@ -10,12 +10,12 @@ from evals.cases import CONTENT_KINDS, CaseError, load_cases, parse_case
 from evals.datasets import CORPORA, GOLDEN, emanual_cases, load_dataset, sample
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
+def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
 
-QUESTION = {
+QUESTION: dict[str, object] = {
     "id": "q-1",
     "question": "How do I reset my password?",
     "reference_answer": "Use Forgot password on the sign-in page.",
@@ -72,7 +72,7 @@ def test_a_folder_of_jsonl_files_loads_every_row_in_file_order(tmp_path: Path) -
 )
 def test_a_bad_row_names_its_file_line_and_field(
     tmp_path: Path,
-    row: dict,  # type: ignore[type-arg]
+    row: dict[str, object],
     message: str,
 ) -> None:
     path = write_jsonl(tmp_path / "cases.jsonl", [{**QUESTION, "id": "ok"}, row])
@@ -88,7 +88,7 @@ def test_duplicate_ids_and_broken_json_are_refused(tmp_path: Path) -> None:
     with pytest.raises(CaseError, match="not valid JSON"):
         parse_case('{"id": "x", ', source="x.jsonl:1")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CaseError, match="no \\*.jsonl files"):
+    with pytest.raises(CaseError, match=r"no \*\.jsonl files"):
         load_cases(tmp_path / "empty")
 
 

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from evals.report import below_thresholds, build_report, difference, summarize, write_reports
 from evals.records import TurnRecord
+from evals.report import below_thresholds, build_report, difference, summarize, write_reports
 from tests.evals.records import INVOICE_TEXT, RESET_TEXT, chunk, record
 
 
