@@ -70,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--write-baseline",
         action="store_true",
-        help="also save this run's aggregates as the new baseline file",
+        help="also save this run's means in the baseline file (replacing its run of the same "
+        "dataset and sample size)",
     )
 
 
@@ -125,7 +126,7 @@ def evaluate(
     """Runs `dataset`, writes the reports to `out` (and the baseline when asked); the report."""
     import json
 
-    from evals.report import build_report, read_json, summarize, write_reports
+    from evals.report import build_report, read_json, summarize, with_run, write_reports
     from evals.runner import run_eval
 
     evaluation = run_eval(dataset, settings, embedder=embedder, progress=progress)
@@ -144,5 +145,6 @@ def evaluate(
     write_reports(report, out)
     if write_baseline and baseline is not None:
         summary = summarize(evaluation.records, dataset=dataset.name, sample=sample_per_kind)
-        baseline.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        updated = with_run(read_json(baseline), summary)
+        baseline.write_text(json.dumps(updated, indent=2) + "\n", encoding="utf-8")
     return report

@@ -54,10 +54,25 @@ def summarize(
     }
 
 
+def baseline_run(summary: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The baseline file's run of the same dataset and sample size, if it has one: another
+    dataset's or sample's numbers say nothing about this run."""
+    runs = (baseline or {}).get("runs", [])
+    same = ("dataset", "sample_per_kind")
+    return next((r for r in runs if all(r.get(k) == summary[k] for k in same)), None)
+
+
+def with_run(baseline: dict[str, Any] | None, summary: dict[str, Any]) -> dict[str, Any]:
+    """The baseline file with `summary` replacing its run of the same dataset and sample."""
+    old = baseline_run(summary, baseline)
+    runs = [r for r in (baseline or {}).get("runs", []) if r is not old]
+    return {"runs": [*runs, summary]}
+
+
 def difference(summary: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Current minus baseline for every metric both have; None without a baseline for this
-    dataset and sample size (another dataset's baseline says nothing about this one)."""
-    if not baseline or any(baseline.get(k) != summary[k] for k in ("dataset", "sample_per_kind")):
+    """Current minus the matching baseline run for every metric both have; None without one."""
+    baseline = baseline_run(summary, baseline)
+    if baseline is None:
         return None
 
     def minus(now: dict[str, float], then: dict[str, float]) -> dict[str, float]:

@@ -146,3 +146,10 @@ def test_sample_keeps_every_kind_of_every_file() -> None:
     groups = {(c.source.rsplit(":", 1)[0], c.kind) for c in dataset.cases}
     assert len(small.cases) == len(groups)
     assert {(c.source.rsplit(":", 1)[0], c.kind) for c in small.cases} == groups
+
+
+def test_extra_fields_such_as_exported_gap_notes_are_kept_out_of_the_way(tmp_path: Path) -> None:
+    row = {**QUESTION, "reference_answer": "", "gap": {"group": "g1", "todo": "TODO: write it"}}
+    (case,) = load_cases(write_jsonl(tmp_path / "gap-g1.jsonl", [row]))
+    assert case.turns[0].reference_answer is None  # empty: text metrics skip it
+    assert case.turns[0].reference_documents == ("kb/reset-password.md",)

@@ -4,7 +4,14 @@ import json
 from pathlib import Path
 
 from evals.records import TurnRecord
-from evals.report import below_thresholds, build_report, difference, summarize, write_reports
+from evals.report import (
+    below_thresholds,
+    build_report,
+    difference,
+    summarize,
+    with_run,
+    write_reports,
+)
 from tests.evals.records import INVOICE_TEXT, RESET_TEXT, chunk, record
 
 
@@ -32,18 +39,28 @@ def test_means_skip_metrics_that_did_not_apply() -> None:
 
 def test_difference_needs_a_baseline_of_the_same_dataset_and_sample() -> None:
     summary = summarize(records(), dataset="corpora")
-    baseline = {
+    full = {
         "dataset": "corpora",
         "sample_per_kind": None,
         "metrics": {"refusal_accuracy": 0.5, "rouge_l": 0.4},
         "by_kind": {"kb": {"rouge_l": 0.6}},
     }
-    delta = difference(summary, baseline)
+    sampled = {**full, "sample_per_kind": 2, "metrics": {"rouge_l": 0.0}}
+    delta = difference(summary, {"runs": [sampled, full]})
     assert delta is not None
     assert delta["metrics"] == {"refusal_accuracy": round(2 / 3 - 0.5, 4), "rouge_l": -0.05}
     assert delta["by_kind"]["kb"] == {"rouge_l": -0.1}
-    assert difference(summary, {**baseline, "dataset": "samsung-tv"}) is None
-    assert difference(summary, {**baseline, "sample_per_kind": 2}) is None
+    assert difference(summary, {"runs": [{**full, "dataset": "samsung-tv"}]}) is None
+    assert difference(summary, {"runs": [sampled]}) is None
+    assert difference(summary, None) is None
+
+
+def test_writing_a_baseline_replaces_only_the_run_of_the_same_dataset_and_sample() -> None:
+    summary = summarize(records(), dataset="corpora")
+    old_full = {"dataset": "corpora", "sample_per_kind": None, "metrics": {"rouge_l": 0.1}}
+    sampled = {"dataset": "corpora", "sample_per_kind": 2, "metrics": {"rouge_l": 0.2}}
+    assert with_run({"runs": [old_full, sampled]}, summary) == {"runs": [sampled, summary]}
+    assert with_run(None, summary) == {"runs": [summary]}
 
 
 def test_the_gate_lists_metrics_below_or_missing() -> None:
@@ -65,7 +82,9 @@ def test_reports_are_written_as_json_markdown_and_png(tmp_path: Path) -> None:
     report = build_report(
         [*records(), invoice],
         dataset="corpora",
-        baseline={"dataset": "corpora", "sample_per_kind": None, "metrics": {"rouge_l": 0.5}},
+        baseline={
+            "runs": [{"dataset": "corpora", "sample_per_kind": None, "metrics": {"rouge_l": 0.5}}]
+        },
         thresholds={"dataset": "corpora", "min": {"rouge_l": 0.4}},
     )
     paths = write_reports(report, tmp_path / "out")
