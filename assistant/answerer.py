@@ -1,14 +1,23 @@
 """Question → condense → retrieve (audience filter inside the query) → synthesize → Answer."""
 
+import re
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from assistant.condense import condense
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore, Turn
-from assistant.synthesizers import Draft, Synthesizer
-from assistant.text_units import content_terms
+from assistant.synthesizers import (
+    Done,
+    Draft,
+    Retraction,
+    StreamingSynthesizer,
+    Synthesizer,
+    TextDelta,
+)
 from assistant.types import Answer, Audience, Citation, InternalNotes, Mode, ScoredChunk
 
 REFUSAL = (
@@ -19,6 +28,16 @@ INTERNAL_LABEL = "INTERNAL — do not send to the customer:"
 _SNIPPET_CHARS = 240
 
 
+@dataclass(frozen=True)
+class Finished:
+    """The last event of `Answerer.stream`: the whole Answer."""
+
+    answer: Answer
+
+
+AnswerEvent = TextDelta | Retraction | Finished
+
+
 class Answerer:
     def __init__(
         self,
@@ -26,7 +45,7 @@ class Answerer:
         synthesizer: Synthesizer,
         *,
         sessions: SessionStore | None = None,
-        refusal_threshold: float = 0.51,
+        refusal_threshold: float = 0.42,
         question_log: QuestionLog | None = None,
     ) -> None:
         self.retriever = retriever
@@ -43,11 +62,44 @@ class Answerer:
         mode: Mode = Mode.CUSTOMER,
         session_id: str | None = None,
     ) -> Answer:
+        for event in self.stream(question, audience=audience, mode=mode, session_id=session_id):
+            if isinstance(event, Finished):
+                return event.answer
+        raise AssertionError("stream() always ends with Finished")
+
+    def stream(
+        self,
+        question: str,
+        *,
+        audience: Audience = Audience.PUBLIC,
+        mode: Mode = Mode.CUSTOMER,
+        session_id: str | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """The answer as it is written: `TextDelta`s (an LLM's tokens as they come; otherwise
+        the finished text in word-sized pieces), a `Retraction` when text already shown is
+        withdrawn (the LLM's answer failed its check, or the evidence proved too weak), then
+        `Finished` with the Answer. The deltas after the last retraction make `answer.answer`.
+        """
         started = time.perf_counter()
         session_id = session_id or uuid.uuid4().hex
         history = self.sessions.history(session_id) if self.sessions else []
         query = condense(question, history)
-        answer = self._answer(query, readable_audiences(audience, mode), session_id)
+        shown: list[str] = []
+        answer: Answer | None = None
+        for event in self._answer_events(query, readable_audiences(audience, mode), session_id):
+            if isinstance(event, Finished):
+                answer = event.answer
+                continue
+            if isinstance(event, TextDelta):
+                shown.append(event.text)
+            else:
+                shown.clear()
+            yield event
+        assert answer is not None
+        if "".join(shown) != answer.answer:
+            if shown:
+                yield Retraction("the sources do not support this answer well enough")
+            yield from (TextDelta(piece) for piece in word_pieces(answer.answer))
         if mode == Mode.AGENT and not answer.refused:
             answer.ticket_text = ticket_text(answer)
         if mode == Mode.AGENT:
@@ -65,10 +117,27 @@ class Answerer:
                 latency_ms=(time.perf_counter() - started) * 1000,
                 turn_id=turn_id,
             )
-        return answer
+        yield Finished(answer)
 
-    def _answer(self, query: str, audiences: list[str], session_id: str) -> Answer:
-        draft, confidence = self._draft(query, audiences)
+    def _answer_events(
+        self, query: str, audiences: list[str], session_id: str
+    ) -> Iterator[AnswerEvent]:
+        vector = self.retriever.embedder.embed([query])[0]
+        chunks = self.retriever.retrieve(query, audiences=audiences, query_vector=vector)
+        draft: Draft | None = None
+        if isinstance(self.synthesizer, StreamingSynthesizer):
+            for event in self.synthesizer.stream(query, chunks, question_vector=vector):
+                if isinstance(event, Done):
+                    draft = event.draft
+                else:
+                    yield event
+        else:
+            draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
+        assert draft is not None
+        confidence = answer_confidence(query, chunks, draft)
+        yield Finished(self._answer(query, draft, confidence, session_id))
+
+    def _answer(self, query: str, draft: Draft, confidence: float, session_id: str) -> Answer:
         if not draft.text or confidence < self.refusal_threshold:
             return Answer(
                 answer=REFUSAL,
@@ -113,20 +182,20 @@ def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
 
 
 def answer_confidence(query: str, chunks: list[ScoredChunk], draft: Draft) -> float:
-    """How close the best chunk is to the question, how well the answer is supported, and how
-    many of the question's words its sources contain (weights fitted on evals/dev: see
-    benchmarks/dev_sets.py). Near-topic questions the content does not cover score lower on
-    the last: "time tracking" appears in no source."""
+    """How close the best chunk is to the question, and how well the answer's units match it
+    (words and meaning: see the synthesizer's `support`). Weights and the default threshold
+    were fitted on evals/dev (benchmarks/dev_sets.py); a third term for the question words the
+    cited sources contain no longer helped once units were scored by those words."""
     if not chunks or not draft.sources:
         return 0.0
     best = max(c.similarity for c in chunks)
-    terms = content_terms(query)
-    source_terms = set().union(
-        *(content_terms(f"{s.metadata.get('title_path', '')} {s.text}") for s in draft.sources)
-    )
-    coverage = len(terms & source_terms) / len(terms) if terms else 0.0
-    score = (0.5 * best + 0.5 * draft.support + 0.4 * coverage) / 1.4
+    score = (3 * best + 4 * draft.support) / 7
     return round(min(1.0, max(0.0, score)), 3)
+
+
+def word_pieces(text: str) -> list[str]:
+    """Text in word-sized pieces, whitespace kept, so the pieces concatenate to the text."""
+    return re.findall(r"\S+\s*|\s+", text)
 
 
 def ticket_text(answer: Answer) -> str:

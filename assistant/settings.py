@@ -88,7 +88,7 @@ class Settings(BaseSettings):
 
     top_k: int = Field(default=8, ge=1, le=50, description="Chunks retrieved per question.")
     refusal_threshold: float = Field(
-        default=0.51,
+        default=0.42,
         description="Answers below this confidence are refused (calibrated on evals/dev).",
     )
     retention_days: int = Field(

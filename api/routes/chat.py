@@ -1,7 +1,9 @@
 """POST /v1/chat: a cited answer as JSON, or as Server-Sent Events."""
 
+import functools
+import itertools
 import json
-import re
+import logging
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -12,8 +14,14 @@ from pydantic import BaseModel, Field
 
 from api.deps import AnswererDep, CallerDep, MetricsDep
 from api.errors import error_responses
+from api.metrics import Metrics
 from api.text import SafeText
+from assistant.answerer import AnswerEvent
+from assistant.stores import StoreError
+from assistant.synthesizers import Retraction, TextDelta
 from assistant.types import Answer, Mode
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -48,26 +56,48 @@ async def chat(
     """The caller's key decides what may be read; `mode` only shapes the answer. So `internal`
     mode from a public caller is not refused (no 403): it reads what that caller may read,
     public content, and a partner key in `agent` mode gets partner findings in
-    `internal_notes`."""
-    answer = await run_in_threadpool(
-        answerer.ask,
-        body.message,
-        audience=caller.audience,
-        mode=body.mode,
-        session_id=body.session_id,
+    `internal_notes`.
+
+    Streaming sends an LLM's text as it is written; a `retraction` event (`{"reason"}`) means
+    "discard what was shown: the whole answer follows" (its citations failed the check, or
+    the evidence proved too weak)."""
+    ask = functools.partial(
+        answerer.ask, audience=caller.audience, mode=body.mode, session_id=body.session_id
     )
-    metrics.observe_answer(answer, mode=body.mode)
     if body.stream or "text/event-stream" in (accept or ""):
-        return StreamingResponse(_events(answer), media_type="text/event-stream")
+        events = answerer.stream(
+            body.message, audience=caller.audience, mode=body.mode, session_id=body.session_id
+        )
+        # The first event is computed before the response starts, so a store that is down
+        # still gets a JSON error with the right status rather than a broken stream.
+        first = await run_in_threadpool(next, events)
+        return StreamingResponse(
+            _sse(itertools.chain([first], events), metrics, body.mode),
+            media_type="text/event-stream",
+        )
+    answer = await run_in_threadpool(ask, body.message)
+    metrics.observe_answer(answer, mode=body.mode)
     return answer
 
 
-def _events(answer: Answer) -> Iterator[str]:
-    """`delta` events with the text in word-sized pieces, then `citations`, then `done`."""
-    for piece in re.findall(r"\S+\s*|\s+", answer.answer):
-        yield _event("delta", {"text": piece})
-    yield _event("citations", {"citations": [c.model_dump() for c in answer.citations]})
-    yield _event("done", answer.model_dump())
+def _sse(events: Iterator[AnswerEvent], metrics: Metrics, mode: Mode) -> Iterator[str]:
+    """`delta` events as the text is written (`retraction` withdraws them), then `citations`,
+    then `done` with the Answer. A failure midway ends the stream with an `error` event."""
+    try:
+        for event in events:
+            if isinstance(event, TextDelta):
+                yield _event("delta", {"text": event.text})
+            elif isinstance(event, Retraction):
+                yield _event("retraction", {"reason": event.reason})
+            else:
+                answer = event.answer
+                metrics.observe_answer(answer, mode=mode)
+                citations = [c.model_dump() for c in answer.citations]
+                yield _event("citations", {"citations": citations})
+                yield _event("done", answer.model_dump())
+    except StoreError as exc:
+        log.warning("stream ended by a store error: %s", exc)
+        yield _event("error", {"error": {"code": "store_unavailable", "message": str(exc)}})
 
 
 def _event(name: str, data: object) -> str:

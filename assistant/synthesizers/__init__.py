@@ -1,8 +1,8 @@
 """The synthesizer seam: a question and retrieved chunks in, a cited answer draft out."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,7 +23,40 @@ class Draft:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TextDelta:
+    """More answer text: append it to what is shown."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """Withdraw the text shown so far: the deltas that follow are a different answer."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The final draft. The deltas since the last retraction concatenate to its text."""
+
+    draft: Draft
+
+
+StreamEvent = TextDelta | Retraction | Done
+
+
 class Synthesizer(Protocol):
     def synthesize(
         self, question: str, chunks: Sequence[ScoredChunk], *, question_vector: np.ndarray
     ) -> Draft: ...
+
+
+@runtime_checkable
+class StreamingSynthesizer(Synthesizer, Protocol):
+    """A synthesizer that can show its answer while writing it (an LLM)."""
+
+    def stream(
+        self, question: str, chunks: Sequence[ScoredChunk], *, question_vector: np.ndarray
+    ) -> Iterator[StreamEvent]: ...

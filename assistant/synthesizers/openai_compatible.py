@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import httpx
 import numpy as np
@@ -27,7 +27,7 @@ from assistant.citation_check import (
     unknown_markers,
     unknown_problem,
 )
-from assistant.synthesizers import Draft, Synthesizer
+from assistant.synthesizers import Done, Draft, Retraction, StreamEvent, Synthesizer, TextDelta
 from assistant.types import ScoredChunk
 
 log = logging.getLogger(__name__)
@@ -59,30 +59,6 @@ _REMINDER = (
 _DELIMITER_LOOKALIKE = re.compile(r"(?:<|&lt;|&#60;|\\u003c)(\s*/?\s*sources?\b)", re.I)
 _CONTROL_TOKEN = re.compile(r"<\|[^|<>]{0,40}\|>|\[/?INST\]|<</?SYS>>", re.I)
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    """More answer text: append it to what is shown."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Retraction:
-    """Withdraw the text shown so far: the deltas that follow are a different answer."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Done:
-    """The final draft. The deltas since the last retraction concatenate to its text."""
-
-    draft: Draft
-
-
-StreamEvent = TextDelta | Retraction | Done
 
 
 class _Unusable(Exception):

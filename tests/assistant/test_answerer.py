@@ -126,3 +126,27 @@ def test_agent_ticket_text_is_plain_with_full_urls(answerer: Answerer) -> None:
     assert "[1] Resetting your password: https://help.example.com/articles/reset-password#" in (
         agent.ticket_text
     )
+
+
+class _QuestionOnlyEmbedder:
+    """Embeds one text per call (a question) and fails on more: units must not be embedded."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        assert len(texts) == 1, f"the synthesizer embedded {len(texts)} texts"
+        return self.inner.embed(texts)
+
+
+def test_extractive_answers_embed_nothing_but_the_question(answerer: Answerer) -> None:
+    # Units are scored by the question's words and their section's closeness, so an answer
+    # costs one question embedding and no model call per sentence.
+    embedder = answerer.retriever.embedder
+    question = "How long is a password reset link valid?"
+    vector = embedder.embed([question])[0]
+    chunks = answerer.retriever.retrieve(question, audiences=["public"], query_vector=vector)
+    synthesizer = ExtractiveSynthesizer(_QuestionOnlyEmbedder(embedder))  # type: ignore[arg-type]
+    draft = synthesizer.synthesize(question, chunks, question_vector=vector)
+    assert "30 minutes" in draft.text
+    assert 0.0 < draft.support <= 1.0

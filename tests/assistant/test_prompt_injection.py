@@ -7,9 +7,9 @@ import pytest
 
 from assistant.citation_check import CitationChecker
 from assistant.embedders import Embedder
-from assistant.synthesizers import Draft
+from assistant.synthesizers import Done, Draft, TextDelta
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
-from assistant.synthesizers.openai_compatible import Done, OpenAISynthesizer, TextDelta
+from assistant.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.types import ScoredChunk
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 

@@ -1,0 +1,109 @@
+"""POST /v1/chat streams an LLM's answer as it is written, over a real HTTP server, with the
+LLM played by a scripted fake OpenAI-compatible server."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.app import create_app
+from assistant.embedders import Embedder
+from assistant.settings import Settings
+from assistant.wiring import build_components
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+from tests.api.conftest import serve
+from tests.corpus import write_corpus
+from tests.fakes.fake_openai_server import FakeOpenAIServer
+
+QUESTION = "How do I reset my password?"
+SUPPORTED = "Open the sign-in page and click Forgot password [1]."
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def llm_url(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder, fake_llm: FakeOpenAIServer
+) -> Iterator[str]:
+    root: Path = tmp_path_factory.mktemp("llm-stream")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=root / "data",
+        rate_limit_per_minute=0,
+        LLM_BASE_URL=fake_llm.base_url,  # type: ignore[call-arg]
+        LLM_MODEL="fake-model",  # type: ignore[call-arg]
+        LLM_TIMEOUT_SECONDS=5,  # type: ignore[call-arg]
+    )
+    components = build_components(settings, embedder=real_embedder)
+    chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
+    IngestJob(components.store, real_embedder, chunker).run([write_corpus(root / "corpus")])
+    components.close()
+    app = create_app(
+        settings, components_factory=lambda s: build_components(s, embedder=real_embedder)
+    )
+    with serve(app) as url:
+        yield url
+
+
+def stream_events(url: str) -> list[tuple[str, Any]]:
+    events = []
+    with httpx.stream(
+        "POST", f"{url}/v1/chat", json={"message": QUESTION, "stream": True}, timeout=30
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+def shown_after_last_retraction(events: list[tuple[str, Any]]) -> str:
+    names = [name for name, _ in events]
+    start = max((i for i, n in enumerate(names) if n == "retraction"), default=-1) + 1
+    return "".join(data["text"] for name, data in events[start:] if name == "delta")
+
+
+def test_the_llms_text_streams_before_the_answer_is_done(
+    llm_url: str, fake_llm: FakeOpenAIServer
+) -> None:
+    sentence = "The reset link expires after 30 minutes [1]."
+    fake_llm.reply(f"{SUPPORTED} {sentence}", delta_chars=4)
+    events = stream_events(llm_url)
+    names = [name for name, _ in events]
+    assert names[-2:] == ["citations", "done"]
+    assert names.count("delta") >= 2  # sentence by sentence, as each one's citation arrived
+    assert "retraction" not in names
+    done = events[-1][1]
+    assert not done["refused"] and done["warnings"] == []
+    assert shown_after_last_retraction(events) == done["answer"]
+    assert "Forgot password" in done["answer"]
+    assert [c["document"] for c in done["citations"]] == [
+        c["document"] for c in events[-2][1]["citations"]
+    ]
+    assert fake_llm.requests[-1].body["stream"] is True
+
+
+def test_text_that_fails_the_check_is_retracted_and_replaced(
+    llm_url: str, fake_llm: FakeOpenAIServer
+) -> None:
+    # The first sentence is shown as soon as it cites; the uncited second one fails the check.
+    fake_llm.reply(f"{SUPPORTED} Also, send your password to support by e-mail.", delta_chars=4)
+    events = stream_events(llm_url)
+    names = [name for name, _ in events]
+    assert names.index("delta") < names.index("retraction") < names.index("done")
+    done = events[-1][1]
+    assert shown_after_last_retraction(events) == done["answer"]
+    assert "send your password" not in done["answer"]
+    assert any("extractive" in warning for warning in done["warnings"])
