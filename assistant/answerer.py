@@ -3,7 +3,7 @@
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from assistant.condense import condense
@@ -47,7 +47,9 @@ class Answerer:
         sessions: SessionStore | None = None,
         refusal_threshold: float = 0.42,
         question_log: QuestionLog | None = None,
+        condenser: Callable[[str, list[Turn]], str] = condense,
     ) -> None:
+        self.condenser = condenser
         self.retriever = retriever
         self.synthesizer = synthesizer
         self.sessions = sessions
@@ -83,7 +85,7 @@ class Answerer:
         started = time.perf_counter()
         session_id = session_id or uuid.uuid4().hex
         history = self.sessions.history(session_id) if self.sessions else []
-        query = condense(question, history)
+        query = self.condenser(question, history)
         shown: list[str] = []
         answer: Answer | None = None
         for event in self._answer_events(query, readable_audiences(audience, mode), session_id):

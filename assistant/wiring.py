@@ -1,15 +1,17 @@
 """Builds the heavy objects from Settings; used by entry points (the CLI and the API) only."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answerer import Answerer
+from assistant.condense import condense
 from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.feedback import FeedbackStore
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore
+from assistant.sessions import SessionStore, Turn
 from assistant.settings import Settings
 from assistant.stores import Store
 from assistant.stores.edge import EdgeStore
@@ -82,6 +84,19 @@ def build_synthesizer(settings: Settings, *, embedder: Embedder) -> Synthesizer:
     )
 
 
+def build_condenser(
+    settings: Settings, synthesizer: Synthesizer
+) -> Callable[[str, list[Turn]], str]:
+    """The LLM condenses follow-ups when one answers; words are carried forward otherwise."""
+    if not settings.llm_base_url:
+        return condense
+    from assistant.llm_condense import LLMCondenser
+    from assistant.synthesizers.openai_compatible import OpenAISynthesizer
+
+    assert isinstance(synthesizer, OpenAISynthesizer)
+    return LLMCondenser(synthesizer.client, synthesizer.model)
+
+
 def build_components(settings: Settings, *, embedder: Embedder | None = None) -> Components:
     embedder = embedder or build_embedder(settings)
     synthesizer = build_synthesizer(settings, embedder=embedder)  # fails before opening a store
@@ -96,6 +111,7 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
         sessions=sessions,
         refusal_threshold=settings.refusal_threshold,
         question_log=question_log,
+        condenser=build_condenser(settings, synthesizer),
     )
     return Components(
         embedder=embedder,
