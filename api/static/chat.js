@@ -460,10 +460,20 @@
     return audience === "partner" ? "Partner" : "Internal";
   }
 
+  /** "Course > Module > Lesson" titles keep their ends: "Course › … › Lesson". */
+  function shortTitle(title) {
+    const parts = title.split(" > ").map((part) => part.trim()).filter(Boolean);
+    if (parts.length <= 2) return parts.join(" › ");
+    return `${parts[0]} › … › ${parts[parts.length - 1]}`;
+  }
+
   function renderCitation(citation) {
     const url = safeUrl(citation.url);
     const title = String(citation.title ?? "").trim() || "Untitled source";
     const snippet = String(citation.snippet ?? "").trim();
+    const tooltip = snippet
+      ? `${title}\n\n${snippet.length > 400 ? `${snippet.slice(0, 399)}…` : snippet}`
+      : title;
     const type = Object.prototype.hasOwnProperty.call(SOURCE_LABELS, citation.source_type)
       ? citation.source_type
       : "other";
@@ -477,7 +487,7 @@
       target: url ? "_blank" : null,
       rel: url ? "noopener" : null,
       tabindex: url ? null : "-1", // still focusable when a marker jumps to it
-      title: snippet ? (snippet.length > 400 ? `${snippet.slice(0, 399)}…` : snippet) : null,
+      title: tooltip,
     });
 
     // sr-only separators keep the spoken name readable ("Source 1: Title, KB article").
@@ -485,7 +495,8 @@
     chip.append(
       h("span", { class: "citation-num" }, [sep("Source "), citation.key, sep(": ")]),
       h("span", { class: "citation-icon", "aria-hidden": "true" }, [svgIcon(SOURCE_ICONS[type], { size: 14 })]),
-      h("span", { class: "citation-title", text: title }),
+      h("span", { class: "citation-title", "aria-hidden": "true", text: shortTitle(title) }),
+      sep(title),
       sep(", "),
       h("span", { class: `badge badge-source badge-${type}`, text: sourceLabel(citation) })
     );
