@@ -36,6 +36,11 @@ def accepted_post_number(topic: dict[str, Any]) -> int | None:
     return None
 
 
+def is_staff_post(post: dict[str, Any]) -> bool:
+    """Written by the vendor's team: Discourse marks staff, moderators and admins."""
+    return any(post.get(flag) is True for flag in ("staff", "moderator", "admin"))
+
+
 class DiscourseLoader:
     source_type = SourceType.THREAD.value
 
@@ -53,6 +58,8 @@ class DiscourseLoader:
         )
         url = topic_url(meta.get("url"), topic)
         accepted = accepted_post_number(topic)
+        reviewed_by_sidecar = "reviewed" in meta
+        staff_answered = False
         sections: list[Section] = []
         for post in topic["post_stream"].get("posts", []):
             text = html_to_text(str(post.get("cooked", "")))
@@ -62,6 +69,8 @@ class DiscourseLoader:
             is_accepted = number == accepted
             role = "question" if number == 1 else "accepted_answer" if is_accepted else "reply"
             label = role.replace("_", " ").capitalize()
+            staff = is_staff_post(post)
+            staff_answered = staff_answered or (staff and number > 1)
             sections.append(
                 Section(
                     text,
@@ -73,14 +82,17 @@ class DiscourseLoader:
                         "author": str(post.get("username", "")),
                         "accepted": is_accepted,
                         "like_count": int(post.get("like_count") or 0),
-                        "staff": bool(post.get("staff", False)),
+                        "staff": staff,
+                        # A staff post is reviewed even in an unreviewed thread.
+                        **({"reviewed": True} if staff and not reviewed_by_sidecar else {}),
                     },
                 )
             )
         if not sections:
             raise LoadError("the topic has no posts with text")
-        # Community content is unreviewed unless an answer was accepted (or the sidecar says so).
-        meta.setdefault("reviewed", accepted is not None)
+        # Community content is unreviewed unless an answer was accepted or written by staff
+        # (or the sidecar says otherwise).
+        meta.setdefault("reviewed", accepted is not None or staff_answered)
         if url:
             meta["url"] = url
         return [

@@ -101,6 +101,32 @@ def test_discourse_keeps_question_answers_and_permalinks(corpus: Path) -> None:
     assert doc.metadata["reviewed"] is True  # an accepted answer counts as reviewed
 
 
+def _unaccepted_topic(*, staff_flag: str | None) -> dict[str, object]:
+    reply: dict[str, object] = {"post_number": 2, "username": "sam", "cooked": "<p>Reconnect.</p>"}
+    if staff_flag:
+        reply[staff_flag] = True
+    question = {"post_number": 1, "username": "tomas", "cooked": "<p>Feed broke.</p>"}
+    return {"id": 7, "title": "Feed", "slug": "feed", "post_stream": {"posts": [question, reply]}}
+
+
+@pytest.mark.parametrize("flag", ["staff", "moderator", "admin"])
+def test_discourse_staff_answer_counts_as_reviewed(tmp_path: Path, flag: str) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(_unaccepted_topic(staff_flag=flag)))
+    [doc] = DiscourseLoader().load(path, context(tmp_path))
+    assert doc.metadata["reviewed"] is True
+    assert doc.sections[1].meta["staff"] is True and doc.sections[1].meta["reviewed"] is True
+    assert "reviewed" not in doc.sections[0].meta
+
+
+def test_discourse_community_answer_is_unreviewed(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(_unaccepted_topic(staff_flag=None)))
+    [doc] = DiscourseLoader().load(path, context(tmp_path))
+    assert doc.metadata["reviewed"] is False
+    assert doc.sections[1].meta["author"] == "sam"
+
+
 def test_discourse_reports_truncated_json(tmp_path: Path) -> None:
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"post_stream": {"posts": []}})[:-5])
