@@ -1,0 +1,93 @@
+"""The chat page with an LLM writing the answer (the scripted fake OpenAI-compatible server):
+its text streams in as written, and text the server retracts disappears for the checked
+answer."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from api.app import create_app
+from assistant.embedders import Embedder
+from assistant.settings import Settings
+from assistant.wiring import build_components
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+from tests.api.conftest import serve
+from tests.corpus import write_corpus
+from tests.fakes.fake_openai_server import FakeOpenAIServer
+
+pytestmark = pytest.mark.browser
+
+SUPPORTED = "Open the sign-in page and click Forgot password [1]."
+UNSUPPORTED = "Also, send your password to support by e-mail."
+
+# The state and text of the streaming answer each time the page changes it.
+RECORD = """
+window.__seen = [];
+new MutationObserver(() => {
+  const msg = document.querySelector('.msg.assistant:not([data-state="done"])');
+  if (!msg) return;
+  const text = msg.querySelector('.answer-text').textContent;
+  window.__seen.push([msg.getAttribute('data-state'), text]);
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def llm_url(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder, fake_llm: FakeOpenAIServer
+) -> Iterator[str]:
+    root: Path = tmp_path_factory.mktemp("browser-llm")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=root / "data",
+        rate_limit_per_minute=0,
+        LLM_BASE_URL=fake_llm.base_url,  # type: ignore[call-arg]
+        LLM_MODEL="fake-model",  # type: ignore[call-arg]
+        LLM_TIMEOUT_SECONDS=5,  # type: ignore[call-arg]
+    )
+    components = build_components(settings, embedder=real_embedder)
+    chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
+    IngestJob(components.store, real_embedder, chunker).run([write_corpus(root / "corpus")])
+    components.close()
+    app = create_app(
+        settings, components_factory=lambda s: build_components(s, embedder=real_embedder)
+    )
+    with serve(app) as url:
+        yield url
+
+
+def test_retracted_text_is_replaced_by_the_checked_answer(
+    page: Page, llm_url: str, fake_llm: FakeOpenAIServer, artifacts: Path
+) -> None:
+    # The server sends the first sentence (it cites) as it is written; the uncited second
+    # fails the check, so the server retracts and sends the extractive answer instead.
+    fake_llm.reply(f"{SUPPORTED} {UNSUPPORTED}", delta_chars=4)
+    page.add_init_script(RECORD)
+    page.goto(llm_url)
+
+    page.get_by_label("Your question").fill("How do I reset my password?")
+    page.get_by_label("Your question").press("Enter")
+
+    answer = page.locator('.msg.assistant[data-state="done"]')
+    expect(answer).to_be_visible()
+    seen = [tuple(entry) for entry in page.evaluate("window.__seen")]
+    assert ("retracted", "") in seen, seen  # what the LLM had written was discarded
+    retracted_at = seen.index(("retracted", ""))
+    replacement = {text for state, text in seen[retracted_at:] if state == "streaming"}
+    assert len(replacement) >= 2, seen  # then the checked answer streamed in
+    final = answer.locator(".answer-text").first.text_content() or ""
+    assert "Forgot password" in final and UNSUPPORTED not in final
+    expect(answer.locator(".citation").first).to_have_attribute(
+        "href", re.compile(r"^https://help\.example\.com/")
+    )
+    page.screenshot(path=artifacts / "browser-retraction.png")
