@@ -17,7 +17,7 @@ class GapSettings:
     """
 
     low_confidence_below: float = 0.61
-    min_similarity: float = 0.4
+    min_similarity: float = 0.5
     write_below: float = 0.5
     max_groups: int = 25
     max_queries: int = 3000

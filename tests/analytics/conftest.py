@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 PAYROLL = [
     "How do I run payroll for my employees?",
     "payroll setup",
-    "pay my staff salaries through the app",
+    "Is there a payroll feature?",
 ]
 TIME_TRACKING = ["How do I track time on a project?", "Is there a time tracker?"]
 PII = "I'm jane@example.com, can I export invoices to Excel?"
