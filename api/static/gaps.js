@@ -96,7 +96,7 @@
         : h("p", { class: "action fix" }, [h("strong", { text: "Fix: " }), fixTarget(group.nearest)]);
     const meta = h("p", { class: "meta" }, [
       h("span", { class: `trend trend-${group.trend}`, text: TRENDS[group.trend] || group.trend }),
-      ` ${group.count} questions (${group.previous_count} in the period before) · ` +
+      ` ${group.count} question${group.count === 1 ? "" : "s"} (${group.previous_count} in the period before) · ` +
         `${reasonsText(group.reasons)} · mostly ${group.audience} callers in ${group.mode} mode · ` +
         `id ${group.id}`,
     ]);

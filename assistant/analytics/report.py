@@ -89,7 +89,7 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
 def _group_section(n: int, group: GapGroup) -> list[str]:
     lines = [f"### {n}. {_cell(group.label)}", ""]
     lines.append(
-        f"{group.count} questions ({_reasons(group)}), {group.previous_count} in the period "
+        f"{_questions(group.count)} ({_reasons(group)}), {group.previous_count} in the period "
         f"before ({_trend(group)}); mostly `{group.audience}` callers in `{group.mode}` mode. "
         f"Shared words: {', '.join(group.terms) or 'none'}. Group id `{group.id}`."
     )
@@ -141,6 +141,10 @@ def chart_png(report: GapReport) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _questions(count: int) -> str:
+    return f"{count} question" if count == 1 else f"{count} questions"
 
 
 def _reasons(group: GapGroup) -> str:
