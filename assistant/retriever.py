@@ -28,7 +28,12 @@ class HybridRetriever:
         audiences: Sequence[str],
         top_k: int | None = None,
         query_vector: np.ndarray | None = None,
+        product_version: str | None = None,
+        page: str | None = None,
     ) -> list[ScoredChunk]:
+        """`product_version` keeps content for that version when any matches; `page` (where
+        the user is in the product) ranks content made for it higher. See assistant/shaping.py.
+        """
         vector = self.embedder.embed([question])[0] if query_vector is None else query_vector
         limit = top_k or self.top_k
         result = self.store.query(
@@ -54,4 +59,4 @@ class HybridRetriever:
                     vector=chunk_vector,
                 )
             )
-        return shape(chunks, limit=limit)
+        return shape(chunks, limit=limit, product_version=product_version, page=page)

@@ -3,7 +3,11 @@
 Fusion scores say how well each chunk matches; shaping decides what a reader should see first:
 - several documents rather than five chunks of one (a document's later chunks are discounted);
 - in a forum thread, the accepted answer above other replies;
-- of two near-identical chunks from different documents, the more recently updated one.
+- of two near-identical chunks from different documents, the reviewed one, then the more
+  recently updated one;
+- with a product version asked for, content for that version (or for no version) only, and
+  other versions, labelled by their citations, only when nothing matches;
+- with the page the user is on, content made for that page (its `pages` metadata) higher.
 """
 
 from collections import Counter
@@ -15,11 +19,46 @@ from assistant.types import ScoredChunk
 
 SAME_DOCUMENT_DISCOUNT = 0.93  # score factor per chunk already taken from the same document
 NEAR_DUPLICATE = 0.95  # cosine above which two chunks say the same thing
+PAGE_BOOST = 1.25  # score factor for content made for the user's page (benchmarks/context.py)
 
 
-def shape(chunks: list[ScoredChunk], *, limit: int) -> list[ScoredChunk]:
-    ranked = _prefer_newer_duplicates(_accepted_answers_first(chunks))
+def shape(
+    chunks: list[ScoredChunk],
+    *,
+    limit: int,
+    product_version: str | None = None,
+    page: str | None = None,
+) -> list[ScoredChunk]:
+    chunks = _for_version(chunks, product_version) if product_version else chunks
+    chunks = _boost_page(chunks, page) if page else chunks
+    ranked = _prefer_trusted_duplicates(_accepted_answers_first(chunks))
     return _diversify(ranked, limit=limit)
+
+
+def matches_version(chunk: ScoredChunk, product_version: str) -> bool:
+    """Content without a version applies to every version."""
+    version = chunk.metadata.get("product_version")
+    return version is None or str(version) == product_version
+
+
+def _for_version(chunks: list[ScoredChunk], product_version: str) -> list[ScoredChunk]:
+    matching = [c for c in chunks if matches_version(c, product_version)]
+    return matching or chunks
+
+
+def on_page(chunk: ScoredChunk, page: str) -> bool:
+    """The page is one of the chunk's `pages`, or below one (`/invoices` covers `/invoices/42`)."""
+    page = "/" + page.strip().strip("/")
+    for declared in chunk.metadata.get("pages") or []:
+        prefix = "/" + str(declared).strip().strip("/")
+        if page == prefix or page.startswith(prefix.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def _boost_page(chunks: list[ScoredChunk], page: str) -> list[ScoredChunk]:
+    boosted = [replace(c, score=c.score * PAGE_BOOST) if on_page(c, page) else c for c in chunks]
+    return sorted(boosted, key=lambda c: c.score, reverse=True)
 
 
 def _diversify(chunks: list[ScoredChunk], *, limit: int) -> list[ScoredChunk]:
@@ -50,8 +89,15 @@ def _accepted_answers_first(chunks: list[ScoredChunk]) -> list[ScoredChunk]:
     return sorted(shaped, key=lambda c: c.score, reverse=True)
 
 
-def _prefer_newer_duplicates(chunks: list[ScoredChunk]) -> list[ScoredChunk]:
-    """Of two near-duplicates from different documents, the newer takes the higher score."""
+def _trust(chunk: ScoredChunk) -> tuple[bool, str]:
+    """Reviewed before unreviewed, then newer before older (content is reviewed by default)."""
+    meta = chunk.metadata
+    return bool(meta.get("reviewed", True)), str(meta.get("updated_at", ""))
+
+
+def _prefer_trusted_duplicates(chunks: list[ScoredChunk]) -> list[ScoredChunk]:
+    """Of two near-duplicates from different documents, the more trusted takes the higher
+    score: the reviewed one, or of two equally reviewed, the newer."""
     shaped = list(chunks)
     for i, a in enumerate(shaped):
         for j in range(i + 1, len(shaped)):
@@ -60,7 +106,7 @@ def _prefer_newer_duplicates(chunks: list[ScoredChunk]) -> list[ScoredChunk]:
                 continue
             if float(np.dot(a.vector, b.vector)) < NEAR_DUPLICATE:
                 continue
-            if str(b.metadata.get("updated_at", "")) > str(a.metadata.get("updated_at", "")):
+            if _trust(b) > _trust(a):
                 shaped[i], shaped[j] = replace(b, score=a.score), replace(a, score=b.score)
                 a = shaped[i]
     return shaped

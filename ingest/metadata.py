@@ -10,7 +10,16 @@ import yaml
 from assistant.types import Audience
 from ingest.documents import LoadError
 
-KNOWN_KEYS = ("title", "audience", "url", "updated_at", "reviewed", "product_version", "tags")
+KNOWN_KEYS = (
+    "title",
+    "audience",
+    "url",
+    "updated_at",
+    "reviewed",
+    "product_version",
+    "tags",
+    "pages",
+)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 
 
@@ -59,6 +68,9 @@ def normalize(raw: dict[str, Any], *, default_audience: str, where: str) -> dict
             meta[key] = str(meta[key])
     tags = meta.get("tags", [])
     meta["tags"] = [str(t) for t in (tags if isinstance(tags, list) else [tags])]
+    if "pages" in meta:  # product pages the content helps with, e.g. /settings/reminders
+        pages = meta["pages"]
+        meta["pages"] = [str(p) for p in (pages if isinstance(pages, list) else [pages])]
     if "reviewed" in meta:
         meta["reviewed"] = bool(meta["reviewed"])
     return meta
