@@ -116,7 +116,10 @@ def parse_since(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
     now = now or utc_now()
     relative = _RELATIVE.match(value)
     if relative:
-        return now - dt.timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+        try:
+            return now - dt.timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+        except OverflowError:
+            raise ValueError(f"{value!r} reaches back before the year 1.") from None
     try:
         moment = dt.datetime.fromisoformat(value.strip())
     except ValueError:
@@ -153,7 +156,7 @@ class GapAnalyzer:
         document, for the never-cited list. Trends compare with the window just before."""
         until = until or utc_now()
         current = self.log.entries(since=since, until=until)
-        previous = self.log.entries(since=since - (until - since), until=since)
+        previous = self.log.entries(since=_before(since, until - since), until=since)
         gaps = [q for q in current if self._reasons(q)]
         previous_gaps = [q for q in previous if self._reasons(q)]
 
@@ -372,6 +375,14 @@ def _content(chunk: ScoredChunk) -> NearestContent:
         found_by="search",
         similarity=round(max(0.0, chunk.similarity), 3),
     )
+
+
+def _before(moment: dt.datetime, span: dt.timedelta) -> dt.datetime:
+    """`moment - span`, or the earliest date-time when that is before the year 1."""
+    try:
+        return moment - span
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def _rate(part: int, whole: int) -> float:

@@ -66,6 +66,7 @@ def test_other_callers_are_refused(base_url: str, headers: dict[str, str], statu
         ("since=2026-11-02&until=2026-11-01", "until"),
         ("similarity=2", "similarity"),
         ("limit=0", "limit"),
+        ("since=99999999999d", "since"),
     ],
 )
 def test_bad_parameters_are_422(base_url: str, query: str, field: str) -> None:
@@ -73,3 +74,10 @@ def test_bad_parameters_are_422(base_url: str, query: str, field: str) -> None:
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "invalid_request" and field in error["message"]
+
+
+def test_the_whole_history_is_a_valid_period(base_url: str) -> None:
+    response = httpx.get(
+        f"{base_url}/v1/analytics/gaps?since=0001-01-01", headers=INTERNAL, timeout=120
+    )
+    assert response.status_code == 200 and response.json()["questions"] >= 0
