@@ -54,7 +54,11 @@ def create_app(
     )
     app.state.rate_limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
     app.state.metrics = Metrics()
-    app.state.ingest_gate = ingest.IngestGate(settings.ingest_root)
+    app.state.ingest_gate = ingest.IngestGate(
+        settings.ingest_root,
+        data_dir=None if settings.qdrant_url else settings.data_dir,
+        min_free_mb=settings.min_free_mb,
+    )
 
     for router in (chat.router, completions.router, feedback.router, search.router, ingest.router):
         app.include_router(router, dependencies=[RateLimitDep])

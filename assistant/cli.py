@@ -120,8 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.wiring import build_embedder, build_store
     from ingest.chunker import StructureChunker
+    from ingest.free_space import check_free_space
     from ingest.pipeline import IngestJob
 
+    if not settings.qdrant_url:
+        check_free_space(settings.data_dir, min_free_mb=settings.min_free_mb)
     embedder = build_embedder(settings)
     store = build_store(settings, dimension=embedder.dimension)
     try:

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         description="Folder that POST /v1/ingest (internal keys only) may read from; the "
         "route is off while unset.",
     )
+    min_free_mb: int = Field(
+        default=100,
+        ge=0,
+        description="An ingest into the embedded store refuses to start with less free disk "
+        "space than this (a disk filling up mid-run crashes the engine); 0 turns it off.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -22,17 +22,25 @@ from api.errors import error_response, error_responses
 from api.text import SafeText
 from assistant.types import Audience
 from ingest.chunker import StructureChunker
+from ingest.free_space import check_free_space
 from ingest.pipeline import IngestJob
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
 
 class IngestGate:
-    """Which folder the route may read, and the lock that lets one ingest run at a time."""
+    """Which folder the route may read, the lock that lets one ingest run at a time, and the
+    embedded store's folder whose disk must have room (None for a Qdrant server)."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, *, data_dir: Path | None, min_free_mb: int) -> None:
         self.root = root.resolve() if root is not None else None
         self.lock = threading.Lock()
+        self.data_dir = data_dir
+        self.min_free_mb = min_free_mb
+
+    def check_free_space(self) -> None:
+        if self.data_dir is not None:
+            check_free_space(self.data_dir, min_free_mb=self.min_free_mb)
 
     def resolve(self, raw: str) -> Path:
         """`raw` (absolute, or relative to the root) as a path inside the root; AuthError 403
@@ -108,6 +116,7 @@ async def ingest(
         return error_response(
             request, 422, "invalid_request", f"No such file or folder: {', '.join(missing)}."
         )
+    gate.check_free_space()  # a StoreError: 503 with the fix
     if not gate.lock.acquire(blocking=False):
         return error_response(
             request, 409, "busy", "An ingest is already running; try again when it has finished."
