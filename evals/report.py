@@ -201,7 +201,9 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
         [[report["by_kind"][k].get(m, np.nan) for m in metrics] for k in kinds], dtype=float
     )
     figure, axes = plt.subplots(figsize=(0.8 * len(metrics) + 3, 0.5 * len(kinds) + 2.2))
-    image = axes.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", vmin=0.0, vmax=1.0)
+    image = axes.imshow(
+        np.ma.masked_invalid(grid), cmap="RdYlGn", vmin=0.0, vmax=1.0, aspect="auto"
+    )
     axes.set_xticks(range(len(metrics)), labels=metrics, rotation=40, ha="right")
     axes.set_yticks(range(len(kinds)), labels=kinds)
     for row, col in np.ndindex(grid.shape):
