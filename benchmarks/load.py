@@ -1,0 +1,295 @@
+"""Load: --clients concurrent clients for --duration seconds against POST /v1/chat of a real
+`assistant serve` process on loopback (extractive answers, the embedded store), at two scales:
+
+  corpora   corpora/ ingested with our pipeline and MiniLM (a few hundred chunks)
+  100k      --points chunks (default 100,000) built as benchmarks/latency.py builds them: the
+            real MiniLM chunks of corpora/ and the Samsung TV manual, copied with noise, one
+            audience per copied document; then optimized (HNSW built), as an ingest does
+
+Each client is a public caller sending the dev-set questions (evals/dev/answerable.jsonl) one
+request at a time, each starting where the last ended; --warmup seconds of the same load come
+first and are not counted. A request counts as an error unless it returns 200 with an answer.
+Latency is the client's wall time per request (connection reused). The clients run in this
+process, on the same cores as the server, as a load generator on the same machine does; the
+server's CPU seconds per request are reported too. Goal (issue #9): at least 100 requests/s with
+p95 at most 150 ms on 2 cores, zero errors.
+
+    .venv/bin/python -m benchmarks.load [--scale corpora|100k|both] [--duration 60]
+        [--clients 32] [--warmup 5] [--points N] [--embeddings-cache FILE.npz] [--out FILE]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+
+from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+from assistant.settings import Settings
+from assistant.stores.edge import EdgeStore
+from benchmarks.common import ROOT, print_table, write_results
+from benchmarks.latency import fill, real_chunks
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+
+QUESTIONS = ROOT / "evals" / "dev" / "answerable.jsonl"
+GOAL_RPS = 100.0
+GOAL_P95_MS = 150.0
+NOISE = 0.025
+SEED = 7
+
+
+@dataclass
+class Window:
+    """What the clients saw while counting."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+    def error(self, what: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(what)
+
+
+# --- indexes ---------------------------------------------------------------------------------
+
+
+def build_corpora(data_dir: Path, embedder: SentenceTransformerEmbedder) -> int:
+    store = EdgeStore(Settings(data_dir=data_dir).edge_path, dimension=embedder.dimension)
+    try:
+        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+        summary = IngestJob(store, embedder, chunker).run([ROOT / "corpora"], progress=False)
+        assert not summary.failed, summary.failed
+        return store.count()
+    finally:
+        store.close()
+
+
+def build_points(
+    data_dir: Path, embedder: SentenceTransformerEmbedder, points: int, cache: Path | None
+) -> int:
+    base = real_chunks(embedder, cache=cache)
+    store = EdgeStore(Settings(data_dir=data_dir).edge_path, dimension=embedder.dimension)
+    try:
+        fill(store, base, points, NOISE, SEED)
+        store.optimize()
+        return store.count()
+    finally:
+        store.close()
+
+
+# --- server ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(data_dir),
+        "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0",  # measuring the server, not the limiter
+        "HF_HUB_OFFLINE": "1",
+    }
+    env.pop("LLM_BASE_URL", None)  # extractive answers
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return server, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the server did not come up in 300 s")
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+async def drive(url: str, questions: list[str], *, clients: int, seconds: float) -> Window:
+    """`clients` loops sending questions until `seconds` have passed; requests that started
+    in time are counted."""
+    window = Window()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        deadline = time.perf_counter() + seconds
+
+        async def one_client(number: int) -> None:
+            i = number
+            while time.perf_counter() < deadline:
+                question = questions[i % len(questions)]
+                i += clients
+                started = time.perf_counter()
+                try:
+                    reply = await client.post("/v1/chat", json={"message": question})
+                    ok = reply.status_code == 200 and "answer" in reply.json()
+                    if not ok:
+                        window.error(f"{reply.status_code}: {reply.text[:200]}")
+                        continue
+                except (httpx.HTTPError, json.JSONDecodeError) as exc:
+                    window.error(repr(exc))
+                    continue
+                window.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(one_client(n) for n in range(clients)))
+    return window
+
+
+def measure(
+    url: str, server: subprocess.Popen[bytes], questions: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
+    asyncio.run(drive(url, questions, clients=args.clients, seconds=args.warmup))
+    process = psutil.Process(server.pid)
+    cpu_before = sum(process.cpu_times()[:2])
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    window = asyncio.run(drive(url, questions, clients=args.clients, seconds=args.duration))
+    elapsed = time.perf_counter() - started
+    cpu = sum(process.cpu_times()[:2]) - cpu_before
+    latencies = np.asarray(window.latencies_ms)
+    done = len(latencies)
+    return {
+        "clients": args.clients,
+        "seconds": round(elapsed, 1),
+        "requests": done,
+        "errors": window.errors,
+        "error_samples": window.error_samples,
+        "rps": round(done / elapsed, 1),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1) if done else None,
+        "p95_ms": round(float(np.percentile(latencies, 95)), 1) if done else None,
+        "p99_ms": round(float(np.percentile(latencies, 99)), 1) if done else None,
+        "server_cpu_ms_per_request": round(cpu * 1000 / done, 1) if done else None,
+        "load_avg_1m": round((load_before + os.getloadavg()[0]) / 2, 2),
+    }
+
+
+def run_scale(
+    name: str, embedder: SentenceTransformerEmbedder, questions: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"load-{name}-") as tmp:
+        data_dir = Path(tmp) / "data"
+        started = time.perf_counter()
+        if name == "corpora":
+            chunks = build_corpora(data_dir, embedder)
+        else:
+            chunks = build_points(data_dir, embedder, args.points, args.embeddings_cache)
+        print(f"{name}: {chunks} chunks built in {time.perf_counter() - started:.0f} s", flush=True)
+        server, url = start_server(data_dir, Path(tmp) / "server.log")
+        try:
+            result = measure(url, server, questions, args)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    goal = (
+        result["errors"] == 0
+        and result["rps"] >= GOAL_RPS
+        and (result["p95_ms"] or 1e9) <= GOAL_P95_MS
+    )
+    return {"scale": name, "chunks": chunks, **result, "goal_met": goal}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=["corpora", "100k", "both"], default="both")
+    parser.add_argument("--duration", type=float, default=60.0, help="counted seconds per scale")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--warmup", type=float, default=5.0, help="uncounted seconds first")
+    parser.add_argument("--points", type=int, default=100_000, help="chunks of the 100k scale")
+    parser.add_argument(
+        "--embeddings-cache",
+        type=Path,
+        default=None,
+        help="an .npz keeping the real chunks' vectors between runs (as benchmarks.latency)",
+    )
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
+    questions = [str(json.loads(line)["question"]) for line in lines if line.strip()]
+    embedder = SentenceTransformerEmbedder()
+    scales = ["corpora", "100k"] if args.scale == "both" else [args.scale]
+    rows = [run_scale(name, embedder, questions, args) for name in scales]
+
+    print(
+        f"\nPOST /v1/chat, {args.clients} clients, {args.duration:.0f} s per scale, "
+        f"{os.cpu_count()} CPUs; goal >= {GOAL_RPS:.0f} RPS with p95 <= {GOAL_P95_MS:.0f} ms\n"
+    )
+    print_table(
+        [
+            "scale",
+            "chunks",
+            "requests",
+            "errors",
+            "RPS",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "server CPU ms/req",
+            "load",
+            "goal",
+        ],
+        [
+            [
+                r["scale"],
+                r["chunks"],
+                r["requests"],
+                r["errors"],
+                r["rps"],
+                r["p50_ms"],
+                r["p95_ms"],
+                r["p99_ms"],
+                r["server_cpu_ms_per_request"],
+                r["load_avg_1m"],
+                "met" if r["goal_met"] else "missed",
+            ]
+            for r in rows
+        ],
+    )
+    path = write_results(
+        "load",
+        {
+            "route": "POST /v1/chat",
+            "clients": args.clients,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "cpus": os.cpu_count(),
+            "goal": {"rps": GOAL_RPS, "p95_ms": GOAL_P95_MS},
+            "results": rows,
+        },
+        args.out,
+    )
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
