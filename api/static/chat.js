@@ -983,7 +983,8 @@
   /** Split a Server-Sent Events buffer into complete events; returns [events, rest]. */
   function parseEvents(buffer) {
     const events = [];
-    const blocks = buffer.replace(/\r\n?/g, "\n").split("\n\n");
+    // A "\r" at the very end may be the first half of a "\r\n" split across chunks.
+    const blocks = buffer.replace(/\r\n/g, "\n").replace(/\r(?!$)/g, "\n").split("\n\n");
     const rest = blocks.pop();
     for (const block of blocks) {
       let name = "message";
