@@ -1,17 +1,20 @@
-"""GET /v1/analytics/gaps (JSON), .../gaps/report.md and .../gaps/chart.png: the
-knowledge-gap report, for internal callers only (it shows what customers asked)."""
+"""GET /v1/analytics/gaps (JSON), .../gaps/report.md, .../gaps/chart.png and
+.../gaps/cases.jsonl: the knowledge-gap report and a group's eval cases, for internal callers
+only (they show what customers asked)."""
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
 from api.deps import ComponentsDep, InternalCallerDep
 from api.errors import error_responses
+from assistant.analytics.export import cases_for
 from assistant.analytics.gaps import GapAnalyzer, GapReport, parse_since
 from assistant.analytics.options import GapSettings
 from assistant.analytics.report import chart_png, to_markdown
@@ -137,6 +140,39 @@ async def gaps_chart(
     report = await run_in_threadpool(_report, components, params)
     png = await run_in_threadpool(chart_png, report)
     return Response(png, media_type="image/png")
+
+
+@router.get(
+    "/gaps/cases.jsonl",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "The group's questions as golden eval cases, one JSON object a line "
+            "(the format of `assistant gaps --export`; see evals/README.md).",
+        },
+        **error_responses(401, 403, 404, 422, 429, 500, 503),
+    },
+    summary="A gap group as eval cases (internal keys only)",
+)
+async def gap_cases(
+    components: ComponentsDep,
+    _: InternalCallerDep,
+    params: GapParamsDep,
+    group: Annotated[
+        str, Query(min_length=4, max_length=40, pattern=r"^[0-9a-f]+$", description="Group id.")
+    ],
+) -> Response:
+    report = await run_in_threadpool(_report, components, params)
+    found = next((g for g in report.groups if g.id.startswith(group)), None)
+    if found is None:
+        raise HTTPException(404, f"No gap group has the id {group} in this period.")
+    rows = [json.dumps(row, ensure_ascii=False) for row in cases_for(found)]
+    return Response(
+        "\n".join(rows) + "\n",
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="gap-{found.id}.jsonl"'},
+    )
 
 
 def _report(components: Components, params: GapParams) -> GapReport:

@@ -50,9 +50,10 @@
     els.status.classList.toggle("error", Boolean(isError));
   }
 
-  async function call(path) {
+  async function call(path, extra) {
     const key = els.key.value.trim();
-    const response = await fetch(`${path}?since=${encodeURIComponent(els.since.value)}`, {
+    const query = new URLSearchParams({ since: els.since.value, ...(extra || {}) });
+    const response = await fetch(`${path}?${query}`, {
       headers: { Authorization: `Bearer ${key}` },
     });
     if (!response.ok) {
@@ -105,11 +106,21 @@
       { class: "examples", "aria-label": "Example questions" },
       group.examples.map((e) => h("li", { text: e.question })),
     );
+    const exportButton = h("button", {
+      type: "button",
+      class: "btn btn-secondary btn-small",
+      text: "Download as eval cases",
+      "aria-label": `Download the questions of "${group.label}" as eval cases`,
+    });
+    exportButton.addEventListener("click", () =>
+      download(`${API}/cases.jsonl`, `gap-${group.id}.jsonl`, { group: group.id }),
+    );
     return h("li", { class: "group" }, [
       h("h3", { text: group.label }),
       meta,
       action,
       examples,
+      h("p", { class: "group-actions" }, [exportButton]),
     ]);
   }
 
@@ -187,11 +198,11 @@
     }
   }
 
-  async function downloadMarkdown() {
+  async function download(path, filename, extra) {
     try {
-      const text = await (await call(`${API}/report.md`)).text();
-      const url = URL.createObjectURL(new Blob([text], { type: "text/markdown" }));
-      const link = h("a", { href: url, download: "gaps.md" });
+      const blob = await (await call(path, extra)).blob();
+      const url = URL.createObjectURL(blob);
+      const link = h("a", { href: url, download: filename });
       document.body.append(link);
       link.click();
       link.remove();
@@ -223,7 +234,7 @@
     }
     els.key.value = storedKey();
     els.form.addEventListener("submit", load);
-    els.download.addEventListener("click", downloadMarkdown);
+    els.download.addEventListener("click", () => download(`${API}/report.md`, "gaps.md"));
     if (els.key.value) els.form.requestSubmit();
   }
 

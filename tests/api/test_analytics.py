@@ -1,9 +1,12 @@
 """GET /v1/analytics/gaps on the real server: questions asked over HTTP show up grouped,
 redacted, for internal keys only."""
 
+from pathlib import Path
+
 import httpx
 import pytest
 
+from evals.cases import load_cases
 from tests.api.conftest import Served
 
 INTERNAL = {"Authorization": "Bearer emp-secret"}
@@ -53,7 +56,11 @@ def test_markdown_and_chart(asked: str) -> None:
     ],
 )
 def test_other_callers_are_refused(base_url: str, headers: dict[str, str], status: int) -> None:
-    for path in ("/v1/analytics/gaps", "/v1/analytics/gaps/chart.png"):
+    for path in (
+        "/v1/analytics/gaps",
+        "/v1/analytics/gaps/chart.png",
+        "/v1/analytics/gaps/cases.jsonl?group=abcd",
+    ):
         response = httpx.get(f"{base_url}{path}", headers=headers, timeout=30)
         assert response.status_code == status
         assert response.json()["error"]["code"] in ("forbidden", "unauthorized")
@@ -81,3 +88,22 @@ def test_the_whole_history_is_a_valid_period(base_url: str) -> None:
         f"{base_url}/v1/analytics/gaps?since=0001-01-01", headers=INTERNAL, timeout=120
     )
     assert response.status_code == 200 and response.json()["questions"] >= 0
+
+
+def test_a_group_as_eval_cases(asked: str, tmp_path: Path) -> None:
+    report = httpx.get(f"{asked}/v1/analytics/gaps?since=1d", headers=INTERNAL, timeout=120)
+    payroll = next(g for g in report.json()["groups"] if PAYROLL[0] in g["questions"])
+    response = httpx.get(
+        f"{asked}/v1/analytics/gaps/cases.jsonl?since=1d&group={payroll['id'][:6]}",
+        headers=INTERNAL,
+        timeout=120,
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-ndjson"
+    (tmp_path / "gap.jsonl").write_text(response.text)
+    cases = load_cases(tmp_path / "gap.jsonl")
+    assert [c.turns[0].question for c in cases] == payroll["questions"]
+    missing = httpx.get(
+        f"{asked}/v1/analytics/gaps/cases.jsonl?group=abcdef", headers=INTERNAL, timeout=120
+    )
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

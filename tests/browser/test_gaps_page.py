@@ -7,6 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from evals.cases import load_cases
 from tests.api.conftest import Served
 
 pytestmark = pytest.mark.browser
@@ -30,6 +31,13 @@ def test_employee_sees_groups_and_chart(page: Page, served: Served, artifacts: P
     page.wait_for_function("document.getElementById('chart').naturalWidth > 0")
     assert "largest gap groups" in (chart.get_attribute("alt") or "")
     page.screenshot(path=artifacts / "browser-gaps.png", full_page=True)
+
+    with page.expect_download() as download:
+        group.get_by_role("button", name="as eval cases").click()
+    saved = artifacts / download.value.suggested_filename
+    download.value.save_as(saved)
+    cases = load_cases(saved)
+    assert {c.turns[0].question for c in cases} >= set(PAYROLL)
 
 
 def test_a_customer_key_gets_told_what_is_needed(page: Page, served: Served) -> None:
