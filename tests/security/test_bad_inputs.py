@@ -174,6 +174,7 @@ def test_every_kind_of_broken_file_is_reported_and_skipped(
     assert not (tmp_path / "evil.html").exists() and not (tmp_path.parent / "evil.html").exists()
 
 
+@pytest.mark.slow  # a second pass over the same files, through a real process
 def test_the_command_line_reports_the_bad_folder_and_exits_0(tmp_path: Path) -> None:
     write_bad_corpus(tmp_path / "bad")
     (tmp_path / "bad" / "kb" / "huge.md").unlink()  # only too big for the lowered test limit

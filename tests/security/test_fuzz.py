@@ -2,7 +2,7 @@
 requests for every operation, with and without a valid key. Bad input must get a 4xx JSON
 error, never a 5xx, and the server must stay up.
 
-The default run sends about 20 cases per operation; `-m slow` sends over 1,000 in all.
+The default run sends about 12 cases per operation; `-m slow` sends over 1,000 in all.
 """
 
 from contextlib import suppress
@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font:UserWarning")
 
 INTERNAL_KEY = "Bearer emp-secret"
-FAST_CASES_PER_OPERATION = 10  # per generation mode
+FAST_CASES_PER_OPERATION = 6  # per generation mode
 SLOW_CASES_PER_OPERATION = 60
 CHECKS = [
     not_a_server_error,
@@ -108,7 +108,7 @@ def assert_clean(run: FuzzRun, url: str, *, at_least: int) -> None:
 
 def test_fuzzed_requests_never_get_a_5xx(isolation_url: str) -> None:
     run = fuzz(isolation_url, cases_per_operation=FAST_CASES_PER_OPERATION)
-    assert_clean(run, isolation_url, at_least=100)
+    assert_clean(run, isolation_url, at_least=80)
 
 
 @pytest.mark.slow
