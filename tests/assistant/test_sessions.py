@@ -22,3 +22,21 @@ def test_sessions_survive_a_restart(tmp_path: Path) -> None:
     first.append("s", Turn("q", "q", "a", refused=False))
     first.close()
     assert [t.answer for t in SessionStore(url).history("s")] == ["a"]
+
+
+def test_a_reader_is_not_blocked_by_an_open_write(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    store = SessionStore(url)
+    store.append("s1", Turn("q", "q", "a", refused=False))
+    writer = sqlite3.connect(tmp_path / "app.db", timeout=0.1)
+    writer.execute("BEGIN EXCLUSIVE")  # another process in the middle of writing
+    writer.execute(
+        "INSERT INTO turns (session_id, question, standalone, answer, refused, "
+        "created_at) VALUES ('s2', 'x', 'x', 'x', 0, '2026-01-01')"
+    )
+    assert [t.question for t in store.history("s1")] == ["q"]  # would raise "locked" without WAL
+    writer.rollback()
+    writer.close()
+    store.close()
