@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from assistant.condense import condense
+from assistant.conflicts import note_conflicts
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore, Turn
+from assistant.source_notes import note_sources
 from assistant.synthesizers import (
     Done,
     Draft,
@@ -63,8 +65,18 @@ class Answerer:
         audience: Audience = Audience.PUBLIC,
         mode: Mode = Mode.CUSTOMER,
         session_id: str | None = None,
+        product_version: str | None = None,
+        page: str | None = None,
     ) -> Answer:
-        for event in self.stream(question, audience=audience, mode=mode, session_id=session_id):
+        events = self.stream(
+            question,
+            audience=audience,
+            mode=mode,
+            session_id=session_id,
+            product_version=product_version,
+            page=page,
+        )
+        for event in events:
             if isinstance(event, Finished):
                 return event.answer
         raise AssertionError("stream() always ends with Finished")
@@ -76,11 +88,16 @@ class Answerer:
         audience: Audience = Audience.PUBLIC,
         mode: Mode = Mode.CUSTOMER,
         session_id: str | None = None,
+        product_version: str | None = None,
+        page: str | None = None,
     ) -> Iterator[AnswerEvent]:
         """The answer as it is written: `TextDelta`s (an LLM's tokens as they come; otherwise
         the finished text in word-sized pieces), a `Retraction` when text already shown is
         withdrawn (the LLM's answer failed its check, or the evidence proved too weak), then
         `Finished` with the Answer. The deltas after the last retraction make `answer.answer`.
+
+        `product_version` prefers content for that version; `page` (where the user is in the
+        product, e.g. `/settings/reminders`) ranks content made for that page higher.
         """
         started = time.perf_counter()
         session_id = session_id or uuid.uuid4().hex
@@ -88,7 +105,14 @@ class Answerer:
         query = self.condenser(question, history)
         shown: list[str] = []
         answer: Answer | None = None
-        for event in self._answer_events(query, readable_audiences(audience, mode), session_id):
+        events = self._answer_events(
+            query,
+            readable_audiences(audience, mode),
+            session_id,
+            product_version=product_version,
+            page=page,
+        )
+        for event in events:
             if isinstance(event, Finished):
                 answer = event.answer
                 continue
@@ -98,7 +122,10 @@ class Answerer:
                 shown.clear()
             yield event
         assert answer is not None
-        if "".join(shown) != answer.answer:
+        so_far = "".join(shown)
+        if so_far and answer.answer.startswith(so_far):  # notes added after the text
+            yield from (TextDelta(piece) for piece in word_pieces(answer.answer[len(so_far) :]))
+        elif so_far != answer.answer:
             if shown:
                 yield Retraction("the sources do not support this answer well enough")
             yield from (TextDelta(piece) for piece in word_pieces(answer.answer))
@@ -122,10 +149,22 @@ class Answerer:
         yield Finished(answer)
 
     def _answer_events(
-        self, query: str, audiences: list[str], session_id: str
+        self,
+        query: str,
+        audiences: list[str],
+        session_id: str,
+        *,
+        product_version: str | None = None,
+        page: str | None = None,
     ) -> Iterator[AnswerEvent]:
         vector = self.retriever.embedder.embed([query])[0]
-        chunks = self.retriever.retrieve(query, audiences=audiences, query_vector=vector)
+        chunks = self.retriever.retrieve(
+            query,
+            audiences=audiences,
+            query_vector=vector,
+            product_version=product_version,
+            page=page,
+        )
         draft: Draft | None = None
         if isinstance(self.synthesizer, StreamingSynthesizer):
             for event in self.synthesizer.stream(query, chunks, question_vector=vector):
@@ -136,6 +175,8 @@ class Answerer:
         else:
             draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
         assert draft is not None
+        # Notes come after the evidence check: they add sources, never weaken support.
+        draft = note_sources(note_conflicts(query, draft, chunks), product_version=product_version)
         confidence = answer_confidence(query, chunks, draft)
         yield Finished(self._answer(query, draft, confidence, session_id))
 
@@ -228,4 +269,5 @@ def citation(number: int, chunk: ScoredChunk) -> Citation:
         reviewed=bool(meta.get("reviewed", True)),
         start_seconds=meta.get("start_seconds"),
         author=meta.get("author"),
+        product_version=meta.get("product_version"),
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from assistant.analytics.command import add_gaps_command, run_gaps
 from assistant.settings import Settings
 from assistant.stores import StoreError
-from assistant.types import Audience, Mode
+from assistant.types import Audience, Citation, Mode
 from evals import command as eval_command
 
 EXAMPLES = """\
@@ -80,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         "audience may read",
     )
     ask.add_argument("--session", help="continue the conversation with this session id")
+    ask.add_argument(
+        "--product-version",
+        metavar="V",
+        help="the product version you use, e.g. 4.1: its content first, other versions only "
+        "when none matches (labelled)",
+    )
+    ask.add_argument(
+        "--page",
+        metavar="PATH",
+        help="the product page you are on, e.g. /settings/reminders: content made for it "
+        "ranks higher (see `pages` in the README's metadata keys)",
+    )
     ask.add_argument("--json", action="store_true", help="print the Answer object as JSON")
 
     serve = commands.add_parser("serve", help="start the HTTP API and the chat page")
@@ -166,6 +178,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             audience=Audience(args.audience),
             mode=Mode(args.mode),
             session_id=args.session,
+            product_version=args.product_version,
+            page=args.page,
         )
     finally:
         components.close()
@@ -176,9 +190,19 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if answer.citations:
         print()
         for c in answer.citations:
-            print(f"[{c.id}] {c.title} — {c.url or c.document}")
+            print(f"[{c.id}] {c.title} — {c.url or c.document}{citation_label(c)}")
+    for warning in answer.warnings:
+        print(f"note: {warning}")
     print(f"\n(confidence {answer.confidence:.2f}, session {answer.session_id})")
     return 0
+
+
+def citation_label(citation: Citation) -> str:
+    """` (version 4.1; by ana; not reviewed)`: what to weigh before trusting a source."""
+    parts = [f"version {citation.product_version}"] if citation.product_version else []
+    parts += [f"by {citation.author}"] if citation.author else []
+    parts += [] if citation.reviewed else ["not reviewed"]
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,7 +19,8 @@ from assistant.types import ScoredChunk
 
 SAME_DOCUMENT_DISCOUNT = 0.93  # score factor per chunk already taken from the same document
 NEAR_DUPLICATE = 0.95  # cosine above which two chunks say the same thing
-PAGE_BOOST = 1.25  # score factor for content made for the user's page (benchmarks/context.py)
+RELEVANT_SHARE = 0.6  # of the best score: candidates that could answer the question
+PAGE_BOOST = 1.5  # score factor for content made for the user's page (benchmarks/context.py)
 
 
 def shape(
@@ -42,8 +43,14 @@ def matches_version(chunk: ScoredChunk, product_version: str) -> bool:
 
 
 def _for_version(chunks: list[ScoredChunk], product_version: str) -> list[ScoredChunk]:
-    matching = [c for c in chunks if matches_version(c, product_version)]
-    return matching or chunks
+    """Only matching chunks when a relevant one matches; otherwise every version (the
+    answer then says which version its sources describe). Relevant: near the best score,
+    so an unversioned forum post about something else does not shut out every answer."""
+    best = max((c.score for c in chunks), default=0.0)
+    relevant = [c for c in chunks if c.score >= RELEVANT_SHARE * best]
+    if any(matches_version(c, product_version) for c in relevant):
+        return [c for c in chunks if matches_version(c, product_version)]
+    return chunks
 
 
 def on_page(chunk: ScoredChunk, page: str) -> bool:

@@ -62,7 +62,10 @@ class Citation(BaseModel):
     audience: str
     reviewed: bool = True
     start_seconds: float | None = None
-    author: str | None = None
+    author: str | None = Field(default=None, description="Forum posts: who wrote the post.")
+    product_version: str | None = Field(
+        default=None, description="The product version the source describes, if it says."
+    )
 
 
 class InternalNotes(BaseModel):

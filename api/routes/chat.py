@@ -33,8 +33,22 @@ class ChatRequest(BaseModel):
     session_id: SafeText | None = Field(default=None, max_length=128)
     mode: Mode = Mode.CUSTOMER
     stream: bool = False
-    product_version: SafeText | None = Field(default=None, max_length=64)
-    context: dict[SafeText, SafeText] | None = Field(default=None, max_length=16)
+    product_version: SafeText | None = Field(
+        default=None,
+        max_length=64,
+        description="The product version the user runs, e.g. `4.1`: content for it first; "
+        "other versions only when none matches (the answer's warnings say so).",
+    )
+    context: dict[SafeText, SafeText] | None = Field(
+        default=None,
+        max_length=16,
+        description='Where the user is in the product, e.g. `{"page": "/billing/invoices"}`:'
+        " content whose `pages` metadata covers that page ranks higher.",
+    )
+
+    @property
+    def page(self) -> str | None:
+        return (self.context or {}).get("page") or None
 
 
 @router.post(
@@ -62,11 +76,21 @@ async def chat(
     "discard what was shown: the whole answer follows" (its citations failed the check, or
     the evidence proved too weak)."""
     ask = functools.partial(
-        answerer.ask, audience=caller.audience, mode=body.mode, session_id=body.session_id
+        answerer.ask,
+        audience=caller.audience,
+        mode=body.mode,
+        session_id=body.session_id,
+        product_version=body.product_version,
+        page=body.page,
     )
     if body.stream or "text/event-stream" in (accept or ""):
         events = answerer.stream(
-            body.message, audience=caller.audience, mode=body.mode, session_id=body.session_id
+            body.message,
+            audience=caller.audience,
+            mode=body.mode,
+            session_id=body.session_id,
+            product_version=body.product_version,
+            page=body.page,
         )
         # The first event is computed before the response starts, so a store that is down
         # still gets a JSON error with the right status rather than a broken stream.

@@ -1,0 +1,226 @@
+"""Sources that disagree on the value a question asks for: keep the trusted value, cite both.
+
+A webinar from last year can contradict this month's help article. When the question asks for
+a quantity ("how many reminders…") or a place in the product (a menu path such as
+`Settings > Reminders`) and two retrieved documents state different values for it, the answer
+keeps the value of the more trusted document (help articles and courses over webinars over
+forum threads, then the newer `updated_at`) and says, citing both, that another source said
+otherwise. Yes/no disagreements are not detected: they need an LLM to read reliably.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from assistant.synthesizers import Draft
+from assistant.text_units import content_terms, split_sentences
+from assistant.types import ScoredChunk
+
+AUTHORITY = {"kb": 2, "course": 2, "transcript": 1, "thread": 0}
+KIND_LABEL = {"kb": "help article", "course": "course lesson", "transcript": "webinar"}
+NUMBER_WORDS = {
+    w: n
+    for n, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ]
+    )
+}
+TIME_UNITS = frozenset(["second", "minute", "hour", "day", "week", "month", "year"])
+_QUANTITY_QUESTION = re.compile(
+    r"\b(how (many|much|long|often|far)|limit|maximum|minimum|max|min|number of|up to|at most)\b",
+    re.IGNORECASE,
+)
+_QUESTION_WORDS = frozenset(
+    [
+        "how",
+        "many",
+        "much",
+        "long",
+        "often",
+        "what",
+        "which",
+        "where",
+        "do",
+        "doe",
+        "can",
+        "i",
+        "my",
+        "we",
+        "our",
+        "per",
+    ]
+)
+_TOKEN = re.compile(r"[A-Za-z]+|\d{1,3}(?:,\d{3})+(?![\d.,:])|\d+(?![\d.,:])|\d[\d.,:]*")
+_BOLD_PATH = re.compile(r"\*\*([^*\n]+?\s>\s[^*\n]+?)\*\*")
+_PLAIN_PATH = re.compile(r"\b[A-Z][\w'’&…()-]*(?: > [A-Z][\w'’&…()-]*(?: [A-Z][\w'’&…()-]*)*)+")
+_MONTHS = "January February March April May June July August September October November December"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One value a source states: `key` says what it is about (a unit, a menu leaf)."""
+
+    key: str
+    value: str  # normalised, for comparing
+    shown: str  # as the source wrote it, for the note
+    chunk: ScoredChunk
+
+
+def note_conflicts(question: str, draft: Draft, retrieved: Sequence[ScoredChunk]) -> Draft:
+    """The draft with a sentence per disagreement, citing the other source; unchanged if none.
+
+    Markers stay valid: sources the note cites are appended to `draft.sources`.
+    """
+    if not draft.text or not draft.sources:
+        return draft
+    terms = content_terms(question) - _QUESTION_WORDS
+    chunks = _unique([*draft.sources, *retrieved])
+    claims = _path_claims(chunks, terms)
+    if _QUANTITY_QUESTION.search(question):
+        claims += _number_claims(chunks, terms)
+    cited = {c.chunk_id for c in draft.sources}
+    for key in dict.fromkeys(c.key for c in claims):
+        conflict = _conflict([c for c in claims if c.key == key])
+        if conflict and {conflict[0].chunk.chunk_id, conflict[1].chunk.chunk_id} & cited:
+            draft = _with_note(draft, *conflict)
+    return draft
+
+
+def trust(chunk: ScoredChunk) -> tuple[int, bool, str]:
+    """More authoritative kind, then reviewed, then newer."""
+    meta = chunk.metadata
+    return (
+        AUTHORITY.get(str(meta.get("source_type", "kb")), 0),
+        bool(meta.get("reviewed", True)),
+        str(meta.get("updated_at", "")),
+    )
+
+
+def _unique(chunks: Sequence[ScoredChunk]) -> list[ScoredChunk]:
+    return list({c.chunk_id: c for c in chunks}.values())
+
+
+def _number_claims(chunks: Sequence[ScoredChunk], terms: set[str]) -> list[Claim]:
+    """`5 reminders`, `three reminders`, `30 minutes` in sentences about the question."""
+    claims = []
+    for chunk in chunks:
+        for sentence in split_sentences(chunk.text.replace("**", "")):
+            if len(content_terms(sentence) & terms) < min(2, len(terms)):
+                continue
+            tokens = _TOKEN.findall(sentence)
+            for i, token in enumerate(tokens):
+                value = _number(token)
+                if value is None:
+                    continue
+                for word in tokens[i + 1 : i + 3]:
+                    unit = content_terms(word)
+                    if unit & terms or unit & TIME_UNITS:
+                        [key] = unit
+                        claims.append(Claim(key, value, f"{token} {word}", chunk))
+                        break
+    return claims
+
+
+def _number(token: str) -> str | None:
+    if token.lower() in NUMBER_WORDS:
+        return str(NUMBER_WORDS[token.lower()])
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d+", token):
+        return token.replace(",", "")
+    return None
+
+
+def _path_claims(chunks: Sequence[ScoredChunk], terms: set[str]) -> list[Claim]:
+    """Menu paths whose last step the question names (`Settings > Reminders` for reminders),
+    in sentences about the question."""
+    claims = []
+    for chunk in chunks:
+        for sentence in split_sentences(chunk.text):
+            if len(content_terms(sentence) & terms) < min(2, len(terms)):
+                continue
+            for path in _BOLD_PATH.findall(sentence) or _PLAIN_PATH.findall(sentence):
+                steps = [" ".join(s.split()) for s in path.split(">")]
+                if not content_terms(steps[-1]) & terms:
+                    continue
+                value = " > ".join(s.lower() for s in steps)
+                key = f"menu:{steps[-1].lower()}"
+                claims.append(Claim(key, value, " > ".join(steps), chunk))
+    return claims
+
+
+def _conflict(claims: list[Claim]) -> tuple[Claim, Claim] | None:
+    """(trusted, other) when documents state different values; a document stating several
+    values for the same key (a table per plan, say) is left out as ambiguous."""
+    by_document: dict[str, set[str]] = {}
+    for c in claims:
+        by_document.setdefault(c.chunk.document, set()).add(c.value)
+    clear = [c for c in claims if len(by_document[c.chunk.document]) == 1]
+    if len({c.value for c in clear}) < 2:
+        return None
+    trusted = max(clear, key=lambda c: trust(c.chunk))
+    others = [c for c in clear if c.value != trusted.value]
+    if trusted.value in {c.value for c in others}:
+        return None
+    return trusted, max(others, key=lambda c: trust(c.chunk))
+
+
+def _with_note(draft: Draft, trusted: Claim, other: Claim) -> Draft:
+    sources = list(draft.sources)
+    ids = [c.chunk_id for c in sources]
+    text = draft.text
+    if trusted.chunk.chunk_id not in ids:
+        sources.append(trusted.chunk)
+        ids.append(trusted.chunk.chunk_id)
+        text = f"{_sentence_with(trusted)} [{len(sources)}]\n\n{text}"
+    if other.chunk.chunk_id not in ids:
+        sources.append(other.chunk)
+        ids.append(other.chunk.chunk_id)
+    n_trusted = ids.index(trusted.chunk.chunk_id) + 1
+    n_other = ids.index(other.chunk.chunk_id) + 1
+    note = f"{_describe(other.chunk, trusted.chunk)} said {other.shown} [{n_other}]."
+    warning = (
+        f"Sources disagree: {trusted.shown} [{n_trusted}] vs {other.shown} [{n_other}]; "
+        f"the answer follows [{n_trusted}], the more authoritative or newer source."
+    )
+    return replace(
+        draft,
+        text=f"{text.rstrip()}\n\n{note}",
+        sources=sources,
+        warnings=[*draft.warnings, warning],
+    )
+
+
+def _sentence_with(claim: Claim) -> str:
+    for sentence in split_sentences(claim.chunk.text.replace("**", "")):
+        if claim.shown.replace("**", "") in sentence:
+            return sentence
+    return claim.shown
+
+
+def _describe(other: ScoredChunk, trusted: ScoredChunk) -> str:
+    """'An older webinar (version 4.1, June 2026)'."""
+    meta = other.metadata
+    kind = KIND_LABEL.get(str(meta.get("source_type")), "community post")
+    older = str(meta.get("updated_at", "")) < str(trusted.metadata.get("updated_at", ""))
+    details = []
+    if meta.get("product_version"):
+        details.append(f"version {meta['product_version']}")
+    if meta.get("author") and meta.get("source_type") == "thread":
+        details.append(f"by {meta['author']}")
+    if re.match(r"\d{4}-\d{2}", str(meta.get("updated_at", ""))):
+        year, month = str(meta["updated_at"])[:7].split("-")
+        details.append(f"{_MONTHS.split()[int(month) - 1]} {year}")
+    label = f"An older {kind}" if older else f"A {kind}"
+    return f"{label} ({', '.join(details)})" if details else label

@@ -1,0 +1,41 @@
+"""What a reader should know about an answer's sources: other product versions, unreviewed posts."""
+
+from dataclasses import replace
+
+from assistant.synthesizers import Draft
+from assistant.types import ScoredChunk
+
+UNREVIEWED_NOTE = "This answer comes from community posts that our team has not reviewed."
+
+
+def note_sources(draft: Draft, *, product_version: str | None = None) -> Draft:
+    """Adds a warning when the sources describe another version than the one asked for, and
+    a sentence (and warning) when every source is an unreviewed community post."""
+    if not draft.text or not draft.sources:
+        return draft
+    warnings = list(draft.warnings)
+    text = draft.text
+    other_versions = _other_versions(draft.sources, product_version)
+    if other_versions:
+        warnings.append(
+            f"Nothing matched version {product_version}; these sources describe version "
+            f"{' and '.join(other_versions)}."
+        )
+    if all(_unreviewed_community(c) for c in draft.sources):
+        text = f"{text.rstrip()}\n\n{UNREVIEWED_NOTE}"
+        warnings.append(UNREVIEWED_NOTE)
+    return replace(draft, text=text, warnings=warnings)
+
+
+def _other_versions(sources: list[ScoredChunk], product_version: str | None) -> list[str]:
+    if not product_version:
+        return []
+    versions = {
+        str(c.metadata["product_version"]) for c in sources if c.metadata.get("product_version")
+    }
+    return sorted(versions - {product_version})
+
+
+def _unreviewed_community(chunk: ScoredChunk) -> bool:
+    meta = chunk.metadata
+    return meta.get("source_type") == "thread" and not meta.get("reviewed", True)
