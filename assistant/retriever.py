@@ -6,6 +6,7 @@ import numpy as np
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from assistant.embedders import Embedder
+from assistant.reranker import CrossEncoderReranker
 from assistant.shaping import shape
 from assistant.stores import Store, audience_filters
 from assistant.types import ScoredChunk
@@ -16,10 +17,18 @@ CANDIDATE_FACTOR = 3
 class HybridRetriever:
     """Dense MiniLM + BM25, fused inside Qdrant, filtered by audience inside the query."""
 
-    def __init__(self, store: Store, embedder: Embedder, *, top_k: int = 8) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        *,
+        top_k: int = 8,
+        reranker: CrossEncoderReranker | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.top_k = top_k
+        self.reranker = reranker
 
     def retrieve(
         self,
@@ -59,4 +68,6 @@ class HybridRetriever:
                     vector=chunk_vector,
                 )
             )
+        if self.reranker is not None:
+            chunks = self.reranker.rerank(question, chunks)
         return shape(chunks, limit=limit, product_version=product_version, page=page)

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("QDRANT_API_KEY", "ASSISTANT_QDRANT_API_KEY")
     )
 
+    reranker_path: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RERANKER_PATH", "ASSISTANT_RERANKER_PATH"),
+        description="A local cross-encoder folder: reorders retrieved chunks (off when unset).",
+    )
     llm_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("LLM_BASE_URL", "ASSISTANT_LLM_BASE_URL")
     )

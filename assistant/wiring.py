@@ -10,6 +10,7 @@ from assistant.embedders.fake import FakeEmbedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.feedback import FeedbackStore
 from assistant.question_log import QuestionLog
+from assistant.reranker import CrossEncoderReranker
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore, Turn
 from assistant.settings import Settings
@@ -84,6 +85,10 @@ def build_synthesizer(settings: Settings, *, embedder: Embedder) -> Synthesizer:
     )
 
 
+def build_reranker(settings: Settings) -> CrossEncoderReranker | None:
+    return CrossEncoderReranker(settings.reranker_path) if settings.reranker_path else None
+
+
 def build_condenser(
     settings: Settings, synthesizer: Synthesizer
 ) -> Callable[[str, list[Turn]], str]:
@@ -100,8 +105,9 @@ def build_condenser(
 def build_components(settings: Settings, *, embedder: Embedder | None = None) -> Components:
     embedder = embedder or build_embedder(settings)
     synthesizer = build_synthesizer(settings, embedder=embedder)  # fails before opening a store
+    reranker = build_reranker(settings)  # so does this
     store = build_store(settings, dimension=embedder.dimension)
-    retriever = HybridRetriever(store, embedder, top_k=settings.top_k)
+    retriever = HybridRetriever(store, embedder, top_k=settings.top_k, reranker=reranker)
     sessions = SessionStore(settings.database)
     feedback = FeedbackStore(sessions.engine)
     question_log = QuestionLog(sessions.engine, retention_days=settings.retention_days)
