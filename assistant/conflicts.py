@@ -129,7 +129,8 @@ def _number_claims(chunks: Sequence[ScoredChunk], terms: set[str]) -> list[Claim
                     unit = content_terms(word)
                     if unit & terms or unit & TIME_UNITS:
                         [key] = unit
-                        claims.append(Claim(key, value, f"{token} {word}", chunk))
+                        number = token.lower() if token.isalpha() else token
+                        claims.append(Claim(key, value, f"{number} {word}", chunk))
                         break
     return claims
 

@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -240,3 +242,38 @@ def test_streamed_notes_arrive_as_more_text_not_a_retraction(answerer: Answerer)
     events = list(answerer.stream(QUESTION))
     text = "".join(getattr(e, "text", "") for e in events)
     assert text == events[-1].answer.answer  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def ledgerly(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Answerer:  # type: ignore[no-untyped-def]
+    """The demo corpus's deliberate conflict: the 4.1 webinar's 3 reminders vs the KB's 5."""
+    corpora = Path(__file__).resolve().parents[2] / "corpora"
+    root = tmp_path_factory.mktemp("ledgerly")
+    files = [
+        "kb/recurring-invoices-and-reminders.md",
+        "kb/create-and-send-first-invoice.md",
+        "transcripts/getting-paid-faster.vtt",
+        "transcripts/getting-paid-faster.vtt.meta.yaml",
+        "threads/how-do-i-add-a-late-fee-automatically-to-overdue-invoices.json",
+        "threads/how-do-i-add-a-late-fee-automatically-to-overdue-invoices.json.meta.yaml",
+    ]
+    for name in files:
+        (root / "corpus" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(corpora / name, root / "corpus" / name)
+    store = EdgeStore(root / "edge", dimension=real_embedder.dimension)
+    chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
+    IngestJob(store, real_embedder, chunker).run([root / "corpus"])
+    return Answerer(HybridRetriever(store, real_embedder), ExtractiveSynthesizer(real_embedder))
+
+
+def test_ledgerly_reminder_limit_follows_the_current_article(ledgerly: Answerer) -> None:
+    answer = ledgerly.ask("How many payment reminders can I schedule per invoice?")
+    assert not answer.refused
+    assert "5 reminders per invoice" in answer.answer
+    webinar = [c for c in answer.citations if c.document == "transcripts/getting-paid-faster.vtt"]
+    assert webinar, answer
+    assert re.search(
+        rf"An older webinar \(version 4\.1, June 2026\) said three reminders \[{webinar[0].id}\]\.",
+        answer.answer,
+    )
+    assert_markers_match_citations(answer)
