@@ -46,6 +46,7 @@ class CitedSource:
     document: str
     title: str
     source_type: str
+    author: str | None = None  # forum posts: who wrote the cited post
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class QuestionLog:
         """Stores one answered (or refused) question, redacted; returns its id."""
         cited = [
             {"document": c.document, "title": c.title, "source_type": c.source_type}
+            | ({"author": c.author} if c.author else {})
             for c in answer.citations
         ]
         row = QuestionRow(

@@ -70,6 +70,7 @@ VTT = """WEBVTT
 VTT_META = """title: "Webinar: Getting paid faster"
 url: https://video.example.com/w/getting-paid
 updated_at: 2026-06-11
+product_version: "4.1"
 """
 
 TOPIC = {

@@ -186,6 +186,9 @@ def summary_text(report: "GapReport") -> str:
         )
     if report.never_cited:
         lines += ["", f"never cited: {len(report.never_cited)} documents (see --json or --out)"]
+    if report.top_contributors:
+        credits = ", ".join(f"{c.author} ({c.answers})" for c in report.top_contributors)
+        lines += ["", f"top community contributors (answers citing their posts): {credits}"]
     return "\n".join(lines)
 
 

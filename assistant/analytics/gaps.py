@@ -80,6 +80,11 @@ class DocumentUse(BaseModel):
     citations: int = Field(description="Answers citing it in the window.")
 
 
+class Contributor(BaseModel):
+    author: str
+    answers: int = Field(description="Answered questions citing the author's forum posts.")
+
+
 class KindRate(BaseModel):
     kind: str = Field(
         description="The kind of the content a question was answered from or, "
@@ -105,6 +110,10 @@ class GapReport(BaseModel):
     most_cited: list[DocumentUse]
     never_cited: list[str] = Field(description="Indexed documents no answer cited.")
     answer_rate_by_kind: list[KindRate]
+    top_contributors: list[Contributor] = Field(
+        default_factory=list,
+        description="Community members whose forum posts answered the most questions.",
+    )
 
 
 def parse_since(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
@@ -180,6 +189,7 @@ class GapAnalyzer:
             most_cited=most_cited(current),
             never_cited=sorted(set(documents) - {c.document for q in current for c in q.citations}),
             answer_rate_by_kind=answer_rate_by_kind(current, nearest),
+            top_contributors=top_contributors(current),
         )
 
     def _reasons(self, question: LoggedQuestion) -> list[Reason]:
@@ -328,6 +338,16 @@ def most_cited(questions: Sequence[LoggedQuestion], *, limit: int = 10) -> list[
         )
         for document, count in ranked
     ]
+
+
+def top_contributors(questions: Sequence[LoggedQuestion], *, limit: int = 10) -> list[Contributor]:
+    """Authors of cited forum posts by the number of answered questions citing them."""
+    counts: Counter[str] = Counter()
+    for question in questions:
+        if not question.refused:
+            counts.update({c.author for c in question.citations if c.author})
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [Contributor(author=author, answers=count) for author, count in ranked]
 
 
 def answer_rate_by_kind(

@@ -75,6 +75,16 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
         ]
     else:
         lines.append("No answer cited anything in this period.")
+    if report.top_contributors:
+        lines += [
+            "",
+            "## Top community contributors",
+            "",
+            "| author | answers citing their posts |",
+        ]
+        lines += ["|---|---|"] + [
+            f"| {_cell(c.author)} | {c.answers} |" for c in report.top_contributors
+        ]
     lines += ["", f"## Never cited documents ({len(report.never_cited)})", ""]
     lines += [f"- `{d}`" for d in report.never_cited] or ["Every indexed document was cited."]
     lines += [

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from assistant.analytics.gaps import top_contributors
 from assistant.feedback import FeedbackStore, Rating
 from assistant.question_log import QuestionLog
 from assistant.sessions import SessionStore, Turn
@@ -152,3 +153,29 @@ def test_retention_also_runs_hourly_as_questions_arrive(sessions: SessionStore) 
     clock.now += dt.timedelta(days=2)
     log.record("new", _answer("s", "new"), audience="public", mode="customer", latency_ms=1)
     assert [q.question for q in log.entries()] == ["new"]
+
+
+def test_forum_citations_keep_their_author_for_contributor_credit(
+    sessions: SessionStore,
+) -> None:
+    log = QuestionLog(sessions.engine)
+    post = Citation(
+        id=1,
+        title="Bank feed > Accepted answer by staff_sam",
+        source_type="thread",
+        document="threads/bank-feed.json",
+        snippet="Reconnect the bank.",
+        audience="public",
+        author="staff_sam",
+    )
+    kb = _answer("s2", "q").citations[0]
+    for session, citations in (("s1", [post]), ("s2", [kb]), ("s3", [kb, post])):
+        answer = Answer(
+            answer="a [1].", citations=citations, confidence=0.8, refused=False, session_id=session
+        )
+        log.record("q", answer, audience="public", mode="customer", latency_ms=1.0)
+    entries = log.entries()
+    assert [c.author for c in entries[0].citations] == ["staff_sam"]
+    assert [c.author for c in entries[1].citations] == [None]
+    [credit] = top_contributors(entries)
+    assert (credit.author, credit.answers) == ("staff_sam", 2)

@@ -44,6 +44,25 @@ def test_chat_streams_server_sent_events(base_url: str) -> None:
     assert done["citations"][0]["document"] == "courses/essentials/lessons/02-taxes.md"
 
 
+def test_chat_prefers_the_product_version_asked_for(base_url: str) -> None:
+    def ask(version: str) -> dict[str, list[dict[str, str]]]:
+        body = {
+            "message": "How do I switch on automatic reminders?",
+            "product_version": version,
+            "context": {"page": "/settings/reminders"},
+        }
+        response = httpx.post(f"{base_url}/v1/chat", json=body, timeout=30)
+        assert response.status_code == 200
+        return response.json()  # type: ignore[no-any-return]
+
+    same = ask("4.1")  # the webinar's version
+    assert "4.1" in {c["product_version"] for c in same["citations"]}
+    assert not any("Nothing matched" in w for w in same["warnings"])
+    other = ask("4.2")
+    cites_other_version = "4.1" in {c["product_version"] for c in other["citations"]}
+    assert cites_other_version == any("Nothing matched version 4.2" in w for w in other["warnings"])
+
+
 def test_internal_content_needs_an_internal_key(base_url: str) -> None:
     body = {
         "message": "What override code is used for refunds above 500 dollars?",
