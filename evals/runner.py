@@ -110,19 +110,34 @@ def ask_cases(
             # The answerer's own retrieval for this query and caller (deterministic), so the
             # context metrics see what the synthesizer saw.
             retrieved = components.retriever.retrieve(answer.query, audiences=visible)
+            sources = [source_chunk(c, retrieved, components, visible) for c in answer.citations]
             records.append(
                 TurnRecord(
                     case=case,
                     position=position,
                     answer=answer,
                     retrieved=retrieved,
-                    cited=[c for c in (cited_chunk(x, retrieved) for x in answer.citations) if c],
+                    cited=[s for s in sources if s is not None],
                     visible_audiences=visible,
                 )
             )
         if number % 25 == 0:
             progress(f"  {number}/{len(dataset.cases)} cases")
     return records
+
+
+def source_chunk(
+    citation: Citation, retrieved: list[ScoredChunk], components: Components, audiences: list[str]
+) -> ScoredChunk | None:
+    """The chunk behind a citation: among the retrieved chunks, or else (a source the answerer
+    found with a search we did not repeat, such as a conflict check) by searching its snippet."""
+    found = cited_chunk(citation, retrieved)
+    if found is None:
+        query = citation.snippet.rstrip("…")
+        found = cited_chunk(
+            citation, components.retriever.retrieve(query, audiences=audiences, top_k=20)
+        )
+    return found
 
 
 def cited_chunk(citation: Citation, retrieved: list[ScoredChunk]) -> ScoredChunk | None:
