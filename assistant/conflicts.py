@@ -63,7 +63,11 @@ _QUESTION_WORDS = frozenset(
         "per",
     ]
 )
-_TOKEN = re.compile(r"[A-Za-z]+|\d{1,3}(?:,\d{3})+(?![\d.,:])|\d+(?![\d.,:])|\d[\d.,:]*")
+_NUMBER = r"\d{1,3}(?:,\d{3})+|\d+|" + "|".join(NUMBER_WORDS)
+_QUANTITY = re.compile(
+    rf"(?<![$€£\w.,:])({_NUMBER})(?![\w.,:%]*\d)(?!\w)\s+([A-Za-z][\w-]*)(?:\s+([A-Za-z][\w-]*))?",
+    re.IGNORECASE,
+)
 _BOLD_PATH = re.compile(r"\*\*([^*\n]+?\s>\s[^*\n]+?)\*\*")
 _PLAIN_PATH = re.compile(r"\b[A-Z][\w'’&…()-]*(?: > [A-Z][\w'’&…()-]*(?: [A-Z][\w'’&…()-]*)*)+")
 _MONTHS = "January February March April May June July August September October November December"
@@ -114,33 +118,26 @@ def _unique(chunks: Sequence[ScoredChunk]) -> list[ScoredChunk]:
 
 
 def _number_claims(chunks: Sequence[ScoredChunk], terms: set[str]) -> list[Claim]:
-    """`5 reminders`, `three reminders`, `30 minutes` in sentences about the question."""
+    """`5 reminders per invoice`, `three reminders per invoice` in sentences about the
+    question. The number's unit (the word after it) must be a question word or a time unit,
+    and the word after the unit must agree too, so `90 days of history` and `5 days to
+    clear` are not compared. Prices (`$15`) are left out."""
     claims = []
     for chunk in chunks:
         for sentence in split_sentences(chunk.text.replace("**", "")):
             if len(content_terms(sentence) & terms) < min(2, len(terms)):
                 continue
-            tokens = _TOKEN.findall(sentence)
-            for i, token in enumerate(tokens):
-                value = _number(token)
-                if value is None:
+            for match in _QUANTITY.finditer(sentence):
+                number, unit_word, after = match.group(1), match.group(2), match.group(3) or ""
+                unit = content_terms(unit_word)
+                if not (unit & terms or unit & TIME_UNITS):
                     continue
-                for word in tokens[i + 1 : i + 3]:
-                    unit = content_terms(word)
-                    if unit & terms or unit & TIME_UNITS:
-                        [key] = unit
-                        number = token.lower() if token.isalpha() else token
-                        claims.append(Claim(key, value, f"{number} {word}", chunk))
-                        break
+                [key] = unit
+                next_word = "".join(sorted(content_terms(after))) or after.lower()
+                shown = number.lower() if number.isalpha() else number
+                value = str(NUMBER_WORDS.get(number.lower(), number.replace(",", "")))
+                claims.append(Claim(f"{key} {next_word}", value, f"{shown} {unit_word}", chunk))
     return claims
-
-
-def _number(token: str) -> str | None:
-    if token.lower() in NUMBER_WORDS:
-        return str(NUMBER_WORDS[token.lower()])
-    if re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d+", token):
-        return token.replace(",", "")
-    return None
 
 
 def _path_claims(chunks: Sequence[ScoredChunk], terms: set[str]) -> list[Claim]:
@@ -190,7 +187,11 @@ def _with_note(draft: Draft, trusted: Claim, other: Claim) -> Draft:
         ids.append(other.chunk.chunk_id)
     n_trusted = ids.index(trusted.chunk.chunk_id) + 1
     n_other = ids.index(other.chunk.chunk_id) + 1
-    note = f"{_describe(other.chunk, trusted.chunk)} said {other.shown} [{n_other}]."
+    trusted_kind = KIND_LABEL.get(str(trusted.chunk.metadata.get("source_type")), "post")
+    note = (
+        f"{_describe(other.chunk, trusted.chunk)} said {other.shown} [{n_other}]; "
+        f"the {trusted_kind} says {trusted.shown} [{n_trusted}]."
+    )
     warning = (
         f"Sources disagree: {trusted.shown} [{n_trusted}] vs {other.shown} [{n_other}]; "
         f"the answer follows [{n_trusted}], the more authoritative or newer source."

@@ -120,7 +120,8 @@ def test_older_value_is_named_and_cited_after_the_answer() -> None:
     noted = note_conflicts(QUESTION, draft, [KB_CHUNK, OLD_CHUNK])
     assert noted.text.startswith(draft.text)
     assert noted.text.endswith(
-        "An older webinar (version 4.1, March 2025) said three reminders [2]."
+        "An older webinar (version 4.1, March 2025) said three reminders [2]; "
+        "the help article says 5 reminders [1]."
     )
     assert [c.chunk_id for c in noted.sources] == ["kb", "webinar"]
     assert markers(noted.text) == {1, 2}
@@ -131,7 +132,7 @@ def test_answer_from_the_older_source_gets_the_trusted_value_first() -> None:
     draft = Draft("You can have at most three reminders per invoice. [1]", [OLD_CHUNK], 0.8)
     noted = note_conflicts(QUESTION, draft, [OLD_CHUNK, KB_CHUNK])
     assert noted.text.startswith("You can schedule up to 5 reminders per invoice. [2]")
-    assert noted.text.endswith("said three reminders [1].")
+    assert noted.text.endswith("said three reminders [1]; the help article says 5 reminders [2].")
     assert markers(noted.text) == {1, 2}
 
 
@@ -163,7 +164,10 @@ def test_menu_paths_to_the_same_screen_that_differ() -> None:
     )
     draft = Draft("Open Reports > Export > Invoices. [1]", [kb], 0.8)
     noted = note_conflicts("Where do I export invoices?", draft, [kb, thread])
-    assert noted.text.endswith("A community post (by lee) said Settings > Data > Invoices [2].")
+    assert noted.text.endswith(
+        "A community post (by lee) said Settings > Data > Invoices [2]; "
+        "the help article says Reports > Export > Invoices [1]."
+    )
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +204,7 @@ def test_planted_conflict_keeps_the_current_limit_and_cites_the_old_one(
     kinds = {c.source_type: c for c in answer.citations}
     assert set(kinds) >= {"kb", "transcript"}
     old = kinds["transcript"].id
-    assert f"An older webinar (version 4.1, March 2025) said three reminders [{old}]." in (
+    assert f"An older webinar (version 4.1, March 2025) said three reminders [{old}]; " in (
         answer.answer
     )
     assert kinds["transcript"].product_version == "4.1"
@@ -273,7 +277,20 @@ def test_ledgerly_reminder_limit_follows_the_current_article(ledgerly: Answerer)
     webinar = [c for c in answer.citations if c.document == "transcripts/getting-paid-faster.vtt"]
     assert webinar, answer
     assert re.search(
-        rf"An older webinar \(version 4\.1, June 2026\) said three reminders \[{webinar[0].id}\]\.",
+        rf"An older webinar \(version 4\.1, June 2026\) said three reminders \[{webinar[0].id}\]; "
+        r"the help article says 5 reminders \[\d\]\.",
         answer.answer,
     )
     assert_markers_match_citations(answer)
+
+
+def test_numbers_about_different_things_or_prices_are_not_compared() -> None:
+    history = chunk("bank", "Ledgerly imports up to 90 days of past bank transactions.")
+    clearing = chunk("help", "Bank transactions take 5 days to clear.", updated_at="2027-01-01")
+    draft = Draft("Up to 90 days of past transactions. [1]", [history], 0.8)
+    question = "How often does Ledgerly pull new bank transactions?"
+    assert note_conflicts(question, draft, [history, clearing]) == draft
+    starter = chunk("a", "Upgrading from Starter ($15) to Growth costs the difference.")
+    growth = chunk("b", "Upgrading from Starter at $20 to Growth is prorated.")
+    draft = Draft("It is prorated. [1]", [starter], 0.8)
+    assert note_conflicts("How much do I pay for Growth?", draft, [starter, growth]) == draft
