@@ -174,12 +174,17 @@ def citations_supported(record: TurnRecord, checker: CitationChecker, embedder: 
     CitationChecker judges support (words found there, or meaning close to a sentence there).
 
     A marker closing a paragraph or list cites every sentence or item before it that carries
-    none (the extractive answers cite a whole step list once, at its end).
+    none (the extractive answers cite a whole step list once, at its end). Notices the
+    assistant adds that are also in `warnings` ("This answer comes from community posts…")
+    state no source's facts and are left out.
     """
     if not record.answer.citations or len(record.cited) != len(record.answer.citations):
         return False
     vector = embedder.embed([record.answer.query or record.turn.question])[0]
-    text = one_claim_per_line(record.answer.answer)
+    text = record.answer.answer
+    for notice in record.answer.warnings:
+        text = text.replace(notice, "")
+    text = one_claim_per_line(text)
     return checker.check(text, record.cited, question_vector=vector).draft is not None
 
 

@@ -40,6 +40,15 @@ def test_a_good_answer_scores_high_on_every_metric(scorer: OfflineScorer) -> Non
     assert scores["ticket_complete"] is None  # customer mode
 
 
+def test_notices_that_are_warnings_need_no_source(scorer: OfflineScorer) -> None:
+    reset = chunk("kb/reset.md", RESET_TEXT)
+    notice = "This answer comes from community posts that our team has not reviewed."
+    turn = record(f"Reset links expire after 30 minutes [1].\n\n{notice}", cited=[reset])
+    assert asyncio.run(scorer.score(turn))["citation_supported"] == 0.0  # a claim without source
+    turn.answer.warnings = [notice]
+    assert asyncio.run(scorer.score(turn))["citation_supported"] == 1.0
+
+
 def test_unsupported_sentences_and_uncited_references_fail_citation_accuracy(
     scorer: OfflineScorer,
 ) -> None:
