@@ -20,6 +20,21 @@ _HOW_TO = re.compile(
 )
 
 
+# Questions whose answer is an amount, a limit or a duration, and the numbers that answer them.
+_AMOUNT_QUESTION = re.compile(
+    r"\bhow (many|much|long|often|soon|far)\b|\b(limit|maximum|minimum|max|min)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+_ANSWER_TYPE_BONUS = 0.1
+
+
+def _asks(unit: TextUnit) -> bool:
+    """A sentence that asks something (a webinar attendee's question, a quoted question) is
+    never an answer, however many words it shares with the question."""
+    return unit.kind == "sentence" and ("?" in unit.text.rstrip(")\"' ")[-1:] or '?"' in unit.text)
+
+
 def is_how_to(question: str) -> bool:
     """Questions that ask for a procedure rather than a fact."""
     return bool(_HOW_TO.search(question))
@@ -115,6 +130,7 @@ class ExtractiveSynthesizer:
             for order, (rank, c) in enumerate(usable)
             for block in split_units(c.text)
             for unit in (block, *list_items(block))
+            if not _asks(unit)
         ]
         if not units:
             return []
@@ -126,7 +142,7 @@ class ExtractiveSynthesizer:
             scores, vectors = self._semantic_scores(units, question_vector)
         else:
             unit_terms = [content_terms(u.text) & question_terms for _, _, _, u in units]
-            scores = self._lexical_scores(units, unit_terms, question_terms)
+            scores = self._lexical_scores(question, units, unit_terms, question_terms)
             vectors = [None] * len(units)
         return [
             # A small prior for the sections closest to the question.
@@ -138,13 +154,15 @@ class ExtractiveSynthesizer:
 
     def _lexical_scores(
         self,
+        question: str,
         units: list[_Unit],
         unit_terms: list[set[str]],
         question_terms: set[str],
     ) -> list[float]:
         """The question's words a unit contains, rare ones weighing more (IDF over these
         candidates), its heading's words at half weight, plus its section's closeness in
-        meaning; between 0 and 1. No model call: an answer takes milliseconds."""
+        meaning, and a bonus when it states the amount an amount question asks for; between
+        0 and 1. No model call: an answer takes milliseconds."""
         count = len(units)
         frequency = Counter(t for terms in unit_terms for t in terms)
         weight = {t: math.log(1 + count / (1 + frequency[t])) for t in question_terms}
@@ -153,12 +171,16 @@ class ExtractiveSynthesizer:
             id(c): content_terms(str(c.metadata.get("title_path", c.title))) & question_terms
             for _, _, c, _ in units
         }
+        wants_amount = bool(_AMOUNT_QUESTION.search(question))
         scores = []
-        for (_, _, chunk, _), terms in zip(units, unit_terms, strict=True):
+        for (_, _, chunk, unit), terms in zip(units, unit_terms, strict=True):
             from_heading = headings[id(chunk)] - terms
             words = sum(weight[t] for t in terms) + 0.5 * sum(weight[t] for t in from_heading)
             closeness = self.similarity_weight * chunk.similarity
-            scores.append((words / total + closeness) / (1 + self.similarity_weight))
+            # "How many…?" is answered by a unit that states a number.
+            fits = wants_amount and bool(_NUMBER.search(_LIST_MARKER.sub("", unit.text)))
+            score = (words / total + closeness) / (1 + self.similarity_weight)
+            scores.append(min(1.0, score + _ANSWER_TYPE_BONUS * fits))
         return scores
 
     def _closest_in_words(self, units: list[_Unit], question_terms: set[str]) -> list[_Unit]:
