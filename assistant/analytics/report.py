@@ -1,6 +1,7 @@
 """The gap report for people: a Markdown page and a PNG chart (matplotlib, no display needed)."""
 
 import io
+import warnings
 from pathlib import Path
 
 from assistant.analytics.gaps import GapGroup, GapReport
@@ -149,7 +150,10 @@ def chart_png(report: GapReport) -> bytes:
     if groups:
         figure.legend(loc="outside lower center", ncols=3, frameon=False, fontsize=8)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    with warnings.catch_warnings():
+        # Questions are user text: a character the chart font lacks is drawn as a box.
+        warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
+        figure.savefig(buffer, format="png")
     return buffer.getvalue()
 
 

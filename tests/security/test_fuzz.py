@@ -23,11 +23,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-# The server runs in this process, where pytest turns warnings into errors: matplotlib's
-# warning about a glyph the chart font lacks (a fuzzed question in the gap chart) would be a
-# 500 here, while a served chart draws a box for it.
-pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font:UserWarning")
-
 INTERNAL_KEY = "Bearer emp-secret"
 FAST_CASES_PER_OPERATION = 6  # per generation mode
 SLOW_CASES_PER_OPERATION = 60
