@@ -130,7 +130,9 @@ def _number_claims(chunks: Sequence[ScoredChunk], terms: set[str]) -> list[Claim
             for match in _QUANTITY.finditer(sentence):
                 number, unit_word, after = match.group(1), match.group(2), match.group(3) or ""
                 unit = content_terms(unit_word)
-                if not (unit & terms or unit & TIME_UNITS):
+                # "20 Growth seats": a capitalised word after a number names something (a plan,
+                # a screen), it is not the unit being counted.
+                if unit_word[0].isupper() or not (unit & terms or unit & TIME_UNITS):
                     continue
                 [key] = unit
                 next_word = "".join(sorted(content_terms(after))) or after.lower()
