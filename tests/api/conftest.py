@@ -54,6 +54,29 @@ def serve(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@contextmanager
+def serve_corpus_with_llm(
+    root: Path, embedder: "SentenceTransformerEmbedder", llm_base_url: str
+) -> Iterator[str]:
+    """The test corpus ingested under `root`, served with answers written by the LLM at
+    `llm_base_url` (the scripted fake in tests/fakes); yields the base URL."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=root / "data",
+        rate_limit_per_minute=0,
+        LLM_BASE_URL=llm_base_url,  # type: ignore[call-arg]
+        LLM_MODEL="fake-model",  # type: ignore[call-arg]
+        LLM_TIMEOUT_SECONDS=5,  # type: ignore[call-arg]
+    )
+    components = build_components(settings, embedder=embedder)
+    chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+    IngestJob(components.store, embedder, chunker).run([write_corpus(root / "corpus")])
+    components.close()
+    app = create_app(settings, components_factory=lambda s: build_components(s, embedder=embedder))
+    with serve(app) as url:
+        yield url
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_access_log() -> None:
     """One JSON line per request is noise here; tests/api/test_limits.py turns it back on."""

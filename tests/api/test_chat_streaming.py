@@ -9,14 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.app import create_app
 from assistant.embedders import Embedder
-from assistant.settings import Settings
-from assistant.wiring import build_components
-from ingest.chunker import StructureChunker
-from ingest.pipeline import IngestJob
-from tests.api.conftest import serve
-from tests.corpus import write_corpus
+from tests.api.conftest import serve_corpus_with_llm
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 QUESTION = "How do I reset my password?"
@@ -34,22 +28,7 @@ def llm_url(
     tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder, fake_llm: FakeOpenAIServer
 ) -> Iterator[str]:
     root: Path = tmp_path_factory.mktemp("llm-stream")
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=root / "data",
-        rate_limit_per_minute=0,
-        LLM_BASE_URL=fake_llm.base_url,  # type: ignore[call-arg]
-        LLM_MODEL="fake-model",  # type: ignore[call-arg]
-        LLM_TIMEOUT_SECONDS=5,  # type: ignore[call-arg]
-    )
-    components = build_components(settings, embedder=real_embedder)
-    chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
-    IngestJob(components.store, real_embedder, chunker).run([write_corpus(root / "corpus")])
-    components.close()
-    app = create_app(
-        settings, components_factory=lambda s: build_components(s, embedder=real_embedder)
-    )
-    with serve(app) as url:
+    with serve_corpus_with_llm(root, real_embedder, fake_llm.base_url) as url:  # type: ignore[arg-type]
         yield url
 
 
