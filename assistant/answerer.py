@@ -76,10 +76,7 @@ class Answerer:
             product_version=product_version,
             page=page,
         )
-        for event in events:
-            if isinstance(event, Finished):
-                return event.answer
-        raise AssertionError("stream() always ends with Finished")
+        return final_answer(events)
 
     def stream(
         self,
@@ -215,6 +212,14 @@ class Answerer:
         if not draft.text or confidence < self.refusal_threshold:
             return None
         return InternalNotes(text=f"{INTERNAL_LABEL} {draft.text}", citations=citations(draft))
+
+
+def final_answer(events: Iterator[AnswerEvent]) -> Answer:
+    """The Answer at the end of `Answerer.stream`, the events before it dropped."""
+    for event in events:
+        if isinstance(event, Finished):
+            return event.answer
+    raise AssertionError("Answerer.stream always ends with Finished")
 
 
 def readable_audiences(audience: Audience, mode: Mode) -> list[str]:

@@ -1,6 +1,5 @@
 """POST /v1/chat: a cited answer as JSON, or as Server-Sent Events."""
 
-import functools
 import itertools
 import json
 import logging
@@ -16,7 +15,7 @@ from api.deps import AnswererDep, CallerDep, MetricsDep
 from api.errors import error_responses
 from api.metrics import Metrics
 from api.text import SafeText
-from assistant.answerer import AnswerEvent
+from assistant.answerer import AnswerEvent, final_answer
 from assistant.stores import StoreError
 from assistant.synthesizers import Retraction, TextDelta
 from assistant.types import Answer, Mode
@@ -75,8 +74,8 @@ async def chat(
     Streaming sends an LLM's text as it is written; a `retraction` event (`{"reason"}`) means
     "discard what was shown: the whole answer follows" (its citations failed the check, or
     the evidence proved too weak)."""
-    ask = functools.partial(
-        answerer.ask,
+    events = answerer.stream(
+        body.message,
         audience=caller.audience,
         mode=body.mode,
         session_id=body.session_id,
@@ -84,14 +83,6 @@ async def chat(
         page=body.page,
     )
     if body.stream or "text/event-stream" in (accept or ""):
-        events = answerer.stream(
-            body.message,
-            audience=caller.audience,
-            mode=body.mode,
-            session_id=body.session_id,
-            product_version=body.product_version,
-            page=body.page,
-        )
         # The first event is computed before the response starts, so a store that is down
         # still gets a JSON error with the right status rather than a broken stream.
         first = await run_in_threadpool(next, events)
@@ -99,7 +90,7 @@ async def chat(
             _sse(itertools.chain([first], events), metrics, body.mode),
             media_type="text/event-stream",
         )
-    answer = await run_in_threadpool(ask, body.message)
+    answer = await run_in_threadpool(final_answer, events)
     metrics.observe_answer(answer, mode=body.mode)
     return answer
 
