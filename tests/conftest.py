@@ -46,3 +46,23 @@ def edge_store(tmp_path: Path, fake_embedder: FakeEmbedder) -> Iterator[EdgeStor
     store = EdgeStore(tmp_path / "edge", dimension=fake_embedder.dimension)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def fake_llm():  # type: ignore[no-untyped-def]
+    """A scripted fake OpenAI-compatible server, one per test module."""
+    from tests.fakes.fake_openai_server import FakeOpenAIServer
+
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def llm_url(tmp_path_factory: pytest.TempPathFactory, real_embedder, fake_llm) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The test corpus served with answers written by `fake_llm`, one server per test module."""
+    from tests.api.conftest import serve_corpus_with_llm
+
+    with serve_corpus_with_llm(
+        tmp_path_factory.mktemp("llm"), real_embedder, fake_llm.base_url
+    ) as url:
+        yield url

@@ -2,34 +2,14 @@
 LLM played by a scripted fake OpenAI-compatible server."""
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from assistant.embedders import Embedder
-from tests.api.conftest import serve_corpus_with_llm
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 QUESTION = "How do I reset my password?"
 SUPPORTED = "Open the sign-in page and click Forgot password [1]."
-
-
-@pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def llm_url(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder, fake_llm: FakeOpenAIServer
-) -> Iterator[str]:
-    root: Path = tmp_path_factory.mktemp("llm-stream")
-    with serve_corpus_with_llm(root, real_embedder, fake_llm.base_url) as url:  # type: ignore[arg-type]
-        yield url
 
 
 def stream_events(url: str) -> list[tuple[str, Any]]:

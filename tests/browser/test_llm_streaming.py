@@ -3,14 +3,11 @@ its text streams in as written, and text the server retracts disappears for the 
 answer."""
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from assistant.embedders import Embedder
-from tests.api.conftest import serve_corpus_with_llm
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.browser
@@ -28,21 +25,6 @@ new MutationObserver(() => {
   window.__seen.push([msg.getAttribute('data-state'), text]);
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 """
-
-
-@pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def llm_url(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder, fake_llm: FakeOpenAIServer
-) -> Iterator[str]:
-    root: Path = tmp_path_factory.mktemp("browser-llm")
-    with serve_corpus_with_llm(root, real_embedder, fake_llm.base_url) as url:  # type: ignore[arg-type]
-        yield url
 
 
 def test_retracted_text_is_replaced_by_the_checked_answer(
