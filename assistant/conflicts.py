@@ -1,16 +1,25 @@
 """Sources that disagree on the value a question asks for: keep the trusted value, cite both.
 
 A webinar from last year can contradict this month's help article. When the question asks for
-a quantity ("how many reminders…") or a place in the product (a menu path such as
-`Settings > Reminders`) and two retrieved documents state different values for it, the answer
-keeps the value of the more trusted document (help articles and courses over webinars over
-forum threads, then the newer `updated_at`) and says, citing both, that another source said
-otherwise. Yes/no disagreements are not detected: they need an LLM to read reliably.
+a quantity ("how many reminders…"), a place in the product (a menu path such as
+`Settings > Reminders`) or a yes/no ("Can I…", "Does Ledgerly support…") and two retrieved
+documents state different values for it, the answer keeps the value of the more trusted
+document (help articles and courses over webinars over forum threads, then reviewed, then the
+newer `updated_at`), states it, and says, citing both, that another source said otherwise.
+
+Yes/no is read without an LLM, so it is read conservatively (a wrong "sources disagree" is
+worse than none): only sentences that name nearly all of the question's key terms count; a
+sentence says yes ("you can", "is available", "lets you") or no ("cannot", "isn't supported",
+"no longer") only when it has cues of one side and none of the other and no qualifier ("if",
+"only", "but", "when"…: "only drafts can be deleted" is a yes and a no at once); questions in
+the sources are skipped; and sentences that name a different plan, platform or other
+capitalised thing the question does not ("…on Starter" vs "…on Scale") are not compared.
 """
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from math import ceil
 
 from assistant.synthesizers import Draft
 from assistant.text_units import content_terms, split_sentences
@@ -70,6 +79,42 @@ _QUANTITY = re.compile(
 )
 _BOLD_PATH = re.compile(r"\*\*([^*\n]+?\s>\s[^*\n]+?)\*\*")
 _PLAIN_PATH = re.compile(r"\b[A-Z][\w'’&…()-]*(?: > [A-Z][\w'’&…()-]*(?: [A-Z][\w'’&…()-]*)*)+")
+_YES_NO_QUESTION = re.compile(
+    r"(?:^|[,;:.!?]\s+|\b(?:and|or|so)\s+)"
+    r"(?:can|could|is|are|does|do|did|will|would|may|should|has|have)\s+\w",
+    re.IGNORECASE,
+)
+# Words of a yes/no question that say nothing about its subject.
+_YES_NO_FILLER = frozenset(
+    "ledgerly possible able way support supported available allow let still really also "
+    "actually anyone someone option their up it's".split()
+)
+_NEGATIVE = re.compile(
+    r"\b(?:cannot|can not|\w+n't|not|never|no longer|unavailable|unsupported|impossible|"
+    r"there is no|there's no|has no|have no)\b",
+    re.IGNORECASE,
+)
+_AFFIRMATIVE = re.compile(
+    r"\b(?:can|could|may|is available|are available|is supported|are supported|supports?|"
+    r"lets? you|allows?|enables?|is possible|are able)\b",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(rf"(?:{_NEGATIVE.pattern})(?:\s+[\w']+){{0,2}}", re.IGNORECASE)
+# A qualified sentence is yes for some cases and no for others: "only drafts can be deleted".
+_QUALIFIER = re.compile(
+    r"\b(?:if|unless|only|except|but|however|although|though|once|until|when|while|after|"
+    r"before|whether|instead|otherwise)\b",
+    re.IGNORECASE,
+)
+# Advice and obligation are not capability: "don't delete it", "you don't need to" say no
+# to something other than "can I".
+_ADVICE = re.compile(
+    r"^(?:please )?(?:don't|do not|never)\b|\b(?:need|needs|have|has) to\b|\b(?:must|should)\b",
+    re.IGNORECASE,
+)
+_SPEAKER = re.compile(r"^[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,3}: ")
+_CAPITALISED = re.compile(r"\b[A-Z][\w-]*")
+YES_NO = "yes/no"
 _MONTHS = "January February March April May June July August September October November December"
 
 
@@ -95,6 +140,8 @@ def note_conflicts(question: str, draft: Draft, retrieved: Sequence[ScoredChunk]
     claims = _path_claims(chunks, terms)
     if _QUANTITY_QUESTION.search(question):
         claims += _number_claims(chunks, terms)
+    if _YES_NO_QUESTION.search(question):
+        claims += _yes_no_claims(chunks, question)
     cited = {c.chunk_id for c in draft.sources}
     for key in dict.fromkeys(c.key for c in claims):
         conflict = _conflict([c for c in claims if c.key == key])
@@ -160,6 +207,48 @@ def _path_claims(chunks: Sequence[ScoredChunk], terms: set[str]) -> list[Claim]:
     return claims
 
 
+def _yes_no_claims(chunks: Sequence[ScoredChunk], question: str) -> list[Claim]:
+    """Sentences about the question that clearly say yes or no. The key carries the
+    capitalised names a sentence adds to the question (a plan, a platform), so "not on
+    Starter" and "on Scale" are different claims, not a disagreement."""
+    terms = content_terms(question) - _QUESTION_WORDS - _YES_NO_FILLER
+    if len(terms) < 2:
+        return []
+    needed = max(2, ceil(0.75 * len(terms)))
+    sentences = [
+        (chunk, _SPEAKER.sub("", sentence))
+        for chunk in chunks
+        for sentence in split_sentences(_plain(chunk.text))
+    ]
+    # A sentence's first word is a name only if the sources capitalise it mid-sentence too.
+    names = {w for _, s in sentences for w in _CAPITALISED.findall(s.split(" ", 1)[-1])}
+    asked = content_terms(question)
+    claims = []
+    for chunk, sentence in sentences:
+        if len(content_terms(sentence) & terms) < needed:
+            continue
+        answer = _polarity(sentence)
+        if answer is None:
+            continue
+        first, _, rest = sentence.partition(" ")
+        named = [w for w in [first, *_CAPITALISED.findall(rest)] if w in names]
+        scope = sorted({w.lower() for w in named if not content_terms(w) <= asked})
+        claims.append(Claim(" ".join([YES_NO, *scope]), answer, sentence.rstrip(" ."), chunk))
+    return claims
+
+
+def _polarity(sentence: str) -> str | None:
+    """"yes", "no", or None when the sentence does not clearly say one of them."""
+    if sentence.endswith("?") or _QUALIFIER.search(sentence) or _ADVICE.search(sentence):
+        return None
+    negative = bool(_NEGATIVE.search(sentence))
+    # "does not support", "isn't available": the words a negation covers are no yes.
+    affirmative = bool(_AFFIRMATIVE.search(_NEGATED.sub(" ", sentence)))
+    if negative == affirmative:
+        return None
+    return "no" if negative else "yes"
+
+
 def _conflict(claims: list[Claim]) -> tuple[Claim, Claim] | None:
     """(trusted, other) when documents state different values; a document stating several
     values for the same key (a table per plan, say) is left out as ambiguous."""
@@ -180,22 +269,22 @@ def _with_note(draft: Draft, trusted: Claim, other: Claim) -> Draft:
     sources = list(draft.sources)
     ids = [c.chunk_id for c in sources]
     text = draft.text
-    if trusted.chunk.chunk_id not in ids:
-        sources.append(trusted.chunk)
-        ids.append(trusted.chunk.chunk_id)
-        text = f"{_sentence_with(trusted)} [{len(sources)}]\n\n{text}"
-    if other.chunk.chunk_id not in ids:
-        sources.append(other.chunk)
-        ids.append(other.chunk.chunk_id)
+    for claim in (trusted, other):
+        if claim.chunk.chunk_id not in ids:
+            sources.append(claim.chunk)
+            ids.append(claim.chunk.chunk_id)
     n_trusted = ids.index(trusted.chunk.chunk_id) + 1
     n_other = ids.index(other.chunk.chunk_id) + 1
+    # The answer states the trusted value itself, not only in the note.
+    if _plain(trusted.shown) not in _plain(text):
+        text = f"{_sentence_with(trusted)} [{n_trusted}]\n\n{text}"
     trusted_kind = KIND_LABEL.get(str(trusted.chunk.metadata.get("source_type")), "post")
     note = (
-        f"{_describe(other.chunk, trusted.chunk)} said {other.shown} [{n_other}]; "
-        f"the {trusted_kind} says {trusted.shown} [{n_trusted}]."
+        f"{_describe(other.chunk, trusted.chunk)} said {_quoted(other)} [{n_other}]; "
+        f"the {trusted_kind} says {_quoted(trusted)} [{n_trusted}]."
     )
     warning = (
-        f"Sources disagree: {trusted.shown} [{n_trusted}] vs {other.shown} [{n_other}]; "
+        f"Sources disagree: {_quoted(trusted)} [{n_trusted}] vs {_quoted(other)} [{n_other}]; "
         f"the answer follows [{n_trusted}], the more authoritative or newer source."
     )
     return replace(
@@ -207,10 +296,20 @@ def _with_note(draft: Draft, trusted: Claim, other: Claim) -> Draft:
 
 
 def _sentence_with(claim: Claim) -> str:
-    for sentence in split_sentences(claim.chunk.text.replace("**", "")):
-        if claim.shown.replace("**", "") in sentence:
-            return sentence
+    for sentence in split_sentences(_plain(claim.chunk.text)):
+        if _plain(claim.shown) in sentence:
+            return _SPEAKER.sub("", sentence)
     return claim.shown
+
+
+def _plain(text: str) -> str:
+    """Without bold markers and with straight apostrophes, for comparing."""
+    return text.replace("**", "").replace("’", "'")
+
+
+def _quoted(claim: Claim) -> str:
+    """A yes/no is a whole sentence, quoted; a quantity or a menu path is shown as is."""
+    return f'"{claim.shown}"' if claim.key.startswith(YES_NO) else claim.shown
 
 
 def _describe(other: ScoredChunk, trusted: ScoredChunk) -> str:
