@@ -129,7 +129,9 @@ class Answerer:
         if mode == Mode.AGENT and not answer.refused:
             answer.ticket_text = ticket_text(answer)
         if mode == Mode.AGENT:
-            answer.internal_notes = self._internal_notes(query, audience)
+            answer.internal_notes = self._internal_notes(
+                query, audience, product_version=product_version, page=page
+            )
         turn_id = None
         if self.sessions:
             turn = Turn(question, query, answer.answer, answer.refused)
@@ -197,21 +199,46 @@ class Answerer:
             warnings=draft.warnings,
         )
 
-    def _draft(self, query: str, audiences: list[str]) -> tuple[Draft, float]:
+    def _draft(
+        self,
+        query: str,
+        audiences: list[str],
+        *,
+        product_version: str | None = None,
+        page: str | None = None,
+    ) -> tuple[Draft, float]:
         vector = self.retriever.embedder.embed([query])[0]
-        chunks = self.retriever.retrieve(query, audiences=audiences, query_vector=vector)
+        chunks = self.retriever.retrieve(
+            query,
+            audiences=audiences,
+            query_vector=vector,
+            product_version=product_version,
+            page=page,
+        )
         draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
         return draft, answer_confidence(query, chunks, draft)
 
-    def _internal_notes(self, query: str, audience: Audience) -> InternalNotes | None:
-        """What non-public sources the agent may read add; None when they add nothing."""
+    def _internal_notes(
+        self,
+        query: str,
+        audience: Audience,
+        *,
+        product_version: str | None = None,
+        page: str | None = None,
+    ) -> InternalNotes | None:
+        """What non-public sources the agent may read add, for the customer's product version
+        and page; None when they add nothing."""
         private = [a for a in audience.visible() if a != Audience.PUBLIC.value]
         if not private:
             return None
-        draft, confidence = self._draft(query, private)
+        draft, confidence = self._draft(query, private, product_version=product_version, page=page)
         if not draft.text or confidence < self.refusal_threshold:
             return None
-        return InternalNotes(text=f"{INTERNAL_LABEL} {draft.text}", citations=citations(draft))
+        noted = note_sources(draft, product_version=product_version)
+        # Notes have no warnings field: "Nothing matched version 4.1…" goes in their text.
+        added = [w for w in noted.warnings[len(draft.warnings) :] if w not in noted.text]
+        text = "\n\n".join([noted.text, *added])
+        return InternalNotes(text=f"{INTERNAL_LABEL} {text}", citations=citations(noted))
 
 
 def final_answer(events: Iterator[AnswerEvent]) -> Answer:
