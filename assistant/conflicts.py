@@ -86,8 +86,26 @@ _YES_NO_QUESTION = re.compile(
 )
 # Words of a yes/no question that say nothing about its subject.
 _YES_NO_FILLER = frozenset(
-    "ledgerly possible able way support supported available allow let still really also "
-    "actually anyone someone option their up it's".split()
+    [
+        "possible",
+        "able",
+        "way",
+        "support",
+        "supported",
+        "available",
+        "allow",
+        "let",
+        "still",
+        "really",
+        "also",
+        "actually",
+        "anyone",
+        "someone",
+        "option",
+        "their",
+        "up",
+        "it's",
+    ]
 )
 _NEGATIVE = re.compile(
     r"\b(?:cannot|can not|\w+n't|not|never|no longer|unavailable|unsupported|impossible|"
@@ -112,6 +130,7 @@ _ADVICE = re.compile(
     r"^(?:please )?(?:don't|do not|never)\b|\b(?:need|needs|have|has) to\b|\b(?:must|should)\b",
     re.IGNORECASE,
 )
+_BOLD_LABEL = re.compile(r"\*\*[A-Z][^*]*\*\*")
 _SPEAKER = re.compile(r"^[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,3}: ")
 _CAPITALISED = re.compile(r"\b[A-Z][\w-]*")
 YES_NO = "yes/no"
@@ -218,16 +237,18 @@ def _yes_no_claims(chunks: Sequence[ScoredChunk], question: str) -> list[Claim]:
     sentences = [
         (chunk, _SPEAKER.sub("", sentence))
         for chunk in chunks
-        for sentence in split_sentences(_plain(chunk.text))
+        for sentence in split_sentences(chunk.text.replace("’", "'"))
     ]
     # A sentence's first word is a name only if the sources capitalise it mid-sentence too.
     names = {w for _, s in sentences for w in _CAPITALISED.findall(s.split(" ", 1)[-1])}
     asked = content_terms(question)
     claims = []
-    for chunk, sentence in sentences:
+    for chunk, marked in sentences:
+        sentence = _plain(marked)
         if len(content_terms(sentence) & terms) < needed:
             continue
-        answer = _polarity(sentence)
+        # Labels are not claims: "click **More > Reminders > Don't send reminders**".
+        answer = _polarity(_PLAIN_PATH.sub(" ", _BOLD_LABEL.sub(" ", marked)))
         if answer is None:
             continue
         first, _, rest = sentence.partition(" ")
@@ -238,10 +259,12 @@ def _yes_no_claims(chunks: Sequence[ScoredChunk], question: str) -> list[Claim]:
 
 
 def _polarity(sentence: str) -> str | None:
-    """"yes", "no", or None when the sentence does not clearly say one of them."""
+    """ "yes", "no", or None when the sentence does not clearly say one of them."""
     if sentence.endswith("?") or _QUALIFIER.search(sentence) or _ADVICE.search(sentence):
         return None
-    negative = bool(_NEGATIVE.search(sentence))
+    # A capitalised "Don't…" mid-sentence names a button or setting.
+    cues = _NEGATIVE.finditer(sentence)
+    negative = any(m.start() == 0 or m.group(0)[0].islower() for m in cues)
     # "does not support", "isn't available": the words a negation covers are no yes.
     affirmative = bool(_AFFIRMATIVE.search(_NEGATED.sub(" ", sentence)))
     if negative == affirmative:

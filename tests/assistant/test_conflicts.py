@@ -13,6 +13,7 @@ from assistant.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
 from assistant.synthesizers import Draft
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.text_units import split_sentences
 from assistant.types import Answer, ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
@@ -89,6 +90,37 @@ UNREVIEWED_THREAD = {
         ]
     },
 }
+
+
+ATTACH_KB = """---
+title: Attachments on recurring invoices
+url: https://help.example.com/articles/recurring-attachments
+updated_at: 2026-08-19
+product_version: "4.2"
+---
+# Attachments on recurring invoices
+
+## Attaching files
+You can attach files to recurring invoices. Every invoice the schedule creates carries the same
+files, up to 10 MB in total.
+"""
+
+ATTACH_WEBINAR = """WEBVTT
+
+1
+00:00:01.000 --> 00:00:05.000
+<v Dana>A question we get a lot: can I attach files to recurring invoices?
+
+2
+00:00:05.000 --> 00:00:09.000
+<v Dana>Sadly you cannot attach files to recurring invoices. Email them separately.
+"""
+
+ATTACH_WEBINAR_META = """title: "Webinar: Recurring invoices"
+url: https://video.example.com/w/recurring
+updated_at: 2025-03-02
+product_version: "4.1"
+"""
 
 
 def chunk(cid: str, text: str, **meta: object) -> ScoredChunk:
@@ -180,6 +212,9 @@ def answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Answere
     (corpus / "transcripts").mkdir()
     (corpus / "transcripts" / "reminders.vtt").write_text(WEBINAR)
     (corpus / "transcripts" / "reminders.vtt.meta.yaml").write_text(WEBINAR_META)
+    (corpus / "kb" / "attachments.md").write_text(ATTACH_KB)
+    (corpus / "transcripts" / "recurring.vtt").write_text(ATTACH_WEBINAR)
+    (corpus / "transcripts" / "recurring.vtt.meta.yaml").write_text(ATTACH_WEBINAR_META)
     (corpus / "threads").mkdir()
 
     (corpus / "threads" / "export.json").write_text(json.dumps(OLD_THREAD))
@@ -294,3 +329,167 @@ def test_numbers_about_different_things_or_prices_are_not_compared() -> None:
     growth = chunk("b", "Upgrading from Starter at $20 to Growth is prorated.")
     draft = Draft("It is prorated. [1]", [starter], 0.8)
     assert note_conflicts("How much do I pay for Growth?", draft, [starter, growth]) == draft
+
+
+YES_KB = chunk(
+    "attach-kb",
+    "You can attach files to recurring invoices. Each invoice carries the same files.",
+    source_type="kb",
+    updated_at="2026-08-19",
+)
+NO_WEBINAR = chunk(
+    "attach-webinar",
+    "Dana: Sadly you cannot attach files to recurring invoices.",
+    source_type="transcript",
+    updated_at="2025-03-02",
+    product_version="4.1",
+)
+YES_NO_QUESTION = "Can I attach files to a recurring invoice?"
+YES_NOTE = (
+    'An older webinar (version 4.1, March 2025) said "Sadly you cannot attach files to '
+    'recurring invoices" [{old}]; the help article says "You can attach files to recurring '
+    'invoices" [{new}].'
+)
+
+
+def test_yes_no_disagreement_keeps_the_trusted_side_and_cites_both() -> None:
+    draft = Draft("You can attach files to recurring invoices. [1]", [YES_KB], 0.8)
+    noted = note_conflicts(YES_NO_QUESTION, draft, [YES_KB, NO_WEBINAR])
+    assert noted.text == f"{draft.text}\n\n{YES_NOTE.format(old=2, new=1)}"
+    assert [c.chunk_id for c in noted.sources] == ["attach-kb", "attach-webinar"]
+    assert any(w.startswith("Sources disagree") for w in noted.warnings)
+
+
+@pytest.mark.parametrize("retrieved_first", ["kb", "webinar"])
+@pytest.mark.parametrize("answered_from", ["kb", "webinar"])
+def test_the_trusted_yes_or_no_leads_whatever_the_order(
+    retrieved_first: str, answered_from: str
+) -> None:
+    """The newer help article wins over the older webinar, and the answer opens with it."""
+    retrieved = [YES_KB, NO_WEBINAR] if retrieved_first == "kb" else [NO_WEBINAR, YES_KB]
+    source = YES_KB if answered_from == "kb" else NO_WEBINAR
+    sentence = split_sentences(source.text.removeprefix("Dana: "))[0]
+    noted = note_conflicts(YES_NO_QUESTION, Draft(f"{sentence} [1]", [source], 0.8), retrieved)
+    n = {c.chunk_id: i for i, c in enumerate(noted.sources, start=1)}
+    assert noted.text.startswith(f"You can attach files to recurring invoices. [{n['attach-kb']}]")
+    assert noted.text.endswith(YES_NOTE.format(old=n["attach-webinar"], new=n["attach-kb"]))
+    assert markers(noted.text) == {1, 2}
+
+
+def test_a_newer_no_wins_over_an_older_yes_of_the_same_kind() -> None:
+    old_yes = chunk("old", YES_KB.text, source_type="kb", updated_at="2025-01-10")
+    new_no = chunk(
+        "new",
+        "Ledgerly no longer lets you attach files to recurring invoices.",
+        source_type="kb",
+        updated_at="2026-09-01",
+    )
+    draft = Draft("You can attach files to recurring invoices. [1]", [old_yes], 0.8)
+    noted = note_conflicts(YES_NO_QUESTION, draft, [old_yes, new_no])
+    assert noted.text.startswith(
+        "Ledgerly no longer lets you attach files to recurring invoices. [2]"
+    )
+    assert noted.text.endswith(
+        'An older help article (January 2025) said "You can attach files to recurring '
+        'invoices" [1]; the help article says "Ledgerly no longer lets you attach files to '
+        'recurring invoices" [2].'
+    )
+
+
+def test_yes_no_sources_that_agree_get_no_note() -> None:
+    course = chunk(
+        "course",
+        "Recurring invoices let you attach files, and each copy keeps them.",
+        source_type="course",
+        updated_at="2024-01-01",
+    )
+    draft = Draft("You can attach files to recurring invoices. [1]", [YES_KB], 0.8)
+    assert note_conflicts(YES_NO_QUESTION, draft, [YES_KB, course]) == draft
+
+
+def test_questions_that_are_not_yes_no_get_no_yes_no_note() -> None:
+    draft = Draft("You can attach files to recurring invoices. [1]", [YES_KB], 0.8)
+    for question in (
+        "How do I attach files to a recurring invoice?",
+        "What files can I attach to a recurring invoice?",
+    ):
+        assert note_conflicts(question, draft, [YES_KB, NO_WEBINAR]) == draft
+
+
+def test_a_no_in_a_sentence_about_something_else_is_not_a_disagreement() -> None:
+    webinar = chunk(
+        "w", "Dana: You cannot undo a sent reminder.", source_type="transcript", updated_at="2027"
+    )
+    thread = chunk("t", "Recurring invoices cannot be backdated.", source_type="thread")
+    draft = Draft("You can attach files to recurring invoices. [1]", [YES_KB], 0.8)
+    assert note_conflicts(YES_NO_QUESTION, draft, [YES_KB, webinar, thread]) == draft
+
+
+NO_KB = chunk(
+    "no-kb",
+    "You cannot attach files to recurring invoices.",
+    source_type="kb",
+    updated_at="2026-08-19",
+)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "other"),
+    [
+        (YES_KB, "If the invoice is recurring, you cannot attach files to it."),
+        (NO_KB, "Only admins can attach files to recurring invoices."),
+        (YES_KB, "Don't attach files to recurring invoices: email them."),
+        (YES_KB, "You don't need to attach files to recurring invoices."),
+        (NO_KB, "Can I attach files to recurring invoices?"),
+        (YES_KB, "On a recurring invoice, click **More > Don't attach files**."),
+        (YES_KB, "On a recurring invoice, switch on Don't attach files."),
+    ],
+)
+def test_qualified_advice_question_or_label_sentences_are_not_read_as_yes_or_no(
+    trusted: ScoredChunk, other: str
+) -> None:
+    thread = chunk("t", other, source_type="thread", author="lee", reviewed=False)
+    draft = Draft(f"{trusted.text} [1]", [trusted], 0.8)
+    assert note_conflicts(YES_NO_QUESTION, draft, [trusted, thread]) == draft
+
+
+def test_yes_and_no_for_different_plans_are_not_a_disagreement() -> None:
+    growth = chunk("g", "Webhooks are available on the Growth and Scale plans.", source_type="kb")
+    starter = chunk(
+        "s", "Webhooks are not available on the Starter plan.", source_type="transcript"
+    )
+    draft = Draft("Webhooks are available on the Growth and Scale plans. [1]", [growth], 0.8)
+    question = "Are webhooks available on my plan?"
+    assert note_conflicts(question, draft, [growth, starter]) == draft
+
+
+def test_planted_yes_no_conflict_answers_with_the_current_article(answerer: Answerer) -> None:
+    answer = answerer.ask(YES_NO_QUESTION)
+    assert not answer.refused
+    by_document = {c.document: c.id for c in answer.citations}
+    new, old = by_document["kb/attachments.md"], by_document["transcripts/recurring.vtt"]
+    body, _, note = answer.answer.rpartition("\n\n")
+    assert f"You can attach files to recurring invoices. [{new}]" in body.replace("\n", " ")
+    assert note == YES_NOTE.format(old=old, new=new)
+    assert any(w.startswith("Sources disagree") for w in answer.warnings)
+    assert_markers_match_citations(answer)
+
+
+def test_asking_the_old_version_gets_its_no_without_a_note(answerer: Answerer) -> None:
+    answer = answerer.ask(YES_NO_QUESTION, product_version="4.1")
+    assert not answer.refused
+    assert "you cannot attach files to recurring invoices" in answer.answer
+    assert "said" not in answer.answer
+
+
+def test_ledgerly_yes_no_questions_get_no_disagreement_note(ledgerly: Answerer) -> None:
+    """The demo content agrees on every yes/no: a note here would be a false alarm."""
+    for question in (
+        "Can payment reminders go out as text messages?",
+        "Do automatic payment reminders get sent on weekends?",
+        "Can I stop reminders for one customer?",
+        "Is there a way to add a late fee automatically?",
+        "Can I edit an invoice after sending it?",
+    ):
+        answer = ledgerly.ask(question)
+        assert not any("Sources disagree" in w for w in answer.warnings), (question, answer)
