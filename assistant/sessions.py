@@ -43,9 +43,13 @@ class SessionStore:
     """Reads and appends conversation turns; safe to share between threads."""
 
     def __init__(self, url: str) -> None:
-        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-        self._engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        if url.startswith("sqlite"):
+        sqlite = url.startswith("sqlite")
+        connect_args = {"check_same_thread": False} if sqlite else {}
+        # A server may drop idle connections; a SQLite file cannot, so it skips the ping.
+        self._engine: Engine = create_engine(
+            url, connect_args=connect_args, pool_pre_ping=not sqlite
+        )
+        if sqlite:
             event.listen(self._engine, "connect", _sqlite_write_ahead_log)
         Base.metadata.create_all(self._engine)
 

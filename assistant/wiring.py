@@ -7,6 +7,7 @@ from assistant.answerer import Answerer
 from assistant.condense import condense
 from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
+from assistant.embedders.onnx_runtime import OnnxEmbedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.feedback import FeedbackStore
 from assistant.question_log import QuestionLog
@@ -36,11 +37,18 @@ class Components:
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """MiniLM (or the model at embedding_model_path); the FakeEmbedder when asked for."""
+    """MiniLM (or the model at embedding_model_path) on the configured runtime; or the fake."""
     if settings.embedder == "fake":
         return FakeEmbedder()
-    return SentenceTransformerEmbedder(
-        settings.embedding_model_path, batch_size=settings.embedding_batch_size
+    if settings.embedding_runtime == "torch":
+        return SentenceTransformerEmbedder(
+            settings.embedding_model_path, batch_size=settings.embedding_batch_size
+        )
+    return OnnxEmbedder(
+        settings.embedding_model_path,
+        cache_dir=settings.model_cache_dir,
+        int8=settings.embedding_runtime == "onnx-int8",
+        batch_size=settings.embedding_batch_size,
     )
 
 

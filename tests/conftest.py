@@ -35,10 +35,12 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
-    """all-MiniLM-L6-v2 from the installed package; loaded once per test run."""
-    from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+    """all-MiniLM-L6-v2 from the installed package on the default (ONNX) runtime; loaded once
+    per test run."""
+    from assistant.settings import Settings
+    from assistant.wiring import build_embedder
 
-    return SentenceTransformerEmbedder()
+    return build_embedder(Settings(embedder="minilm", embedding_runtime="onnx"))
 
 
 @pytest.fixture

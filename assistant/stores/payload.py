@@ -56,7 +56,9 @@ def payload_manifest(payload: dict[str, Any]) -> DocumentManifest:
 def dense_vector(vector: Any) -> list[float] | None:
     """The dense vector of a returned point's named vectors, if it came back."""
     if isinstance(vector, dict) and DENSE in vector:
-        return [float(x) for x in vector[DENSE]]
+        values = vector[DENSE]
+        # Both clients return plain lists of floats; converting each element cost ~1 ms a query.
+        return values if isinstance(values, list) else [float(x) for x in values]
     return None
 
 

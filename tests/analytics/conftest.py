@@ -4,11 +4,11 @@ with the questions the gap tests expect to see grouped."""
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from assistant.answerer import REFUSAL
+from assistant.embedders import Embedder
 from assistant.feedback import Rating
 from assistant.question_log import QuestionLog
 from assistant.settings import Settings
@@ -17,9 +17,6 @@ from assistant.wiring import Components, build_components
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 from tests.corpus import write_corpus
-
-if TYPE_CHECKING:
-    from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 
 PAYROLL = [
     "How do I run payroll for my employees?",
@@ -34,9 +31,7 @@ PERIOD = dt.timedelta(days=7)
 
 
 @pytest.fixture(scope="session")
-def gap_settings(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: "SentenceTransformerEmbedder"
-) -> Settings:
+def gap_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
     root: Path = tmp_path_factory.mktemp("gaps")
     settings = Settings(data_dir=root / "data")
     components = build_components(settings, embedder=real_embedder)
@@ -62,9 +57,7 @@ def gap_settings(
 
 
 @pytest.fixture
-def components(
-    gap_settings: Settings, real_embedder: "SentenceTransformerEmbedder"
-) -> Iterator[Components]:
+def components(gap_settings: Settings, real_embedder: Embedder) -> Iterator[Components]:
     built = build_components(gap_settings, embedder=real_embedder)
     yield built
     built.close()

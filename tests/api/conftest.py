@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
@@ -17,14 +16,12 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.json_logging import configure_logging
+from assistant.embedders import Embedder
 from assistant.settings import Settings
 from assistant.wiring import build_components
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 from tests.corpus import write_corpus
-
-if TYPE_CHECKING:  # importing it loads torch; the fixture does that when a test needs it
-    from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 
 KEYS = "emp-secret=internal,partner-key=partner,public-key=public"
 
@@ -55,9 +52,7 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 
 @contextmanager
-def serve_corpus_with_llm(
-    root: Path, embedder: "SentenceTransformerEmbedder", llm_base_url: str
-) -> Iterator[str]:
+def serve_corpus_with_llm(root: Path, embedder: Embedder, llm_base_url: str) -> Iterator[str]:
     """The test corpus ingested under `root`, served with answers written by the LLM at
     `llm_base_url` (the scripted fake in tests/fakes); yields the base URL."""
     settings = Settings(
@@ -92,9 +87,7 @@ class Served:
 
 
 @pytest.fixture(scope="session")
-def corpus_settings(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: "SentenceTransformerEmbedder"
-) -> Settings:
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
     """Settings of a data folder holding the ingested test corpus (ingested once per run)."""
     root: Path = tmp_path_factory.mktemp("http")
     # The rate limit is off here: tests/api/test_limits.py checks it on servers of its own.
@@ -107,9 +100,7 @@ def corpus_settings(
 
 
 @pytest.fixture(scope="session")
-def served(
-    corpus_settings: Settings, real_embedder: "SentenceTransformerEmbedder"
-) -> Iterator[Served]:
+def served(corpus_settings: Settings, real_embedder: Embedder) -> Iterator[Served]:
     app = create_app(
         corpus_settings,
         components_factory=lambda s: build_components(s, embedder=real_embedder),
