@@ -97,8 +97,8 @@ class Answerer:
         product, e.g. `/settings/reminders`) ranks content made for that page higher.
         """
         started = time.perf_counter()
+        history = self.sessions.history(session_id) if self.sessions and session_id else []
         session_id = session_id or uuid.uuid4().hex
-        history = self.sessions.history(session_id) if self.sessions else []
         query = self.condenser(question, history)
         shown: list[str] = []
         answer: Answer | None = None
