@@ -70,4 +70,6 @@ class HybridRetriever:
             )
         if self.reranker is not None:
             chunks = self.reranker.rerank(question, chunks)
-        return shape(chunks, limit=limit, product_version=product_version, page=page)
+        return shape(
+            chunks, limit=limit, question=question, product_version=product_version, page=page
+        )

@@ -7,9 +7,13 @@ Fusion scores say how well each chunk matches; shaping decides what a reader sho
   recently updated one;
 - with a product version asked for, content for that version (or for no version) only, and
   other versions, labelled by their citations, only when nothing matches;
-- with the page the user is on, content made for that page (its `pages` metadata) higher.
+- with the page the user is on, content made for that page (its `pages` metadata) higher;
+- a chunk that spells out a product label the question names ("Auto Motion Plus Settings")
+  above one that only shares its words (Samsung manual: hit@1 0.711 -> 0.763, MRR 0.822 ->
+  0.848; no change on the Ledgerly dev questions).
 """
 
+import re
 from collections import Counter
 from dataclasses import replace
 
@@ -21,17 +25,21 @@ SAME_DOCUMENT_DISCOUNT = 0.93  # score factor per chunk already taken from the s
 NEAR_DUPLICATE = 0.95  # cosine above which two chunks say the same thing
 RELEVANT_SHARE = 0.6  # of the best score: candidates that could answer the question
 PAGE_BOOST = 1.5  # score factor for content made for the user's page (benchmarks/context.py)
+LABEL_BOOST = 1.5  # score factor per product label of the question the chunk spells out
+_QUOTED = re.compile(r"(?:(?<=\s)|^)[\"“‘']([^\"”’']{3,60})[\"”’'](?!\w)")
 
 
 def shape(
     chunks: list[ScoredChunk],
     *,
     limit: int,
+    question: str = "",
     product_version: str | None = None,
     page: str | None = None,
 ) -> list[ScoredChunk]:
     chunks = _for_version(chunks, product_version) if product_version else chunks
     chunks = _boost_page(chunks, page) if page else chunks
+    chunks = _boost_labels(chunks, labels) if (labels := product_labels(question)) else chunks
     ranked = _prefer_trusted_duplicates(_accepted_answers_first(chunks))
     return _diversify(ranked, limit=limit)
 
@@ -66,6 +74,33 @@ def on_page(chunk: ScoredChunk, page: str) -> bool:
 def _boost_page(chunks: list[ScoredChunk], page: str) -> list[ScoredChunk]:
     boosted = [replace(c, score=c.score * PAGE_BOOST) if on_page(c, page) else c for c in chunks]
     return sorted(boosted, key=lambda c: c.score, reverse=True)
+
+
+def product_labels(question: str) -> list[str]:
+    """Names of screens, settings and features the question quotes or writes in Title Case
+    ("Auto Motion Plus Settings", 'Learn TV Remote'): word-bag search splits them apart."""
+    labels = [quoted.strip() for quoted in _QUOTED.findall(question)]
+    for sentence in re.split(r"(?<=[.?!])\s+", question):
+        words = sentence.split()
+        run: list[str] = []
+        for index, word in enumerate([*words, ""]):
+            bare = word.strip("?!.,:;()'\"")
+            if index > 0 and bare[:1].isupper() and bare != "I":
+                run.append(bare)
+                continue
+            if len(run) >= 2:
+                labels.append(" ".join(run))
+            run = []
+    return list(dict.fromkeys(label.lower() for label in labels if label))
+
+
+def _boost_labels(chunks: list[ScoredChunk], labels: list[str]) -> list[ScoredChunk]:
+    def boost(chunk: ScoredChunk) -> ScoredChunk:
+        text = " ".join(f"{chunk.title} {chunk.text}".lower().split())
+        found = sum(label in text for label in labels)
+        return replace(chunk, score=chunk.score * LABEL_BOOST**found) if found else chunk
+
+    return sorted(map(boost, chunks), key=lambda c: c.score, reverse=True)
 
 
 def _diversify(chunks: list[ScoredChunk], *, limit: int) -> list[ScoredChunk]:

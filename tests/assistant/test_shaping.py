@@ -1,6 +1,6 @@
 import numpy as np
 
-from assistant.shaping import shape
+from assistant.shaping import product_labels, shape
 from assistant.types import ScoredChunk
 
 
@@ -54,3 +54,28 @@ def test_newer_of_two_near_duplicates_comes_first() -> None:
 def test_limit_is_respected() -> None:
     chunks = [chunk(str(i), str(i), 1.0 - i / 10) for i in range(8)]
     assert len(shape(chunks, limit=5)) == 5
+
+
+def test_product_labels_are_quoted_or_title_case_runs_not_sentence_starts() -> None:
+    assert product_labels("Can I configure Auto Motion Plus Settings?") == [
+        "auto motion plus settings"
+    ]
+    assert product_labels("What does 'Learn TV Remote' do?") == ["learn tv remote"]
+    assert product_labels('Where is "Send reminders"?') == ["send reminders"]
+    assert product_labels("How do I turn on automatic payment reminders?") == []
+    assert product_labels("I can't find it and don't know where. Do I Need help?") == []
+
+
+def test_a_chunk_spelling_out_the_questions_label_outranks_a_near_miss() -> None:
+    near_miss = ScoredChunk(
+        "game", "Game Motion Plus Settings reduce blur.", {"document": "g"}, 1.0
+    )
+    exact = ScoredChunk(
+        "auto", "Auto Motion Plus Settings: set Blur Reduction.", {"document": "a"}, 0.8
+    )
+    question = "Can I configure Auto Motion Plus Settings?"
+    assert [c.chunk_id for c in shape([near_miss, exact], limit=2, question=question)] == [
+        "auto",
+        "game",
+    ]
+    assert [c.chunk_id for c in shape([near_miss, exact], limit=2)] == ["game", "auto"]
