@@ -11,9 +11,11 @@ Yes/no is read without an LLM, so it is read conservatively (a wrong "sources di
 worse than none): only sentences that name nearly all of the question's key terms count; a
 sentence says yes ("you can", "is available", "lets you") or no ("cannot", "isn't supported",
 "no longer") only when it has cues of one side and none of the other and no qualifier ("if",
-"only", "but", "when"…: "only drafts can be deleted" is a yes and a no at once); questions in
-the sources are skipped; and sentences that name a different plan, platform or other
-capitalised thing the question does not ("…on Starter" vs "…on Scale") are not compared.
+"only", "but", "when"…: "only drafts can be deleted" is a yes and a no at once); questions,
+advice ("don't delete it", "you don't need to") and labels ("click **Don't send reminders**")
+are not read; and sentences that name a different plan, platform or other capitalised thing
+the question does not ("…on Starter" vs "…on Scale") are not compared. The note quotes both
+sentences. Most yes/no questions therefore get no note even when the sources disagree.
 """
 
 import re
@@ -104,7 +106,6 @@ _YES_NO_FILLER = frozenset(
         "option",
         "their",
         "up",
-        "it's",
     ]
 )
 _NEGATIVE = re.compile(
@@ -139,7 +140,8 @@ _MONTHS = "January February March April May June July August September October N
 
 @dataclass(frozen=True)
 class Claim:
-    """One value a source states: `key` says what it is about (a unit, a menu leaf)."""
+    """One value a source states: `key` says what it is about (a unit, a menu leaf, yes/no
+    with the names that scope it)."""
 
     key: str
     value: str  # normalised, for comparing
