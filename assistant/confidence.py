@@ -17,7 +17,7 @@ lookup at all, and a lookup is one sparse query that returns at most one point.
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,14 +83,17 @@ class ConfidenceScorer:
         texts = [chunk.text.lower() for chunk in chunks]
         found: list[str] = []
         lookups = 0
+        # Cheapest checks first: most words stop at the first or second.
         for word in dict.fromkeys(_WORD.findall(question.lower())):
-            if len(word) < _MIN_LETTERS or is_everyday(word):
+            if len(word) < _MIN_LETTERS or _frequent(word):
                 continue
             # A retrieved chunk that contains the word ("auth" in "authenticator") covers it.
             if any(word in text for text in texts):
                 continue
             if not self._bm25.query(word)[0]:
                 continue  # a stopword to BM25: never indexed, so never missing
+            if _typo_of_frequent(word):
+                continue
             if lookups == _MAX_LOOKUPS:
                 break
             lookups += 1
@@ -113,12 +116,19 @@ class ConfidenceScorer:
 def is_everyday(word: str) -> bool:
     """Among the `EVERYDAY_RANK` most frequent words (or their plural), or one typo away from
     one ("explian"), lower-case."""
+    return _frequent(word) or _typo_of_frequent(word)
+
+
+def _frequent(word: str) -> bool:
     ranks = word_ranks()
-    forms = {word, word[:-1] if word.endswith("s") else word}
-    if any(ranks.get(form, EVERYDAY_RANK) < EVERYDAY_RANK for form in forms):
-        return True
+    singular = word[:-1] if word.endswith("s") else word
+    return min(ranks.get(word, EVERYDAY_RANK), ranks.get(singular, EVERYDAY_RANK)) < EVERYDAY_RANK
+
+
+def _typo_of_frequent(word: str) -> bool:
     if len(word) < _TYPO_MIN_LETTERS:
         return False
+    ranks = word_ranks()
     return any(ranks.get(near, EVERYDAY_RANK) < EVERYDAY_RANK for near in _one_typo(word))
 
 
@@ -135,13 +145,11 @@ def word_ranks() -> dict[str, int]:
     return ranks
 
 
-def _one_typo(word: str) -> set[str]:
-    """Every string one deletion, swap, replacement or insertion away from `word`."""
+def _one_typo(word: str) -> Iterator[str]:
+    """Every string one deletion, swap, replacement or insertion away from `word`, lazily."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     letters = string.ascii_lowercase
-    return (
-        {a + b[1:] for a, b in splits if b}
-        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-        | {a + c + b[1:] for a, b in splits if b for c in letters}
-        | {a + c + b for a, b in splits for c in letters}
-    )
+    yield from (a + b[1:] for a, b in splits if b)
+    yield from (a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1)
+    yield from (a + c + b[1:] for a, b in splits if b for c in letters)
+    yield from (a + c + b for a, b in splits for c in letters)
