@@ -20,12 +20,20 @@ from llama_index.core.vector_stores.types import (
 )
 
 
+# The payload field that says which tenant a chunk belongs to; chunks without it are shared.
+TENANT = "tenant"
+
+
 class StoreError(RuntimeError):
     """The store itself failed (unreachable, corrupt, out of space): not a per-document problem."""
 
 
 class MissingAudienceFilter(ValueError):
     """A query without an audience filter: refused so no code path can read across audiences."""
+
+
+class MissingTenantFilter(ValueError):
+    """A query without a tenant filter: refused so no code path can read across tenants."""
 
 
 @dataclass(frozen=True)
@@ -65,18 +73,36 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def audience_filters(audiences: Sequence[str], *extra: MetadataFilter) -> MetadataFilters:
-    """The filter every retrieval query carries."""
+def audience_filters(
+    audiences: Sequence[str], *extra: MetadataFilter | MetadataFilters, tenant: str | None = None
+) -> MetadataFilters:
+    """The filter every retrieval query carries: the caller's audiences and tenant, ANDed with
+    any `extra` conditions. Without a tenant only shared content (no `tenant`) is readable."""
     return MetadataFilters(
         filters=[
             MetadataFilter(key="audience", value=list(audiences), operator=FilterOperator.IN),
+            tenant_filter(tenant),
             *extra,
         ]
     )
 
 
-def require_audience_filter(filters: MetadataFilters | None) -> MetadataFilters:
-    """Returns `filters` if its top level ANDs an audience condition in; raises otherwise."""
+def tenant_filter(tenant: str | None) -> MetadataFilters:
+    """Shared content (no `tenant` in the payload), plus the tenant's own when there is one.
+
+    Both stores translate IS_EMPTY to Qdrant's `is_empty`, so content ingested before tenants
+    existed stays shared without re-indexing.
+    """
+    shared = MetadataFilter(key=TENANT, value=None, operator=FilterOperator.IS_EMPTY)
+    if tenant is None:
+        return MetadataFilters(filters=[shared])
+    own = MetadataFilter(key=TENANT, value=tenant, operator=FilterOperator.EQ)
+    return MetadataFilters(filters=[own, shared], condition=FilterCondition.OR)
+
+
+def require_caller_filters(filters: MetadataFilters | None) -> MetadataFilters:
+    """Returns `filters` if its top level ANDs an audience and a tenant condition in; raises
+    MissingAudienceFilter or MissingTenantFilter otherwise."""
     if (
         filters is None
         or filters.condition not in (None, FilterCondition.AND)
@@ -85,4 +111,20 @@ def require_audience_filter(filters: MetadataFilters | None) -> MetadataFilters:
         raise MissingAudienceFilter(
             "Store queries must carry an audience filter; build them with audience_filters()."
         )
+    if not any(_is_tenant_condition(f) for f in filters.filters):
+        raise MissingTenantFilter(
+            "Store queries must carry a tenant filter; build them with audience_filters()."
+        )
     return filters
+
+
+def _is_tenant_condition(item: MetadataFilter | MetadataFilters) -> bool:
+    """A condition that names tenants by equality or emptiness only (`tenant != B` would read
+    every other tenant): one filter, or an AND/OR group of them."""
+    if isinstance(item, MetadataFilter):
+        return item.key == TENANT and item.operator in (FilterOperator.EQ, FilterOperator.IS_EMPTY)
+    return (
+        bool(item.filters)
+        and item.condition != FilterCondition.NOT
+        and all(isinstance(f, MetadataFilter) and _is_tenant_condition(f) for f in item.filters)
+    )

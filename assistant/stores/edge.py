@@ -20,7 +20,7 @@ from llama_index.core.vector_stores.types import (
 )
 
 from assistant.sparse import Bm25Encoder
-from assistant.stores import DocumentManifest, StoreError, require_audience_filter
+from assistant.stores import DocumentManifest, StoreError, require_caller_filters
 from assistant.stores.payload import (
     CHUNK,
     DENSE,
@@ -154,7 +154,7 @@ class EdgeStore(BasePydanticVectorStore):
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         # No kind=chunk condition: manifests carry no vectors, so vector queries never see them,
         # and the extra condition cost ~35% on an unoptimized shard (benchmarks/latency.py).
-        flt = _edge_group(require_audience_filter(query.filters))
+        flt = _edge_group(require_caller_filters(query.filters))
         limit = query.similarity_top_k
         branch_limit = max(limit * _PREFETCH_FACTOR, 20)
         dense = (
@@ -235,6 +235,8 @@ def _edge_condition(item: MetadataFilter | MetadataFilters) -> Any:
     if isinstance(item, MetadataFilters):
         return _edge_group(item)
     value = item.value
+    if item.operator == FilterOperator.IS_EMPTY:  # missing, null or []
+        return qe.IsEmptyCondition(key=item.key)
     if item.operator == FilterOperator.EQ:
         return qe.FieldCondition(key=item.key, match=qe.MatchValue(filter_scalar(value)))
     if item.operator in (FilterOperator.IN, FilterOperator.ANY):

@@ -21,7 +21,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from assistant.sparse import Bm25Encoder
-from assistant.stores import DocumentManifest, StoreError, require_audience_filter
+from assistant.stores import DocumentManifest, StoreError, require_caller_filters
 from assistant.stores.payload import (
     CHUNK,
     DENSE,
@@ -265,7 +265,7 @@ class QdrantServerStore(BasePydanticVectorStore):
                 return payloads
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        flt = _qdrant_filter(require_audience_filter(query.filters))
+        flt = _qdrant_filter(require_caller_filters(query.filters))
         limit = query.similarity_top_k
         branch_limit = max(limit * _PREFETCH_FACTOR, 20)
         dense = list(query.query_embedding) if query.query_embedding is not None else None
@@ -347,6 +347,8 @@ def _qdrant_condition(item: MetadataFilter | MetadataFilters) -> models.Conditio
     if isinstance(item, MetadataFilters):
         return _qdrant_group(item)
     value = item.value
+    if item.operator == FilterOperator.IS_EMPTY:  # missing, null or []
+        return models.IsEmptyCondition(is_empty=models.PayloadField(key=item.key))
     if item.operator == FilterOperator.EQ:
         return models.FieldCondition(
             key=item.key, match=models.MatchValue(value=filter_scalar(value))

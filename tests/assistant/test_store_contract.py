@@ -29,6 +29,7 @@ from assistant.settings import Settings
 from assistant.stores import (
     DocumentManifest,
     MissingAudienceFilter,
+    MissingTenantFilter,
     Store,
     StoreError,
     audience_filters,
@@ -103,15 +104,16 @@ def make_query(
     text: str,
     audiences: list[str],
     mode: VectorStoreQueryMode = VectorStoreQueryMode.HYBRID,
-    *extra: MetadataFilter,
+    *extra: MetadataFilter | MetadataFilters,
     top_k: int = 5,
+    tenant: str | None = None,
 ) -> VectorStoreQuery:
     return VectorStoreQuery(
         query_embedding=embedder.embed([text])[0].tolist(),
         query_str=text,
         similarity_top_k=top_k,
         mode=mode,
-        filters=audience_filters(audiences, *extra),
+        filters=audience_filters(audiences, *extra, tenant=tenant),
     )
 
 
@@ -204,6 +206,114 @@ def test_query_without_audience_filter_is_refused(
     request.filters = filters
     with pytest.raises(MissingAudienceFilter):
         filled.query(request)
+
+
+@pytest.fixture
+def tenanted(store: Store, fake_embedder: FakeEmbedder) -> Store:
+    """Two tenants' documents beside shared ones (no `tenant`), all about one topic."""
+    store.add(
+        [
+            make_node(fake_embedder, "shared", 0, "export invoices as a CSV file", "public"),
+            make_node(
+                fake_embedder,
+                "acme",
+                0,
+                "acme exports invoices to CSV ACMECANARY",
+                "public",
+                tenant="acme",
+            ),
+            make_node(
+                fake_embedder,
+                "acme-runbook",
+                0,
+                "acme internal invoice export override",
+                "internal",
+                tenant="acme",
+            ),
+            make_node(
+                fake_embedder,
+                "globex",
+                0,
+                "globex exports invoices to CSV GLOBEXCANARY",
+                "public",
+                tenant="globex",
+            ),
+        ]
+    )
+    return store
+
+
+@pytest.mark.parametrize(
+    ("tenant", "audiences", "expected"),
+    [
+        ("acme", ["public"], {"shared", "acme"}),
+        ("acme", ALL, {"shared", "acme", "acme-runbook"}),
+        ("globex", ALL, {"shared", "globex"}),
+        (None, ALL, {"shared"}),
+        ("initech", ALL, {"shared"}),
+    ],
+    ids=["acme-public", "acme-internal", "globex", "no-tenant", "tenant-without-content"],
+)
+@pytest.mark.parametrize("mode", QUERY_MODES)
+def test_tenant_filter_is_applied_inside_every_query_mode(
+    tenanted: Store,
+    fake_embedder: FakeEmbedder,
+    tenant: str | None,
+    audiences: list[str],
+    expected: set[str],
+    mode: VectorStoreQueryMode,
+) -> None:
+    text = "export invoices CSV ACMECANARY GLOBEXCANARY override"
+    request = make_query(fake_embedder, text, audiences, mode, top_k=10, tenant=tenant)
+    assert set(doc_ids(tenanted, request)) == expected
+
+
+@pytest.mark.parametrize(
+    "tenant_condition",
+    [
+        None,
+        MetadataFilter(key="tenant", value="globex", operator=FilterOperator.NE),
+        MetadataFilter(key="tenant", value=["globex"], operator=FilterOperator.NIN),
+        MetadataFilters(
+            filters=[MetadataFilter(key="tenant", value="globex")],
+            condition=FilterCondition.NOT,
+        ),
+    ],
+    ids=["none", "ne", "nin", "not"],
+)
+@pytest.mark.parametrize("mode", QUERY_MODES)
+def test_query_without_tenant_filter_is_refused(
+    tenanted: Store,
+    fake_embedder: FakeEmbedder,
+    tenant_condition: MetadataFilter | MetadataFilters | None,
+    mode: VectorStoreQueryMode,
+) -> None:
+    request = make_query(fake_embedder, "export invoices", ALL, mode)
+    audience = MetadataFilter(key="audience", value=ALL, operator=FilterOperator.IN)
+    conditions = [audience] if tenant_condition is None else [audience, tenant_condition]
+    request.filters = MetadataFilters(filters=conditions)
+    with pytest.raises(MissingTenantFilter):
+        tenanted.query(request)
+
+
+def test_extra_filters_never_widen_the_tenant(tenanted: Store, fake_embedder: FakeEmbedder) -> None:
+    widen = MetadataFilters(
+        filters=[
+            MetadataFilter(key="tenant", value="globex"),
+            MetadataFilter(key="doc_id", value="globex"),
+        ],
+        condition=FilterCondition.OR,
+    )
+    request = make_query(
+        fake_embedder,
+        "GLOBEXCANARY",
+        ALL,
+        VectorStoreQueryMode.HYBRID,
+        widen,
+        top_k=10,
+        tenant="acme",
+    )
+    assert set(doc_ids(tenanted, request)) == set()
 
 
 def test_results_carry_text_metadata_and_dense_vector(
