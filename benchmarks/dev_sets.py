@@ -68,9 +68,13 @@ def main() -> None:
             # The answerer's retrieval again (deterministic), to time the words check alone.
             visible = readable_audiences(Audience(audience), mode)
             chunks = retriever.retrieve(answer.query, audiences=visible)
-            started = time.perf_counter()
-            words = answerer.confidence.uncovered_terms(answer.query, chunks, audiences=visible)
-            check_ms.append((time.perf_counter() - started) * 1000)
+            # Fastest of three: the check's own cost, not other processes on a shared machine.
+            runs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                words = answerer.confidence.uncovered_terms(answer.query, chunks, audiences=visible)
+                runs.append((time.perf_counter() - started) * 1000)
+            check_ms.append(min(runs))
             if not words:
                 return answer.confidence, answer.confidence
             uncovered[row["id"]] = words
