@@ -69,6 +69,7 @@ class Answerer:
         session_id: str | None = None,
         product_version: str | None = None,
         page: str | None = None,
+        tenant: str | None = None,
     ) -> Answer:
         events = self.stream(
             question,
@@ -77,6 +78,7 @@ class Answerer:
             session_id=session_id,
             product_version=product_version,
             page=page,
+            tenant=tenant,
         )
         return final_answer(events)
 
@@ -89,6 +91,7 @@ class Answerer:
         session_id: str | None = None,
         product_version: str | None = None,
         page: str | None = None,
+        tenant: str | None = None,
     ) -> Iterator[AnswerEvent]:
         """The answer as it is written: `TextDelta`s (an LLM's tokens as they come; otherwise
         the finished text in word-sized pieces), a `Retraction` when text already shown is
@@ -96,11 +99,17 @@ class Answerer:
         `Finished` with the Answer. The deltas after the last retraction make `answer.answer`.
 
         `product_version` prefers content for that version; `page` (where the user is in the
-        product, e.g. `/settings/reminders`) ranks content made for that page higher.
+        product, e.g. `/settings/reminders`) ranks content made for that page higher. `tenant`
+        adds that tenant's content to the shared content; its sessions are its own.
         """
         started = time.perf_counter()
+        if self.sessions and session_id and not self.sessions.claim(session_id, tenant=tenant):
+            session_id = None  # another tenant's conversation: start a new one instead
         history = self.sessions.history(session_id) if self.sessions and session_id else []
-        session_id = session_id or uuid.uuid4().hex
+        if session_id is None:
+            session_id = uuid.uuid4().hex
+            if self.sessions:
+                self.sessions.claim(session_id, tenant=tenant)
         query = self.condenser(question, history)
         shown: list[str] = []
         answer: Answer | None = None
@@ -110,6 +119,7 @@ class Answerer:
             session_id,
             product_version=product_version,
             page=page,
+            tenant=tenant,
         )
         for event in events:
             if isinstance(event, Finished):
@@ -132,7 +142,7 @@ class Answerer:
             answer.ticket_text = ticket_text(answer)
         if mode == Mode.AGENT:
             answer.internal_notes = self._internal_notes(
-                query, audience, product_version=product_version, page=page
+                query, audience, product_version=product_version, page=page, tenant=tenant
             )
         turn_id = None
         if self.sessions:
@@ -157,11 +167,13 @@ class Answerer:
         *,
         product_version: str | None = None,
         page: str | None = None,
+        tenant: str | None = None,
     ) -> Iterator[AnswerEvent]:
         vector = self.retriever.embedder.embed([query])[0]
         chunks = self.retriever.retrieve(
             query,
             audiences=audiences,
+            tenant=tenant,
             query_vector=vector,
             product_version=product_version,
             page=page,
@@ -178,7 +190,7 @@ class Answerer:
         assert draft is not None
         # Notes come after the evidence check: they add sources, never weaken support.
         draft = note_sources(note_conflicts(query, draft, chunks), product_version=product_version)
-        confidence = self.confidence.score(query, chunks, draft, audiences=audiences)
+        confidence = self.confidence.score(query, chunks, draft, audiences=audiences, tenant=tenant)
         yield Finished(self._answer(query, draft, confidence, session_id))
 
     def _answer(self, query: str, draft: Draft, confidence: float, session_id: str) -> Answer:
@@ -208,17 +220,21 @@ class Answerer:
         *,
         product_version: str | None = None,
         page: str | None = None,
+        tenant: str | None = None,
     ) -> tuple[Draft, float]:
         vector = self.retriever.embedder.embed([query])[0]
         chunks = self.retriever.retrieve(
             query,
             audiences=audiences,
+            tenant=tenant,
             query_vector=vector,
             product_version=product_version,
             page=page,
         )
         draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
-        return draft, self.confidence.score(query, chunks, draft, audiences=audiences)
+        return draft, self.confidence.score(
+            query, chunks, draft, audiences=audiences, tenant=tenant
+        )
 
     def _internal_notes(
         self,
@@ -227,13 +243,16 @@ class Answerer:
         *,
         product_version: str | None = None,
         page: str | None = None,
+        tenant: str | None = None,
     ) -> InternalNotes | None:
         """What non-public sources the agent may read add, for the customer's product version
         and page; None when they add nothing."""
         private = [a for a in audience.visible() if a != Audience.PUBLIC.value]
         if not private:
             return None
-        draft, confidence = self._draft(query, private, product_version=product_version, page=page)
+        draft, confidence = self._draft(
+            query, private, product_version=product_version, page=page, tenant=tenant
+        )
         if not draft.text or confidence < self.refusal_threshold:
             return None
         noted = note_sources(draft, product_version=product_version)

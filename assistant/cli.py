@@ -19,8 +19,10 @@ EXAMPLES = """\
 examples:
   assistant ingest corpora/                 index a folder (re-run to sync changes)
   assistant ingest docs/internal --audience internal
+  assistant ingest customers/acme --tenant acme   only callers of tenant acme read these
   assistant ask "How do I reset my password?"
   assistant ask "What is the refund approval limit?" --audience internal --mode internal --json
+  assistant ask "How do I export invoices?" --tenant acme   shared content plus acme's own
   assistant serve --port 8000               chat page on http://127.0.0.1:8000
   assistant gaps --since 7d --out reports/  what people asked that the content did not answer
   assistant eval                            score answers on corpora/ (the CI quality gate)
@@ -56,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="audience for documents whose metadata names none (default: public)",
     )
     ingest.add_argument(
+        "--tenant",
+        type=tenant_name,
+        metavar="NAME",
+        help="tenant for documents whose metadata names none: only callers of that tenant "
+        "(API keys key=audience:NAME, `ask --tenant NAME`) read them. Without it documents "
+        "are shared by every tenant",
+    )
+    ingest.add_argument(
         "--type",
         dest="content_type",
         choices=["auto", "course", "kb", "transcript", "thread"],
@@ -78,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="customer",
         help="customer: public sources; agent: ticket-ready; internal: all sources the "
         "audience may read",
+    )
+    ask.add_argument(
+        "--tenant",
+        type=tenant_name,
+        metavar="NAME",
+        help="ask as this tenant: its own content and the shared content (default: shared "
+        "content only)",
     )
     ask.add_argument("--session", help="continue the conversation with this session id")
     ask.add_argument(
@@ -144,6 +161,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         summary = IngestJob(store, embedder, chunker).run(
             args.paths,
             default_audience=args.audience,
+            default_tenant=args.tenant,
             content_type=args.content_type,
             progress=None if not args.json else False,
         )
@@ -180,6 +198,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             session_id=args.session,
             product_version=args.product_version,
             page=args.page,
+            tenant=args.tenant,
         )
     finally:
         components.close()
@@ -195,6 +214,16 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         print(f"note: {warning}")
     print(f"\n(confidence {answer.confidence:.2f}, session {answer.session_id})")
     return 0
+
+
+def tenant_name(value: str) -> str:
+    """A `--tenant` value: the name API keys give after the audience (`key=public:acme`)."""
+    name = value.strip()
+    if not name or "," in name:
+        raise argparse.ArgumentTypeError(
+            f"invalid tenant {value!r}: use a name without commas, as in key=public:acme"
+        )
+    return name
 
 
 def citation_label(citation: Citation) -> str:

@@ -1,4 +1,4 @@
-"""Question in, audience-filtered hybrid search in the store, scored chunks out."""
+"""Question in, audience- and tenant-filtered hybrid search in the store, scored chunks out."""
 
 from collections.abc import Sequence
 
@@ -15,7 +15,8 @@ CANDIDATE_FACTOR = 3
 
 
 class HybridRetriever:
-    """Dense MiniLM + BM25, fused inside Qdrant, filtered by audience inside the query."""
+    """Dense MiniLM + BM25, fused inside Qdrant, filtered by audience and tenant inside the
+    query."""
 
     def __init__(
         self,
@@ -35,12 +36,14 @@ class HybridRetriever:
         question: str,
         *,
         audiences: Sequence[str],
+        tenant: str | None = None,
         top_k: int | None = None,
         query_vector: np.ndarray | None = None,
         product_version: str | None = None,
         page: str | None = None,
     ) -> list[ScoredChunk]:
-        """`product_version` keeps content for that version when any matches; `page` (where
+        """`tenant` adds that tenant's content to the shared content (without one, shared
+        only); `product_version` keeps content for that version when any matches; `page` (where
         the user is in the product) ranks content made for it higher. See assistant/shaping.py.
         """
         vector = self.embedder.embed([question])[0] if query_vector is None else query_vector
@@ -52,7 +55,7 @@ class HybridRetriever:
                 # Shaping picks from more candidates than it returns.
                 similarity_top_k=limit * CANDIDATE_FACTOR,
                 mode=VectorStoreQueryMode.HYBRID,
-                filters=audience_filters(audiences),
+                filters=audience_filters(audiences, tenant=tenant),
             )
         )
         chunks = []

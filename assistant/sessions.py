@@ -1,7 +1,8 @@
 """Conversation sessions in the app database: SQLite under the data folder, or Postgres.
 
 Each turn keeps the question as asked, the standalone query it was condensed to, and the
-answer, so follow-ups can be condensed and conversations reviewed later.
+answer, so follow-ups can be condensed and conversations reviewed later. A session belongs to
+the tenant that started it: no other tenant can continue it and read its history.
 """
 
 import datetime as dt
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.redaction import redact
@@ -29,6 +31,16 @@ class TurnRow(Base):
     answer: Mapped[str] = mapped_column(Text)
     refused: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionOwnerRow(Base):
+    """Who started a session: a table of its own, so databases made before tenants existed
+    gain it without a migration."""
+
+    __tablename__ = "session_owners"
+
+    session_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tenant: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,23 @@ class SessionStore:
         if sqlite:
             event.listen(self._engine, "connect", _sqlite_write_ahead_log)
         Base.metadata.create_all(self._engine)
+
+    def claim(self, session_id: str, *, tenant: str | None) -> bool:
+        """Whether `tenant` (None: callers without one) may continue the session. A new session
+        becomes the tenant's; one with turns from before sessions had owners belongs to callers
+        without a tenant."""
+        with Session(self._engine) as db:
+            owner = db.get(SessionOwnerRow, session_id)
+            if owner is not None:
+                return owner.tenant == tenant
+            older = db.scalar(select(TurnRow.id).where(TurnRow.session_id == session_id).limit(1))
+        claimed_by = tenant if older is None else None
+        try:
+            with Session(self._engine) as db, db.begin():
+                db.add(SessionOwnerRow(session_id=session_id, tenant=claimed_by))
+        except IntegrityError:  # claimed by a concurrent request: its owner decides
+            return self.claim(session_id, tenant=tenant)
+        return claimed_by == tenant
 
     def history(self, session_id: str, *, limit: int = 6) -> list[Turn]:
         """The last `limit` turns, oldest first."""

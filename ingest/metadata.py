@@ -19,6 +19,7 @@ KNOWN_KEYS = (
     "product_version",
     "tags",
     "pages",
+    "tenant",
 )
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 
@@ -73,4 +74,17 @@ def normalize(raw: dict[str, Any], *, default_audience: str, where: str) -> dict
         meta["pages"] = [str(p) for p in (pages if isinstance(pages, list) else [pages])]
     if "reviewed" in meta:
         meta["reviewed"] = bool(meta["reviewed"])
+    if "tenant" in meta:  # only that tenant's callers read it; without one it is shared
+        meta["tenant"] = tenant_name(meta["tenant"], where=where)
     return meta
+
+
+def tenant_name(value: object, *, where: str) -> str:
+    """A tenant as API keys name it (`key=audience:tenant`): a non-empty name, matched exactly."""
+    name = str(value).strip()
+    if not name or isinstance(value, dict | list) or "," in name:
+        raise LoadError(
+            f"invalid tenant {value!r} in {where}: use the name API keys give after the "
+            "audience (key=public:acme), or leave tenant out for content every tenant shares"
+        )
+    return name

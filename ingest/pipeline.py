@@ -91,6 +91,7 @@ class _Run:
     summary: IngestSummary
     manifests: dict[str, DocumentManifest]
     default_audience: str
+    default_tenant: str | None
     content_type: str
     on_document: Callable[[str], None] | None
     started: float
@@ -119,16 +120,22 @@ class IngestJob:
         paths: Sequence[Path],
         *,
         default_audience: str = "public",
+        default_tenant: str | None = None,
         content_type: str = "auto",
         progress: bool | None = None,
         on_document: Callable[[str], None] | None = None,
     ) -> IngestSummary:
-        """Ingests every path; `progress` shows a bar on stderr (default: when it is a terminal)."""
+        """Ingests every path; `progress` shows a bar on stderr (default: when it is a terminal).
+
+        `default_audience` and `default_tenant` apply to documents whose metadata names none;
+        documents without a tenant are shared by every tenant.
+        """
         started = time.perf_counter()
         run = _Run(
             summary=IngestSummary(),
             manifests=self.store.manifests(),
             default_audience=default_audience,
+            default_tenant=default_tenant,
             content_type=content_type,
             on_document=on_document,
             started=started,
@@ -156,7 +163,9 @@ class IngestJob:
             return
         root = path if path.is_dir() else path.parent
         source_root = str(root.resolve())
-        context = LoadContext(root=root, default_audience=run.default_audience)
+        context = LoadContext(
+            root=root, default_audience=run.default_audience, default_tenant=run.default_tenant
+        )
         seen: set[str] = set()
         failed_files: set[str] = set()
         sources = discover(path, content_type=run.content_type)

@@ -66,7 +66,8 @@ async def chat(
     metrics: MetricsDep,
     accept: Annotated[str | None, Header()] = None,
 ) -> Answer | StreamingResponse:
-    """The caller's key decides what may be read; `mode` only shapes the answer. So `internal`
+    """The caller's key decides what may be read (its audience, and its tenant's content
+    beside the shared content); `mode` only shapes the answer. So `internal`
     mode from a public caller is not refused (no 403): it reads what that caller may read,
     public content, and a partner key in `agent` mode gets partner findings in
     `internal_notes`.
@@ -81,6 +82,7 @@ async def chat(
         session_id=body.session_id,
         product_version=body.product_version,
         page=body.page,
+        tenant=caller.tenant,
     )
     if body.stream or "text/event-stream" in (accept or ""):
         # The first event is computed before the response starts, so a store that is down

@@ -172,6 +172,7 @@ async def chat_completions(
         audience=caller.audience,
         mode=body.mode,
         session_id=session_id_for(body, caller),
+        tenant=caller.tenant,
     )
     metrics.observe_answer(answer, mode=body.mode)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"

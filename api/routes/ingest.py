@@ -73,6 +73,14 @@ class IngestRequest(BaseModel):
     audience: Audience = Field(
         default=Audience.PUBLIC, description="For documents whose metadata names none."
     )
+    tenant: SafeText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^,\s][^,]*$",
+        description="For documents whose metadata names none: only this tenant's keys read "
+        "them. Defaults to the key's own tenant; without one, documents are shared.",
+    )
     type: Literal["auto", "course", "kb", "transcript", "thread"] = "auto"
 
 
@@ -105,11 +113,16 @@ class IngestResult(BaseModel):
     summary="Ingest files on the server's disk (internal keys only)",
 )
 async def ingest(
-    body: IngestRequest, request: Request, components: ComponentsDep, _: InternalCallerDep
+    body: IngestRequest, request: Request, components: ComponentsDep, caller: InternalCallerDep
 ) -> IngestResult | JSONResponse:
     """Runs the same job as `assistant ingest` inside the server, so answers keep being served
     from the store while it runs and see each document once it is complete. Bad files are
-    listed in `failed`, as on the command line."""
+    listed in `failed`, as on the command line. A key with a tenant ingests for that tenant
+    only."""
+    if caller.tenant and body.tenant not in (None, caller.tenant):
+        return error_response(
+            request, 403, "forbidden", "This key may only ingest content for its own tenant."
+        )
     gate: IngestGate = request.app.state.ingest_gate
     paths = [gate.resolve(raw) for raw in body.paths]
     if missing := [raw for raw, path in zip(body.paths, paths, strict=True) if not _exists(path)]:
@@ -132,6 +145,7 @@ async def ingest(
             job.run,
             paths,
             default_audience=body.audience.value,
+            default_tenant=body.tenant or caller.tenant,
             content_type=body.type,
             progress=False,
         )

@@ -1,4 +1,5 @@
-"""GET /v1/search: the retrieved chunks with their scores, filtered by the caller's audience."""
+"""GET /v1/search: the retrieved chunks with their scores, filtered by the caller's audience
+and tenant."""
 
 from typing import Annotated, Any
 
@@ -45,7 +46,11 @@ async def search(
     k: Annotated[int, Query(ge=1, le=50)] = 8,
 ) -> SearchResponse:
     chunks = await run_in_threadpool(
-        components.retriever.retrieve, q, audiences=caller.audience.visible(), top_k=k
+        components.retriever.retrieve,
+        q,
+        audiences=caller.audience.visible(),
+        tenant=caller.tenant,
+        top_k=k,
     )
     return SearchResponse(query=q, hits=[_hit(rank, c) for rank, c in enumerate(chunks, start=1)])
 

@@ -19,7 +19,6 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
-
 # The payload field that says which tenant a chunk belongs to; chunks without it are shared.
 TENANT = "tenant"
 

@@ -18,6 +18,7 @@ class LoadContext:
 
     root: Path
     default_audience: str
+    default_tenant: str | None = None  # for documents whose metadata names none
 
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root.resolve()).as_posix()
@@ -38,6 +39,8 @@ class LoadContext:
     ) -> ParsedDocument:
         """The parsed document for `path`, hashed over `path` and the `hashed` files it was
         built from (or over a hash the loader computed itself)."""
+        if self.default_tenant and "tenant" not in metadata:
+            metadata = {**metadata, "tenant": self.default_tenant}
         return ParsedDocument(
             doc_id=self.doc_id(path),
             document=self.relative(path),
@@ -48,8 +51,11 @@ class LoadContext:
         )
 
     def content_hash(self, *paths: Path) -> str:
-        """Changes when any of the files, their sidecars or the default audience change."""
+        """Changes when any of the files, their sidecars or the default audience or tenant
+        change."""
         digest = hashlib.sha256(self.default_audience.encode())
+        if self.default_tenant:  # left out without one, so older hashes stay valid
+            digest.update(f"\ntenant:{self.default_tenant}".encode())
         for path in paths:
             for part in (path, sidecar_path(path)):
                 data = part.read_bytes() if part.is_file() else b""
