@@ -68,18 +68,29 @@ class ConfidenceScorer:
         word_ranks()  # read once now, not on the first question
 
     def score(
-        self, query: str, chunks: list[ScoredChunk], draft: Draft, *, audiences: Sequence[str]
+        self,
+        query: str,
+        chunks: list[ScoredChunk],
+        draft: Draft,
+        *,
+        audiences: Sequence[str],
+        tenant: str | None = None,
     ) -> float:
         if not chunks or not draft.sources:
             return 0.0
-        missing = self.uncovered_terms(query, chunks, audiences=audiences)
+        missing = self.uncovered_terms(query, chunks, audiences=audiences, tenant=tenant)
         return answer_confidence(query, chunks, draft, uncovered=missing)
 
     def uncovered_terms(
-        self, question: str, chunks: Sequence[ScoredChunk], *, audiences: Sequence[str]
+        self,
+        question: str,
+        chunks: Sequence[ScoredChunk],
+        *,
+        audiences: Sequence[str],
+        tenant: str | None = None,
     ) -> list[str]:
-        """The question's words that are not everyday English and that no chunk readable by
-        `audiences` uses, in question order."""
+        """The question's words that are not everyday English and that no chunk the caller
+        may read (`audiences`, shared content plus `tenant`'s own) uses, in question order."""
         texts = [chunk.text.lower() for chunk in chunks]
         found: list[str] = []
         lookups = 0
@@ -97,17 +108,17 @@ class ConfidenceScorer:
             if lookups == _MAX_LOOKUPS:
                 break
             lookups += 1
-            if not self._content_uses(word, audiences):
+            if not self._content_uses(word, audiences, tenant):
                 found.append(word)
         return found
 
-    def _content_uses(self, word: str, audiences: Sequence[str]) -> bool:
+    def _content_uses(self, word: str, audiences: Sequence[str], tenant: str | None) -> bool:
         result = self.store.query(
             VectorStoreQuery(
                 query_str=word,
                 similarity_top_k=1,
                 mode=VectorStoreQueryMode.SPARSE,
-                filters=audience_filters(audiences),
+                filters=audience_filters(audiences, tenant=tenant),
             )
         )
         return bool(result.nodes)

@@ -15,7 +15,7 @@ from assistant.confidence import (
 )
 from assistant.embedders.fake import FakeEmbedder
 from assistant.retriever import HybridRetriever
-from assistant.stores import Store
+from assistant.stores import TENANT, Store
 from assistant.stores.edge import EdgeStore
 from assistant.stores.qdrant_server import QdrantServerStore
 from assistant.synthesizers import Draft
@@ -26,9 +26,10 @@ from ingest.pipeline import IngestJob
 from tests.corpus import write_corpus
 
 CONTENT = [
-    ("Payroll runs on the first working day of each month.", "internal"),
-    ("Recurring invoices repeat monthly or yearly from a template.", "public"),
-    ("Export your timesheet as a CSV from the Reports page.", "public"),
+    ("Payroll runs on the first working day of each month.", "internal", None),
+    ("Recurring invoices repeat monthly or yearly from a template.", "public", None),
+    ("Export your timesheet as a CSV from the Reports page.", "public", None),
+    ("Acme staff file expenses in Zorblax.", "public", "acme"),
 ]
 
 
@@ -47,8 +48,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         )
     )
     nodes = []
-    for number, (text, audience) in enumerate(CONTENT):
-        node = TextNode(id_=f"n{number}", text=text, metadata={"audience": audience})
+    for number, (text, audience, tenant) in enumerate(CONTENT):
+        metadata = {"audience": audience} | ({TENANT: tenant} if tenant else {})
+        node = TextNode(id_=f"n{number}", text=text, metadata=metadata)
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=f"d{number}")
         node.embedding = embedder.embed([text])[0].tolist()
         nodes.append(node)
@@ -67,6 +69,14 @@ def test_content_the_caller_may_read_covers_a_word(store: Store) -> None:
     scorer = ConfidenceScorer(store)
     question = "When does payroll run?"
     assert scorer.uncovered_terms(question, [], audiences=["public", "internal"]) == []
+
+
+def test_a_tenants_own_content_covers_a_word_for_that_tenant_only(store: Store) -> None:
+    scorer = ConfidenceScorer(store)
+    question = "How do I use Zorblax?"
+    assert scorer.uncovered_terms(question, [], audiences=["public"], tenant="acme") == []
+    assert scorer.uncovered_terms(question, [], audiences=["public"], tenant="other") == ["zorblax"]
+    assert scorer.uncovered_terms(question, [], audiences=["public"]) == ["zorblax"]
 
 
 def test_a_word_is_covered_by_its_stem_in_the_index(store: Store) -> None:
