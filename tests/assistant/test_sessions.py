@@ -40,3 +40,22 @@ def test_a_reader_is_not_blocked_by_an_open_write(tmp_path: Path) -> None:
     writer.rollback()
     writer.close()
     store.close()
+
+
+def test_a_session_belongs_to_the_tenant_that_started_it(tmp_path: Path) -> None:
+    store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
+    assert store.claim("s-acme", tenant="acme")
+    assert store.claim("s-acme", tenant="acme")  # its own tenant continues it
+    assert not store.claim("s-acme", tenant="globex")
+    assert not store.claim("s-acme", tenant=None)
+    assert store.claim("s-none", tenant=None)
+    assert not store.claim("s-none", tenant="acme")
+    store.close()
+
+
+def test_sessions_from_before_owners_belong_to_callers_without_a_tenant(tmp_path: Path) -> None:
+    store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
+    store.append("old", Turn("q", "q", "a", refused=False))  # written without a claim
+    assert not store.claim("old", tenant="acme")
+    assert store.claim("old", tenant=None)
+    store.close()
