@@ -372,3 +372,32 @@ def test_another_tenant_cannot_continue_a_session(client: httpx.Client) -> None:
     acme = client.post("/v1/chat", json=follow_up, headers=ACME_PUBLIC.headers).json()
     assert acme["session_id"] == session_id
     assert "acme" in acme["query"].lower()  # acme's own history carried the topic forward
+
+
+def test_http_ingest_tags_documents_with_the_keys_tenant(
+    tmp_path: Path, real_embedder: Embedder
+) -> None:
+    """POST /v1/ingest with a tenant's internal key: the documents become that tenant's; the
+    key cannot ingest for another tenant."""
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / ACME_DOCUMENT).write_text(ACME.replace("tenant: acme\n", ""))
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        api_keys=KEYS,
+        rate_limit_per_minute=0,
+        ingest_root=tmp_path / "content",
+    )
+    app = create_app(
+        settings, components_factory=lambda s: build_components(s, embedder=real_embedder)
+    )
+    employee = {"Authorization": "Bearer acme-emp"}
+    with serve(app) as url, httpx.Client(base_url=url, timeout=120) as client:
+        other = client.post(
+            "/v1/ingest", json={"paths": ["."], "tenant": "globex"}, headers=employee
+        )
+        assert other.status_code == 403, other.text
+        reply = client.post("/v1/ingest", json={"paths": ["."]}, headers=employee)
+        assert reply.status_code == 200 and reply.json()["added"] == 1, reply.text
+        for caller, sees in [(ACME_PUBLIC, True), (GLOBEX_PUBLIC, False), (ANONYMOUS, False)]:
+            hits = search(client, QUESTIONS["acme"], caller, "customer")["hits"]
+            assert (ACME_DOCUMENT in {h["document"] for h in hits}) is sees, caller.name
