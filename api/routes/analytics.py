@@ -1,6 +1,6 @@
 """GET /v1/analytics/gaps (JSON), .../gaps/report.md, .../gaps/chart.png and
 .../gaps/cases.jsonl: the knowledge-gap report and a group's eval cases, for internal callers
-only (they show what customers asked)."""
+without a tenant only (they show what customers of every tenant asked)."""
 
 import datetime as dt
 import json
@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
+from api.auth import AuthError, Caller
 from api.deps import ComponentsDep, InternalCallerDep
 from api.errors import error_responses
 from assistant.analytics.export import cases_for
@@ -24,6 +25,21 @@ from assistant.wiring import Components
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
 _DEFAULTS = GapSettings()
+
+
+def require_every_tenant(caller: InternalCallerDep) -> Caller:
+    """The question log is not split by tenant, so a tenant's employees may not read it."""
+    if caller.tenant is not None:
+        raise AuthError(
+            403,
+            "forbidden",
+            "The gap report covers the questions of every tenant; use an internal key "
+            "without a tenant.",
+        )
+    return caller
+
+
+EveryTenantCallerDep = Annotated[Caller, Depends(require_every_tenant)]
 
 
 def _moment(value: str | None) -> str | None:
@@ -95,7 +111,7 @@ GapParamsDep = Annotated[GapParams, Depends(gap_params)]
 )
 async def gaps(
     components: ComponentsDep,
-    _: InternalCallerDep,
+    _: EveryTenantCallerDep,
     params: GapParamsDep,
 ) -> GapReport:
     """Refused, low-confidence and thumbs-down questions grouped by meaning, each group with a
@@ -116,7 +132,7 @@ async def gaps(
 )
 async def gaps_markdown(
     components: ComponentsDep,
-    _: InternalCallerDep,
+    _: EveryTenantCallerDep,
     params: GapParamsDep,
 ) -> Response:
     report = await run_in_threadpool(_report, components, params)
@@ -134,7 +150,7 @@ async def gaps_markdown(
 )
 async def gaps_chart(
     components: ComponentsDep,
-    _: InternalCallerDep,
+    _: EveryTenantCallerDep,
     params: GapParamsDep,
 ) -> Response:
     report = await run_in_threadpool(_report, components, params)
@@ -157,7 +173,7 @@ async def gaps_chart(
 )
 async def gap_cases(
     components: ComponentsDep,
-    _: InternalCallerDep,
+    _: EveryTenantCallerDep,
     params: GapParamsDep,
     group: Annotated[
         str, Query(min_length=4, max_length=40, pattern=r"^[0-9a-f]+$", description="Group id.")

@@ -401,3 +401,14 @@ def test_http_ingest_tags_documents_with_the_keys_tenant(
         for caller, sees in [(ACME_PUBLIC, True), (GLOBEX_PUBLIC, False), (ANONYMOUS, False)]:
             hits = search(client, QUESTIONS["acme"], caller, "customer")["hits"]
             assert (ACME_DOCUMENT in {h["document"] for h in hits}) is sees, caller.name
+
+
+def test_a_tenants_employees_cannot_read_the_question_log_of_every_tenant(
+    client: httpx.Client,
+) -> None:
+    """The gap report shows what callers of every tenant asked: internal keys without a
+    tenant only."""
+    for route in ("/v1/analytics/gaps", "/v1/analytics/gaps/report.md"):
+        reply = client.get(route, headers={"Authorization": "Bearer acme-emp"})
+        assert reply.status_code == 403, reply.text
+        assert "without a tenant" in reply.json()["error"]["message"]
