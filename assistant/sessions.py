@@ -65,22 +65,28 @@ class SessionStore:
             event.listen(self._engine, "connect", _sqlite_write_ahead_log)
         Base.metadata.create_all(self._engine)
 
-    def claim(self, session_id: str, *, tenant: str | None) -> bool:
-        """Whether `tenant` (None: callers without one) may continue the session. A new session
-        becomes the tenant's; one with turns from before sessions had owners belongs to callers
-        without a tenant."""
+    def owner(self, session_id: str) -> tuple[bool, str | None]:
+        """(whether the session has an owner, its tenant or None). Turns from before sessions
+        had owners belong to callers without a tenant."""
         with Session(self._engine) as db:
-            owner = db.get(SessionOwnerRow, session_id)
-            if owner is not None:
-                return owner.tenant == tenant
+            row = db.get(SessionOwnerRow, session_id)
+            if row is not None:
+                return True, row.tenant
             older = db.scalar(select(TurnRow.id).where(TurnRow.session_id == session_id).limit(1))
-        claimed_by = tenant if older is None else None
+        return older is not None, None
+
+    def claim(self, session_id: str, *, tenant: str | None) -> bool:
+        """Whether `tenant` (None: callers without one) may continue the session; a session
+        without an owner becomes the tenant's."""
+        owned, owner = self.owner(session_id)
+        if owned:
+            return owner == tenant
         try:
             with Session(self._engine) as db, db.begin():
-                db.add(SessionOwnerRow(session_id=session_id, tenant=claimed_by))
+                db.add(SessionOwnerRow(session_id=session_id, tenant=tenant))
         except IntegrityError:  # claimed by a concurrent request: its owner decides
             return self.claim(session_id, tenant=tenant)
-        return claimed_by == tenant
+        return True
 
     def history(self, session_id: str, *, limit: int = 6) -> list[Turn]:
         """The last `limit` turns, oldest first."""

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import CallerDep, FeedbackStoreDep, MetricsDep
+from api.deps import CallerDep, ComponentsDep, FeedbackStoreDep, MetricsDep
 from api.errors import error_responses
 from api.text import SafeText
-from assistant.feedback import Rating
+from assistant.feedback import Rating, UnknownSessionError
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
@@ -38,10 +38,15 @@ async def feedback(
     body: FeedbackRequest,
     store: FeedbackStoreDep,
     metrics: MetricsDep,
-    _: CallerDep,
+    caller: CallerDep,
+    components: ComponentsDep,
 ) -> FeedbackReceipt:
     """Rates the latest answer of the session (the `session_id` of a /v1/chat answer or of a
-    chat completion); 404 when no answer has that session id."""
+    chat completion); 404 when no answer has that session id, or when another tenant's
+    caller started it."""
+    owned, owner = await run_in_threadpool(components.sessions.owner, body.session_id)
+    if owned and owner != caller.tenant:
+        raise UnknownSessionError(body.session_id)  # as if absent: no hint it exists
     saved = await run_in_threadpool(
         store.add, body.session_id, body.rating, comment=body.comment or None
     )

@@ -412,3 +412,14 @@ def test_a_tenants_employees_cannot_read_the_question_log_of_every_tenant(
         reply = client.get(route, headers={"Authorization": "Bearer acme-emp"})
         assert reply.status_code == 403, reply.text
         assert "without a tenant" in reply.json()["error"]["message"]
+
+
+def test_another_tenant_cannot_rate_a_sessions_answer(client: httpx.Client) -> None:
+    first = client.post(
+        "/v1/chat", json={"message": QUESTIONS["acme"]}, headers=ACME_PUBLIC.headers
+    ).json()
+    rating = {"session_id": first["session_id"], "rating": "down"}
+    for caller in (GLOBEX_PUBLIC, ANONYMOUS):
+        reply = client.post("/v1/feedback", json=rating, headers=caller.headers)
+        assert reply.status_code == 404, (caller.name, reply.text)
+    assert client.post("/v1/feedback", json=rating, headers=ACME_PUBLIC.headers).status_code == 201
