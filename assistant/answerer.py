@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant.condense import condense
 from assistant.confidence import ConfidenceScorer
 from assistant.conflicts import note_conflicts
@@ -170,13 +172,8 @@ class Answerer:
         tenant: str | None = None,
     ) -> Iterator[AnswerEvent]:
         vector = self.retriever.embedder.embed([query])[0]
-        chunks = self.retriever.retrieve(
-            query,
-            audiences=audiences,
-            tenant=tenant,
-            query_vector=vector,
-            product_version=product_version,
-            page=page,
+        chunks = self._evidence(
+            query, vector, audiences, product_version=product_version, page=page, tenant=tenant
         )
         draft: Draft | None = None
         if isinstance(self.synthesizer, StreamingSynthesizer):
@@ -192,6 +189,25 @@ class Answerer:
         draft = note_sources(note_conflicts(query, draft, chunks), product_version=product_version)
         confidence = self.confidence.score(query, chunks, draft, audiences=audiences, tenant=tenant)
         yield Finished(self._answer(query, draft, confidence, session_id))
+
+    def _evidence(
+        self,
+        query: str,
+        vector: np.ndarray,
+        audiences: list[str],
+        *,
+        product_version: str | None,
+        page: str | None,
+        tenant: str | None,
+    ) -> list[ScoredChunk]:
+        return self.retriever.retrieve(
+            query,
+            audiences=audiences,
+            tenant=tenant,
+            query_vector=vector,
+            product_version=product_version,
+            page=page,
+        )
 
     def _answer(self, query: str, draft: Draft, confidence: float, session_id: str) -> Answer:
         if not draft.text or confidence < self.refusal_threshold:
@@ -223,13 +239,8 @@ class Answerer:
         tenant: str | None = None,
     ) -> tuple[Draft, float]:
         vector = self.retriever.embedder.embed([query])[0]
-        chunks = self.retriever.retrieve(
-            query,
-            audiences=audiences,
-            tenant=tenant,
-            query_vector=vector,
-            product_version=product_version,
-            page=page,
+        chunks = self._evidence(
+            query, vector, audiences, product_version=product_version, page=page, tenant=tenant
         )
         draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
         return draft, self.confidence.score(
