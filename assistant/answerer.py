@@ -108,10 +108,8 @@ class Answerer:
         if self.sessions and session_id and not self.sessions.claim(session_id, tenant=tenant):
             session_id = None  # another tenant's conversation: start a new one instead
         history = self.sessions.history(session_id) if self.sessions and session_id else []
-        if session_id is None:
-            session_id = uuid.uuid4().hex
-            if self.sessions:
-                self.sessions.claim(session_id, tenant=tenant)
+        starts_session = session_id is None
+        session_id = session_id or uuid.uuid4().hex
         query = self.condenser(question, history)
         shown: list[str] = []
         answer: Answer | None = None
@@ -149,7 +147,9 @@ class Answerer:
         turn_id = None
         if self.sessions:
             turn = Turn(question, query, answer.answer, answer.refused)
-            turn_id = self.sessions.append(session_id, turn)
+            turn_id = self.sessions.append(
+                session_id, turn, starts_session=starts_session, tenant=tenant
+            )
         if self.question_log:
             self.question_log.record(
                 question,

@@ -99,9 +99,17 @@ class SessionStore:
             ).all()
         return [Turn(r.question, r.standalone, r.answer, bool(r.refused)) for r in reversed(rows)]
 
-    def append(self, session_id: str, turn: Turn) -> int:
+    def append(
+        self,
+        session_id: str,
+        turn: Turn,
+        *,
+        starts_session: bool = False,
+        tenant: str | None = None,
+    ) -> int:
         """Stores the turn with personal data redacted (see assistant/redaction.py); returns
-        its id."""
+        its id. `starts_session`: a session id nobody else has seen yet (one we just made up)
+        becomes `tenant`'s in the same transaction, rather than in a `claim` of its own."""
         row = TurnRow(
             session_id=session_id,
             question=redact(turn.question),
@@ -111,6 +119,8 @@ class SessionStore:
             created_at=dt.datetime.now(dt.UTC),
         )
         with Session(self._engine) as db, db.begin():
+            if starts_session:
+                db.add(SessionOwnerRow(session_id=session_id, tenant=tenant))
             db.add(row)
             db.flush()
             return row.id

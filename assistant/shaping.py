@@ -140,15 +140,28 @@ def _trust(chunk: ScoredChunk) -> tuple[bool, str]:
 def _prefer_trusted_duplicates(chunks: list[ScoredChunk]) -> list[ScoredChunk]:
     """Of two near-duplicates from different documents, the more trusted takes the higher
     score: the reviewed one, or of two equally reviewed, the newer."""
+    near = _near_duplicate_pairs(chunks)
+    if not near:
+        return list(chunks)
     shaped = list(chunks)
-    for i, a in enumerate(shaped):
+    origin = list(range(len(chunks)))  # which input chunk sits at each position
+    for i in range(len(shaped)):
         for j in range(i + 1, len(shaped)):
-            b = shaped[j]
-            if a.document == b.document or a.vector is None or b.vector is None:
-                continue
-            if float(np.dot(a.vector, b.vector)) < NEAR_DUPLICATE:
+            a, b = shaped[i], shaped[j]
+            if (origin[i], origin[j]) not in near or a.document == b.document:
                 continue
             if _trust(b) > _trust(a):
                 shaped[i], shaped[j] = replace(b, score=a.score), replace(a, score=b.score)
-                a = shaped[i]
+                origin[i], origin[j] = origin[j], origin[i]
     return shaped
+
+
+def _near_duplicate_pairs(chunks: list[ScoredChunk]) -> set[tuple[int, int]]:
+    """Index pairs (both orders) of chunks whose vectors are near-identical: one matrix
+    product instead of a dot product per pair."""
+    indexed = [k for k, c in enumerate(chunks) if c.vector is not None]
+    if len(indexed) < 2:
+        return set()
+    vectors = np.vstack([chunks[k].vector for k in indexed])  # type: ignore[misc]
+    rows, columns = np.nonzero(vectors @ vectors.T >= NEAR_DUPLICATE)
+    return {(indexed[r], indexed[c]) for r, c in zip(rows, columns, strict=True) if r != c}
