@@ -255,14 +255,27 @@ def run_scale(
             chunks = build_points(data_dir, embedder, args.points, args.embeddings_cache)
         print(f"{name}: {chunks} chunks built in {time.perf_counter() - started:.0f} s", flush=True)
         server, url = start_server(data_dir, Path(tmp) / "server.log")
+        results: list[dict[str, Any]] = []
         try:
-            results = [measure(url, server, questions, args)]
+            results.append(measure(url, server, questions, args))
             if args.rate:
                 results.append(measure(url, server, questions, args, rate=args.rate))
         finally:
             server.terminate()
             server.wait(timeout=60)
+            if any(r["errors"] for r in results):
+                print_server_errors(Path(tmp) / "server.log")
     return [{"scale": name, "chunks": chunks, **r, "goal_met": goal_met(r)} for r in results]
+
+
+def print_server_errors(log: Path, *, most: int = 40) -> None:
+    """The server's error lines and tracebacks, which die with the temporary folder."""
+    lines = [
+        line
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+        if '"status": 200' not in line and not line.startswith("INFO")
+    ]
+    print(f"server log, {len(lines)} lines other than 200s:", *lines[-most:], sep="\n")
 
 
 def goal_met(result: dict[str, Any]) -> bool:
