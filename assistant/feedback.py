@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.redaction import redact
-from assistant.sessions import Base, TurnRow
+from assistant.sessions import Base, TurnRow, write_session
 
 
 class Rating(StrEnum):
@@ -62,7 +62,7 @@ class FeedbackStore:
         Raises:
             UnknownSessionError: no turn has this session id.
         """
-        with Session(self._engine) as db, db.begin():
+        with write_session(self._engine) as db:
             turn = db.scalars(
                 select(TurnRow)
                 .where(TurnRow.session_id == session_id)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.feedback import FeedbackRow, Rating
 from assistant.redaction import redact
-from assistant.sessions import Base, TurnRow
+from assistant.sessions import Base, TurnRow, write_session
 from assistant.types import Answer
 
 _PURGE_EVERY = dt.timedelta(hours=1)
@@ -123,7 +123,7 @@ class QuestionLog:
             citations=json.dumps(cited, ensure_ascii=False),
             latency_ms=round(latency_ms, 1),
         )
-        with Session(self._engine) as db, db.begin():
+        with write_session(self._engine) as db:
             db.add(row)
             db.flush()
             row_id = row.id
@@ -161,7 +161,7 @@ class QuestionLog:
         cutoff = now - self._retention
         with self._lock:
             self._last_purge = now
-        with Session(self._engine) as db, db.begin():
+        with write_session(self._engine) as db:
             old_turns = select(TurnRow.id).where(TurnRow.created_at < cutoff)
             db.execute(
                 delete(FeedbackRow).where(

@@ -6,6 +6,10 @@ the tenant that started it: no other tenant can continue it and read its history
 """
 
 import datetime as dt
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +47,25 @@ class SessionOwnerRow(Base):
     tenant: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
+_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session in a write transaction. SQLite takes one writer at a time and its busy
+    handler polls: under load (benchmarks/load.py, 32 clients) a waiting thread gave up after
+    its timeout ("database is locked", a 500) while the writer waited for the GIL. Writers in
+    this process queue on a lock instead; other databases need none."""
+    if engine.dialect.name != "sqlite":
+        lock: AbstractContextManager[object] = nullcontext()
+    else:
+        with _WRITE_LOCKS_GUARD:
+            lock = _WRITE_LOCKS.setdefault(engine, threading.Lock())
+    with lock, Session(engine) as db, db.begin():
+        yield db
+
+
 @dataclass(frozen=True)
 class Turn:
     question: str
@@ -56,7 +79,8 @@ class SessionStore:
 
     def __init__(self, url: str) -> None:
         sqlite = url.startswith("sqlite")
-        connect_args = {"check_same_thread": False} if sqlite else {}
+        # Another process (`assistant gaps`, an ingest) may hold the write lock for a while.
+        connect_args = {"check_same_thread": False, "timeout": 30} if sqlite else {}
         # A server may drop idle connections; a SQLite file cannot, so it skips the ping.
         self._engine: Engine = create_engine(
             url, connect_args=connect_args, pool_pre_ping=not sqlite
@@ -82,7 +106,7 @@ class SessionStore:
         if owned:
             return owner == tenant
         try:
-            with Session(self._engine) as db, db.begin():
+            with write_session(self._engine) as db:
                 db.add(SessionOwnerRow(session_id=session_id, tenant=tenant))
         except IntegrityError:  # claimed by a concurrent request: its owner decides
             return self.claim(session_id, tenant=tenant)
@@ -118,7 +142,7 @@ class SessionStore:
             refused=int(turn.refused),
             created_at=dt.datetime.now(dt.UTC),
         )
-        with Session(self._engine) as db, db.begin():
+        with write_session(self._engine) as db:
             if starts_session:
                 db.add(SessionOwnerRow(session_id=session_id, tenant=tenant))
             db.add(row)

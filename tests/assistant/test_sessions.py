@@ -1,6 +1,7 @@
+import threading
 from pathlib import Path
 
-from assistant.sessions import SessionStore, Turn
+from assistant.sessions import SessionStore, Turn, write_session
 
 
 def test_history_is_per_session_oldest_first_and_limited(tmp_path: Path) -> None:
@@ -59,3 +60,31 @@ def test_sessions_from_before_owners_belong_to_callers_without_a_tenant(tmp_path
     assert not store.claim("old", tenant="acme")
     assert store.claim("old", tenant=None)
     store.close()
+
+
+def test_writers_queue_in_process_and_none_is_lost(tmp_path: Path) -> None:
+    """Under load SQLite's polling busy handler gave up ("database is locked"); writers of one
+    process now wait on a lock, so every turn of many concurrent threads is stored."""
+    store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
+    holder = write_session(store.engine)
+    holder.__enter__()  # an open write transaction, as a slow writer would hold it
+    done = threading.Event()
+    waiting = threading.Thread(
+        target=lambda: (store.append("blocked", Turn("q", "q", "a", False)), done.set())
+    )
+    waiting.start()
+    assert not done.wait(0.5)  # queued behind the open write, not failing
+    holder.__exit__(None, None, None)
+    assert done.wait(10)
+
+    def many(thread: int) -> None:
+        for turn in range(25):
+            store.append(f"s{thread}", Turn(f"q{turn}", "q", "a", False), starts_session=turn == 0)
+
+    threads = [threading.Thread(target=many, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(len(store.history(f"s{n}", limit=100)) == 25 for n in range(16))
+    assert all(store.owner(f"s{n}") == (True, None) for n in range(16))
