@@ -14,9 +14,10 @@ from statistics import mean
 import numpy as np
 
 from assistant.answerer import Answerer
-from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.retriever import HybridRetriever
+from assistant.settings import Settings
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.wiring import build_embedder
 from benchmarks.common import (
     dataset_arguments,
     document_name,
@@ -52,7 +53,7 @@ def main() -> None:
     args = dataset_arguments(__doc__ or "")
 
     cases = load_questions(args.dataset)
-    embedder = SentenceTransformerEmbedder()
+    embedder = build_embedder(Settings())  # the product's default runtime (ONNX)
     with tempfile.TemporaryDirectory() as tmp:
         store, _ = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "index")
         retriever = HybridRetriever(store, embedder, top_k=8)
