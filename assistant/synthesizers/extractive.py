@@ -27,6 +27,7 @@ _AMOUNT_QUESTION = re.compile(
 )
 _NUMBER = re.compile(r"\d")
 _ANSWER_TYPE_BONUS = 0.1
+ORDER_PRIOR = 0.02  # score taken off per section below the best usable one
 
 
 def _asks(unit: TextUnit) -> bool:
@@ -146,7 +147,7 @@ class ExtractiveSynthesizer:
             vectors = [None] * len(units)
         return [
             # A small prior for the sections closest to the question.
-            _Candidate(unit, rank, score - 0.02 * order, vector, terms, len(question_terms))
+            _Candidate(unit, rank, score - ORDER_PRIOR * order, vector, terms, len(question_terms))
             for (rank, order, _, unit), score, vector, terms in zip(
                 units, scores, vectors, unit_terms, strict=True
             )
