@@ -25,6 +25,7 @@ _AMOUNT_QUESTION = re.compile(
     r"\bhow (many|much|long|often|soon|far)\b|\b(limit|maximum|minimum|max|min)\b",
     re.IGNORECASE,
 )
+_HOW_MUCH = re.compile(r"\bhow (many|much|long|often|soon|far)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _ANSWER_TYPE_BONUS = 0.1
 ORDER_PRIOR = 0.02  # score taken off per section below the best usable one
@@ -135,7 +136,8 @@ class ExtractiveSynthesizer:
         ]
         if not units:
             return []
-        question_terms = content_terms(question)
+        # "How long…" asks for a duration: "long" is the question's form, not its subject.
+        question_terms = content_terms(_HOW_MUCH.sub(" ", question))
         vectors: list[np.ndarray | None]
         if self.semantic_units:
             units = self._closest_in_words(units, question_terms)
