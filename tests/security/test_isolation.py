@@ -23,6 +23,7 @@ import pytest
 
 from assistant import cli, wiring
 from assistant.embedders import Embedder
+from tests.security import http_paths
 from tests.security.adversarial import (
     CORPORA,
     FACT_QUESTIONS,
@@ -35,9 +36,15 @@ from tests.security.adversarial import (
     leaks,
     restricted_documents,
     spread_sample,
-    sse_events,
 )
 from tests.security.conftest import IsolationIndex
+from tests.security.http_paths import (
+    chat_json,
+    chat_sse,
+    completion,
+    completion_body,
+    completion_stream,
+)
 
 INTERNAL_DOCUMENTS = set(restricted_documents())
 DEFAULT_SAMPLE = 72
@@ -74,46 +81,10 @@ INTERNAL_KEY = {"Authorization": "Bearer emp-secret"}
 Path = Callable[[httpx.Client, str, Caller, str], Any]
 
 
-def chat_json(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    reply = client.post("/v1/chat", json={"message": text, "mode": mode}, headers=caller.headers)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def chat_sse(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    body = {"message": text, "mode": mode, "stream": True}
-    reply = client.post("/v1/chat", json=body, headers=caller.headers)
-    assert reply.status_code == 200 and reply.headers["content-type"].startswith(
-        "text/event-stream"
-    )
-    events = sse_events(reply.text)
-    assert events[-1][0] == "done"
-    return [data for _, data in events]
-
-
-def completion(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    reply = client.post(
-        "/v1/chat/completions", json=_completion_body(text, mode), headers=caller.headers
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def completion_stream(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    body = {**_completion_body(text, mode), "stream": True}
-    reply = client.post("/v1/chat/completions", json=body, headers=caller.headers)
-    assert reply.status_code == 200, reply.text
-    events = sse_events(reply.text)
-    assert events[-1][1] == "[DONE]"
-    return [data for _, data in events[:-1]]
-
-
 def search(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    reply = client.get("/v1/search", params={"q": text, "k": 20}, headers=caller.headers)
-    assert reply.status_code == 200, reply.text
-    hits = reply.json()["hits"]
-    assert hits, "search returned nothing to check"
-    return reply.json()
+    response = http_paths.search(client, text, caller, mode)
+    assert response["hits"], "search returned nothing to check"
+    return response
 
 
 def ask_cli(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
@@ -123,10 +94,6 @@ def ask_cli(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
         code = cli.main(["ask", text, "--json", "--audience", caller.audience, "--mode", mode])
     assert code == 0
     return json.loads(out.getvalue())
-
-
-def _completion_body(text: str, mode: str) -> dict[str, Any]:
-    return {"model": "assistant", "messages": [{"role": "user", "content": text}], "mode": mode}
 
 
 PATHS: dict[str, Path] = {
@@ -255,7 +222,7 @@ def test_agent_mode_keeps_internal_notes_out_of_the_customer_ready_part(
         body = (
             {"message": question, "mode": "agent"}
             if path == "chat json"
-            else _completion_body(question, "agent")
+            else completion_body(question, "agent")
         )
         route = "/v1/chat" if path == "chat json" else "/v1/chat/completions"
         reply = client.post(route, json=body, headers=INTERNAL_KEY)

@@ -27,7 +27,8 @@ from assistant.embedders import Embedder
 from assistant.settings import Settings
 from assistant.wiring import build_components
 from tests.api.conftest import serve
-from tests.security.adversarial import leaks, sources_in, sse_events
+from tests.security.adversarial import leaks, sources_in
+from tests.security.http_paths import chat_json, chat_sse, completion, completion_stream, search
 
 SHARED_DOCUMENT = "invoice-approvals.md"
 SHARED = """---
@@ -206,48 +207,6 @@ def cli_env(
     """`assistant ask` reads the index copy with the already loaded MiniLM."""
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tenant_index.cli_data_dir))
     monkeypatch.setattr(wiring, "build_embedder", lambda settings: real_embedder)
-
-
-def chat_json(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    reply = client.post("/v1/chat", json={"message": text, "mode": mode}, headers=caller.headers)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def chat_sse(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    body = {"message": text, "mode": mode, "stream": True}
-    reply = client.post("/v1/chat", json=body, headers=caller.headers)
-    assert reply.status_code == 200, reply.text
-    events = sse_events(reply.text)
-    assert events[-1][0] == "done"
-    return [data for _, data in events]
-
-
-def completion(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    body = {"model": "assistant", "messages": [{"role": "user", "content": text}], "mode": mode}
-    reply = client.post("/v1/chat/completions", json=body, headers=caller.headers)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def completion_stream(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    body = {
-        "model": "assistant",
-        "messages": [{"role": "user", "content": text}],
-        "mode": mode,
-        "stream": True,
-    }
-    reply = client.post("/v1/chat/completions", json=body, headers=caller.headers)
-    assert reply.status_code == 200, reply.text
-    events = sse_events(reply.text)
-    assert events[-1][1] == "[DONE]"
-    return [data for _, data in events[:-1]]
-
-
-def search(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    reply = client.get("/v1/search", params={"q": text, "k": 20}, headers=caller.headers)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
 
 
 def ask_cli(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:

@@ -1,0 +1,57 @@
+"""The HTTP routes that read the store, one function each, for the isolation suites: each sends
+`text` as `caller` in `mode` and returns what the caller got back."""
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+
+from tests.security.adversarial import sse_events
+
+
+class HasHeaders(Protocol):
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+def chat_json(client: httpx.Client, text: str, caller: HasHeaders, mode: str) -> Any:
+    reply = client.post("/v1/chat", json={"message": text, "mode": mode}, headers=caller.headers)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def chat_sse(client: httpx.Client, text: str, caller: HasHeaders, mode: str) -> Any:
+    body = {"message": text, "mode": mode, "stream": True}
+    reply = client.post("/v1/chat", json=body, headers=caller.headers)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(reply.text)
+    assert events[-1][0] == "done"
+    return [data for _, data in events]
+
+
+def completion(client: httpx.Client, text: str, caller: HasHeaders, mode: str) -> Any:
+    reply = client.post(
+        "/v1/chat/completions", json=completion_body(text, mode), headers=caller.headers
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def completion_stream(client: httpx.Client, text: str, caller: HasHeaders, mode: str) -> Any:
+    body = {**completion_body(text, mode), "stream": True}
+    reply = client.post("/v1/chat/completions", json=body, headers=caller.headers)
+    assert reply.status_code == 200, reply.text
+    events = sse_events(reply.text)
+    assert events[-1][1] == "[DONE]"
+    return [data for _, data in events[:-1]]
+
+
+def search(client: httpx.Client, text: str, caller: HasHeaders, mode: str) -> Any:
+    reply = client.get("/v1/search", params={"q": text, "k": 20}, headers=caller.headers)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def completion_body(text: str, mode: str) -> dict[str, Any]:
+    return {"model": "assistant", "messages": [{"role": "user", "content": text}], "mode": mode}
