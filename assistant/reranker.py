@@ -3,8 +3,8 @@
 A cross-encoder reads the question and a chunk together, so it judges relevance better than
 comparing two separate embeddings, at the price of one model pass per candidate: with 24
 candidates a MiniLM-L6-sized cross-encoder took 1.5 s p50 per question on 2 cores
-(benchmarks/reranker.py), so it is for machines with cores to spare. It only reorders what the audience-
-filtered query returned, so it can never add a chunk the caller may not read.
+(benchmarks/reranker.py), so it is for machines with cores to spare. It only reorders what
+the audience-filtered query returned, so it can never add a chunk the caller may not read.
 """
 
 from collections.abc import Sequence
