@@ -17,7 +17,7 @@ from api.app import create_app
 from assistant.embedders import Embedder
 from assistant.settings import Settings
 from assistant.wiring import build_components
-from tests.api.conftest import KEYS, Served, free_port, serve
+from tests.api.conftest import KEYS, Served, serve, serve_process
 from tests.corpus import write_corpus
 
 INTERNAL = {"Authorization": "Bearer emp-secret"}
@@ -188,18 +188,7 @@ def test_cli_ingest_against_a_store_a_running_server_holds_names_the_route(
         "ASSISTANT_INGEST_ROOT": str(tmp_path / "content"),
         "HF_HUB_OFFLINE": "1",
     }
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log)
+    with serve_process(env, tmp_path / "server.log") as url:
         cli = subprocess.run(
             [sys.executable, "-m", "assistant", "ingest", str(corpus)],
             env=env,
@@ -216,18 +205,3 @@ def test_cli_ingest_against_a_store_a_running_server_holds_names_the_route(
         )
         assert reply.status_code == 200 and reply.json()["added"] == 7
         assert httpx.get(f"{url}/healthz").status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"the server exited: {log.read_text()}"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"the server did not come up: {log.read_text()}")

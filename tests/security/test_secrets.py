@@ -4,16 +4,13 @@ against every known key, so how long a lookup takes says nothing about which key
 
 import hmac
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from api.auth import AuthError, KeyRing
-from tests.api.conftest import free_port
+from tests.api.conftest import free_port, serve_process
 from tests.corpus import write_corpus
 
 SECRETS = ("emp-s3cret-key", "partner-s3cret-key", "llm-s3cret-key", "wrong-s3cret-key")
@@ -36,18 +33,8 @@ def test_a_served_process_logs_no_keys_and_no_questions(tmp_path: Path) -> None:
         "LLM_TIMEOUT_SECONDS": "2",
         "HF_HUB_OFFLINE": "1",
     }
-    port = free_port()
     log = tmp_path / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, server, log)
+    with serve_process(env, log) as url:
         internal = {"Authorization": f"Bearer {SECRETS[0]}"}
         partner = {"Authorization": f"Bearer {SECRETS[1]}"}
         ingested = httpx.post(
@@ -75,25 +62,10 @@ def test_a_served_process_logs_no_keys_and_no_questions(tmp_path: Path) -> None:
         ]
         assert [r.status_code for r in replies] == [200, 200, 200, 401, 403, 404]
         assert replies[0].json()["warnings"], "the dead LLM endpoint should have been reported"
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
     output = log.read_text()
     assert '"status": 200' in output  # the access log was written
     for secret in (*SECRETS, QUESTION_WORD):
         assert secret not in output, f"{secret} in the server output"
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"the server exited: {log.read_text()}"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"the server did not come up: {log.read_text()}")
 
 
 @pytest.mark.parametrize("which", ["first", "last", "unknown"])
