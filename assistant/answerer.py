@@ -111,10 +111,13 @@ class Answerer:
         starts_session = session_id is None
         session_id = session_id or uuid.uuid4().hex
         query = self.condenser(question, history)
+        # One embedding serves the answer and, in agent mode, the internal notes.
+        vector = self.retriever.embedder.embed([query])[0]
         shown: list[str] = []
         answer: Answer | None = None
         events = self._answer_events(
             query,
+            vector,
             readable_audiences(audience, mode),
             session_id,
             product_version=product_version,
@@ -142,7 +145,7 @@ class Answerer:
             answer.ticket_text = ticket_text(answer)
         if mode == Mode.AGENT:
             answer.internal_notes = self._internal_notes(
-                query, audience, product_version=product_version, page=page, tenant=tenant
+                query, vector, audience, product_version=product_version, page=page, tenant=tenant
             )
         turn_id = None
         if self.sessions:
@@ -164,6 +167,7 @@ class Answerer:
     def _answer_events(
         self,
         query: str,
+        vector: np.ndarray,
         audiences: list[str],
         session_id: str,
         *,
@@ -171,7 +175,6 @@ class Answerer:
         page: str | None = None,
         tenant: str | None = None,
     ) -> Iterator[AnswerEvent]:
-        vector = self.retriever.embedder.embed([query])[0]
         chunks = self._evidence(
             query, vector, audiences, product_version=product_version, page=page, tenant=tenant
         )
@@ -232,13 +235,13 @@ class Answerer:
     def _draft(
         self,
         query: str,
+        vector: np.ndarray,
         audiences: list[str],
         *,
         product_version: str | None = None,
         page: str | None = None,
         tenant: str | None = None,
     ) -> tuple[Draft, float]:
-        vector = self.retriever.embedder.embed([query])[0]
         chunks = self._evidence(
             query, vector, audiences, product_version=product_version, page=page, tenant=tenant
         )
@@ -250,6 +253,7 @@ class Answerer:
     def _internal_notes(
         self,
         query: str,
+        vector: np.ndarray,
         audience: Audience,
         *,
         product_version: str | None = None,
@@ -262,7 +266,7 @@ class Answerer:
         if not private:
             return None
         draft, confidence = self._draft(
-            query, private, product_version=product_version, page=page, tenant=tenant
+            query, vector, private, product_version=product_version, page=page, tenant=tenant
         )
         if not draft.text or confidence < self.refusal_threshold:
             return None
