@@ -8,6 +8,7 @@ spinning intra-op threads (benchmarks/embedders.py). Batches (ingest) use every 
 
 import json
 import os
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -49,9 +50,8 @@ class OnnxEmbedder(BatchingEmbedder):
         self._tokenizer.enable_truncation(self.max_tokens)
         self._tokenizer.enable_padding()
 
-        onnx_file = cached_onnx_path(path, cache_dir, int8=int8)
-        self._single = _session(onnxruntime, onnx_file, threads=1)
-        self._parallel = _session(onnxruntime, onnx_file, threads=os.cpu_count() or 1)
+        self._onnx_file = cached_onnx_path(path, cache_dir, int8=int8)
+        self._single = _session(onnxruntime, self._onnx_file, threads=1)
         self.dimension = int(self._single.get_outputs()[0].shape[-1])
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
@@ -61,8 +61,15 @@ class OnnxEmbedder(BatchingEmbedder):
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        session = self._single if len(texts) <= SMALL_BATCH else self._parallel
+        session = self._single if len(texts) <= SMALL_BATCH else self._parallel_session
         return np.asarray(session.run(None, feed)[0])
+
+    @cached_property
+    def _parallel_session(self) -> Any:
+        """Made on the first batch: a server that only embeds questions never loads it."""
+        import onnxruntime
+
+        return _session(onnxruntime, self._onnx_file, threads=os.cpu_count() or 1)
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=True).ids)
