@@ -36,6 +36,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.components = factory(settings)
+        if app.state.components.answerer.cache:
+            app.state.metrics.watch_answer_cache(app.state.components.answerer.cache)
         try:
             yield
         finally:

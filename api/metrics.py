@@ -1,7 +1,12 @@
 """Prometheus instruments for one app, in a registry of their own (so tests can run several)."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from collections.abc import Iterator
 
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from assistant.answer_cache import AnswerCache
 from assistant.types import Answer, Mode
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -11,6 +16,7 @@ _CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._cache_collector: _AnswerCacheCollector | None = None
         self.requests = Counter(
             "assistant_http_requests",
             "HTTP requests by method, route template and status.",
@@ -50,6 +56,13 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_answer_cache(self, cache: AnswerCache) -> None:
+        """Reports `cache`'s hits and misses (the last cache given, when the app restarts)."""
+        if self._cache_collector is not None:
+            self.registry.unregister(self._cache_collector)
+        self._cache_collector = _AnswerCacheCollector(cache)
+        self.registry.register(self._cache_collector)
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
@@ -59,3 +72,22 @@ class Metrics:
         if answer.refused:
             self.refusals.labels(mode.value).inc()
         self.confidence.labels(mode.value).observe(answer.confidence)
+
+
+class _AnswerCacheCollector(Collector):
+    """The cache counts its own hits and misses; scrapes read them."""
+
+    def __init__(self, cache: AnswerCache) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "assistant_answer_cache_hits",
+            "Answers served from the answer cache.",
+            value=self.cache.hits,
+        )
+        yield CounterMetricFamily(
+            "assistant_answer_cache_misses",
+            "Answers computed because the cache had none (or only a stale one).",
+            value=self.cache.misses,
+        )

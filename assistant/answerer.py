@@ -3,11 +3,12 @@
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.answer_cache import AnswerCache, AnswerKey
 from assistant.condense import condense
 from assistant.confidence import ConfidenceScorer
 from assistant.conflicts import note_conflicts
@@ -35,9 +36,11 @@ _SNIPPET_CHARS = 240
 
 @dataclass(frozen=True)
 class Finished:
-    """The last event of `Answerer.stream`: the whole Answer."""
+    """The last event of `Answerer.stream`: the whole Answer. `fallback`: the LLM could not
+    answer, so the fallback (extractive) synthesizer did."""
 
     answer: Answer
+    fallback: bool = False
 
 
 AnswerEvent = TextDelta | Retraction | Finished
@@ -53,8 +56,10 @@ class Answerer:
         refusal_threshold: float = 0.42,
         question_log: QuestionLog | None = None,
         condenser: Callable[[str, list[Turn]], str] = condense,
+        cache: AnswerCache | None = None,
     ) -> None:
         self.condenser = condenser
+        self.cache = cache
         self.retriever = retriever
         self.confidence = ConfidenceScorer(retriever.store)
         self.synthesizer = synthesizer
@@ -111,42 +116,22 @@ class Answerer:
         starts_session = session_id is None
         session_id = session_id or uuid.uuid4().hex
         query = self.condenser(question, history)
-        # One embedding serves the answer and, in agent mode, the internal notes.
-        vector = self.retriever.embedder.embed([query])[0]
-        shown: list[str] = []
-        answer: Answer | None = None
-        events = self._answer_events(
+        key = AnswerKey.of(
             query,
-            vector,
-            readable_audiences(audience, mode),
-            session_id,
+            audience=audience,
+            mode=mode,
+            tenant=tenant,
             product_version=product_version,
             page=page,
-            tenant=tenant,
         )
-        for event in events:
-            if isinstance(event, Finished):
-                answer = event.answer
-                continue
-            if isinstance(event, TextDelta):
-                shown.append(event.text)
-            else:
-                shown.clear()
-            yield event
-        assert answer is not None
-        so_far = "".join(shown)
-        if so_far and answer.answer.startswith(so_far):  # notes added after the text
-            yield from (TextDelta(piece) for piece in word_pieces(answer.answer[len(so_far) :]))
-        elif so_far != answer.answer:
-            if shown:
-                yield Retraction("the sources do not support this answer well enough")
+        writes = self.retriever.store.writes  # read before retrieving: see AnswerCache
+        answer = self.cache.get(key, writes=writes, session_id=session_id) if self.cache else None
+        if answer is not None:
             yield from (TextDelta(piece) for piece in word_pieces(answer.answer))
-        if mode == Mode.AGENT and not answer.refused:
-            answer.ticket_text = ticket_text(answer)
-        if mode == Mode.AGENT:
-            answer.internal_notes = self._internal_notes(
-                query, vector, audience, product_version=product_version, page=page, tenant=tenant
-            )
+        else:
+            answer, keep = yield from self._computed(query, key, session_id)
+            if self.cache and keep:
+                self.cache.put(key, answer, writes=writes)
         turn_id = None
         if self.sessions:
             turn = Turn(question, query, answer.answer, answer.refused)
@@ -163,6 +148,57 @@ class Answerer:
                 turn_id=turn_id,
             )
         yield Finished(answer)
+
+    def _computed(
+        self, query: str, key: AnswerKey, session_id: str
+    ) -> Generator[TextDelta | Retraction, None, tuple[Answer, bool]]:
+        """Retrieves and synthesizes, yielding the text as it is written; returns the Answer
+        and whether it may be kept (not an LLM outage's fallback)."""
+        # One embedding serves the answer and, in agent mode, the internal notes.
+        vector = self.retriever.embedder.embed([query])[0]
+        shown: list[str] = []
+        answer: Answer | None = None
+        keep = False
+        events = self._answer_events(
+            query,
+            vector,
+            readable_audiences(key.audience, key.mode),
+            session_id,
+            product_version=key.product_version,
+            page=key.page,
+            tenant=key.tenant,
+        )
+        for event in events:
+            if isinstance(event, Finished):
+                answer, keep = event.answer, not event.fallback
+                continue
+            if isinstance(event, TextDelta):
+                shown.append(event.text)
+            else:
+                shown.clear()
+            yield event
+        assert answer is not None
+        so_far = "".join(shown)
+        if so_far and answer.answer.startswith(so_far):  # notes added after the text
+            yield from (TextDelta(piece) for piece in word_pieces(answer.answer[len(so_far) :]))
+        elif so_far != answer.answer:
+            if shown:
+                yield Retraction("the sources do not support this answer well enough")
+            yield from (TextDelta(piece) for piece in word_pieces(answer.answer))
+        if key.mode == Mode.AGENT and not answer.refused:
+            answer.ticket_text = ticket_text(answer)
+        if key.mode == Mode.AGENT:
+            notes, notes_fallback = self._internal_notes(
+                query,
+                vector,
+                key.audience,
+                product_version=key.product_version,
+                page=key.page,
+                tenant=key.tenant,
+            )
+            answer.internal_notes = notes
+            keep = keep and not notes_fallback
+        return answer, keep
 
     def _answer_events(
         self,
@@ -191,7 +227,7 @@ class Answerer:
         # Notes come after the evidence check: they add sources, never weaken support.
         draft = note_sources(note_conflicts(query, draft, chunks), product_version=product_version)
         confidence = self.confidence.score(query, chunks, draft, audiences=audiences, tenant=tenant)
-        yield Finished(self._answer(query, draft, confidence, session_id))
+        yield Finished(self._answer(query, draft, confidence, session_id), draft.fallback)
 
     def _evidence(
         self,
@@ -259,22 +295,23 @@ class Answerer:
         product_version: str | None = None,
         page: str | None = None,
         tenant: str | None = None,
-    ) -> InternalNotes | None:
+    ) -> tuple[InternalNotes | None, bool]:
         """What non-public sources the agent may read add, for the customer's product version
-        and page; None when they add nothing."""
+        and page (None when they add nothing), and whether the fallback synthesizer wrote it."""
         private = [a for a in audience.visible() if a != Audience.PUBLIC.value]
         if not private:
-            return None
+            return None, False
         draft, confidence = self._draft(
             query, vector, private, product_version=product_version, page=page, tenant=tenant
         )
         if not draft.text or confidence < self.refusal_threshold:
-            return None
+            return None, draft.fallback
         noted = note_sources(draft, product_version=product_version)
         # Notes have no warnings field: "Nothing matched version 4.1…" goes in their text.
         added = [w for w in noted.warnings[len(draft.warnings) :] if w not in noted.text]
         text = "\n\n".join([noted.text, *added])
-        return InternalNotes(text=f"{INTERNAL_LABEL} {text}", citations=citations(noted))
+        notes = InternalNotes(text=f"{INTERNAL_LABEL} {text}", citations=citations(noted))
+        return notes, draft.fallback
 
 
 def final_answer(events: Iterator[AnswerEvent]) -> Answer:

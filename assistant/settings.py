@@ -115,6 +115,18 @@ class Settings(BaseSettings):
         default=0.42,
         description="Answers below this confidence are refused (calibrated on evals/dev).",
     )
+    answer_cache_size: int = Field(
+        default=2048,
+        ge=0,
+        description="Answers kept for questions asked again (per audience, mode, tenant, "
+        "version and page) until the index changes; 0 turns the cache off.",
+    )
+    answer_cache_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest a kept answer is served: bounds how stale answers get when "
+        "another process writes to a shared Qdrant server.",
+    )
     retention_days: int = Field(
         default=90,
         ge=0,

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from assistant.answer_cache import AnswerCache
 from assistant.answerer import Answerer
 from assistant.condense import condense
 from assistant.embedders import Embedder
@@ -126,6 +127,9 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
         refusal_threshold=settings.refusal_threshold,
         question_log=question_log,
         condenser=build_condenser(settings, synthesizer),
+        cache=AnswerCache(
+            size=settings.answer_cache_size, ttl_seconds=settings.answer_cache_seconds
+        ),
     )
     return Components(
         embedder=embedder,

@@ -65,6 +65,12 @@ class Store(Protocol):
         """Number of chunks."""
         ...
 
+    @property
+    def writes(self) -> int:
+        """Writes made through this object so far: cached answers are kept only while it
+        stays the same (assistant/answer_cache.py)."""
+        ...
+
     def optimize(self) -> None:
         """Builds pending search indexes; blocks until done (a no-op where the server does it)."""
         ...

@@ -51,6 +51,7 @@ class EdgeStore(BasePydanticVectorStore):
     _shard: Any = PrivateAttr()
     _bm25: Bm25Encoder = PrivateAttr()
     _write_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _writes: int = PrivateAttr(default=0)
 
     def __init__(self, path: Path, *, dimension: int) -> None:
         super().__init__(path=str(path), dimension=dimension)  # type: ignore[call-arg]
@@ -98,10 +99,17 @@ class EdgeStore(BasePydanticVectorStore):
     def client(self) -> Any:
         return self._shard
 
+    @property
+    def writes(self) -> int:
+        return self._writes
+
     def _update(self, operation: Any) -> None:
         try:
             with self._write_lock:
-                self._shard.update(operation)
+                try:
+                    self._shard.update(operation)
+                finally:
+                    self._writes += 1  # a failed write may have changed something too
         except Exception as exc:
             raise StoreError(f"Qdrant Edge update failed: {exc}") from exc
 

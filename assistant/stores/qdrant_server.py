@@ -65,6 +65,7 @@ class QdrantServerStore(BasePydanticVectorStore):
     _client: QdrantClient = PrivateAttr()
     _bm25: Bm25Encoder = PrivateAttr()
     _target: str = PrivateAttr()
+    _writes: int = PrivateAttr(default=0)
 
     def __init__(
         self,
@@ -204,19 +205,32 @@ class QdrantServerStore(BasePydanticVectorStore):
             self._upsert(points[start : start + _UPSERT_BATCH])
         return [node.node_id for node in nodes]
 
+    @property
+    def writes(self) -> int:
+        """Only this process's writes: other writers to the server are not seen."""
+        return self._writes
+
     def _upsert(self, points: list[models.PointStruct]) -> None:
-        self._call("upsert", lambda: self._client.upsert(self.collection, points=points, wait=True))
+        try:
+            self._call(
+                "upsert", lambda: self._client.upsert(self.collection, points=points, wait=True)
+            )
+        finally:
+            self._writes += 1  # a failed write may have changed something too
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Removes a document's chunks and its manifest."""
-        self._call(
-            "delete",
-            lambda: self._client.delete(
-                self.collection,
-                points_selector=models.FilterSelector(filter=_match("doc_id", ref_doc_id)),
-                wait=True,
-            ),
-        )
+        try:
+            self._call(
+                "delete",
+                lambda: self._client.delete(
+                    self.collection,
+                    points_selector=models.FilterSelector(filter=_match("doc_id", ref_doc_id)),
+                    wait=True,
+                ),
+            )
+        finally:
+            self._writes += 1
 
     def put_manifest(self, manifest: DocumentManifest) -> None:
         self._upsert(

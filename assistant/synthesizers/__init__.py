@@ -14,13 +14,15 @@ class Draft:
     """Answer text whose `[n]` markers index `sources` (1-based), plus how well it is supported.
 
     `warnings` say what the reader should know about how the draft was made, e.g. that the
-    LLM's answer was rejected and this is the extractive one.
+    LLM's answer was rejected and this is the extractive one. `fallback`: made by the fallback
+    because the LLM could not answer (so not worth keeping in a cache).
     """
 
     text: str
     sources: list[ScoredChunk]
     support: float
     warnings: list[str] = field(default_factory=list)
+    fallback: bool = False
 
 
 @dataclass(frozen=True)

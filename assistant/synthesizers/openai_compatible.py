@@ -264,7 +264,7 @@ class OpenAISynthesizer:
         warning += f"; showing the {self.fallback_name} answer"
         log.warning("%s (endpoint %s, model %s)", warning, self.base_url, self.model)
         draft = self.fallback.synthesize(question, chunks, question_vector=question_vector)
-        return replace(draft, warnings=[*draft.warnings, warning])
+        return replace(draft, warnings=[*draft.warnings, warning], fallback=True)
 
 
 def answer_text(text: str) -> str:

@@ -97,6 +97,7 @@ def serve_corpus_with_llm(root: Path, embedder: Embedder, llm_base_url: str) -> 
         LLM_BASE_URL=llm_base_url,  # type: ignore[call-arg]
         LLM_MODEL="fake-model",  # type: ignore[call-arg]
         LLM_TIMEOUT_SECONDS=5,  # type: ignore[call-arg]
+        answer_cache_size=0,  # tests script different replies to the same questions
     )
     components = build_components(settings, embedder=embedder)
     chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)

@@ -135,6 +135,16 @@ def test_metrics_count_requests_answers_refusals_and_feedback(base_url: str) -> 
     assert delta("assistant_feedback_total", rating="up") == 1
 
 
+def test_metrics_count_answers_served_from_the_cache(base_url: str) -> None:
+    before = _samples(base_url)
+    question = "Where do I set the tax rate of my company profile?"
+    assert _ask(base_url, question)["answer"] == _ask(base_url, question)["answer"]
+    after = _samples(base_url)
+    for name, expected in (("hits", 1), ("misses", 1)):
+        metric = f"assistant_answer_cache_{name}_total"
+        assert _value(after, metric) - _value(before, metric) == expected, name
+
+
 def test_metrics_label_routes_by_template_not_by_path(base_url: str) -> None:
     for path in ("/nope-1", "/nope-2"):
         httpx.get(f"{base_url}{path}")
