@@ -12,13 +12,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import DateTime, Float, Integer, String, Text, delete, select
+from sqlalchemy import DateTime, Float, Integer, String, Text, delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.feedback import FeedbackRow, Rating
 from assistant.redaction import redact
-from assistant.sessions import Base, TurnRow, write_session
+from assistant.sessions import Base, TurnRow, insert_row, write_session
 from assistant.types import Answer
 
 _PURGE_EVERY = dt.timedelta(hours=1)
@@ -39,6 +39,9 @@ class QuestionRow(Base):
     refused: Mapped[int] = mapped_column(Integer)
     citations: Mapped[str] = mapped_column(Text)  # JSON list of CitedSource fields
     latency_ms: Mapped[float] = mapped_column(Float)
+
+
+_INSERT = insert(Base.metadata.tables[QuestionRow.__tablename__])
 
 
 @dataclass(frozen=True)
@@ -110,23 +113,21 @@ class QuestionLog:
             | ({"author": c.author} if c.author else {})
             for c in answer.citations
         ]
-        row = QuestionRow(
-            created_at=self._clock(),
-            session_id=answer.session_id,
-            turn_id=turn_id,
-            question=redact(question),
-            query=redact(answer.query or question),
-            audience=audience,
-            mode=mode,
-            confidence=float(answer.confidence),
-            refused=int(answer.refused),
-            citations=json.dumps(cited, ensure_ascii=False),
-            latency_ms=round(latency_ms, 1),
-        )
+        row = {
+            "created_at": self._clock(),
+            "session_id": answer.session_id,
+            "turn_id": turn_id,
+            "question": redact(question),
+            "query": redact(answer.query or question),
+            "audience": audience,
+            "mode": mode,
+            "confidence": float(answer.confidence),
+            "refused": int(answer.refused),
+            "citations": json.dumps(cited, ensure_ascii=False),
+            "latency_ms": round(latency_ms, 1),
+        }
         with write_session(self._engine) as db:
-            db.add(row)
-            db.flush()
-            row_id = row.id
+            row_id = insert_row(db, _INSERT, row)
         self._purge_if_due()
         return row_id
 
