@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _STEP = re.compile(r"^\s*(\d+)[.)]\s+")
 _BULLET = re.compile(r"^\s*[-*•]\s+")
@@ -113,7 +114,15 @@ _STOPWORDS = frozenset(
 
 def content_terms(text: str) -> set[str]:
     """Lower-cased words that carry meaning (no stopwords), with a crude plural fold."""
-    return {w.rstrip("s") if len(w) > 3 else w for w in _WORD.findall(text.lower())} - _STOPWORDS
+    return set(_content_terms(text))
+
+
+@lru_cache(maxsize=8192)
+def _content_terms(text: str) -> frozenset[str]:
+    # Kept: an answer reads the same chunks and sentences several times (extractive units,
+    # conflicts, confidence), and popular chunks come back question after question.
+    terms = {w.rstrip("s") if len(w) > 3 else w for w in _WORD.findall(text.lower())}
+    return frozenset(terms - _STOPWORDS)
 
 
 @dataclass(frozen=True)

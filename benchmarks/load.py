@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 import numpy as np
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.settings import Settings
@@ -49,6 +50,7 @@ from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 
 QUESTIONS = ROOT / "evals" / "dev" / "answerable.jsonl"
+CACHE_MODES = {"off": [False], "on": [True], "both": [False, True]}
 GOAL_RPS = 100.0
 GOAL_P95_MS = 150.0
 NOISE = 0.025
@@ -107,12 +109,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: Path, log: Path, *, answer_cache: bool
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
         "ASSISTANT_DATA_DIR": str(data_dir),
         "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0",  # measuring the server, not the limiter
+        "ASSISTANT_ANSWER_CACHE_SIZE": "2048" if answer_cache else "0",
         "HF_HUB_OFFLINE": "1",
     }
     env.pop("LLM_BASE_URL", None)  # extractive answers
@@ -218,6 +223,7 @@ def measure(
         )
 
     run(args.warmup)
+    hits_before, misses_before = cache_counts(url)
     process = psutil.Process(server.pid)
     cpu_before = sum(process.cpu_times()[:2])
     load_before = os.getloadavg()[0]
@@ -225,6 +231,10 @@ def measure(
     window = run(args.duration)
     elapsed = time.perf_counter() - started
     cpu = sum(process.cpu_times()[:2]) - cpu_before
+    hits, misses = (
+        now - before
+        for now, before in zip(cache_counts(url), (hits_before, misses_before), strict=True)
+    )
     latencies = np.asarray(window.latencies_ms)
     done = len(latencies)
     return {
@@ -239,8 +249,21 @@ def measure(
         "p95_ms": round(float(np.percentile(latencies, 95)), 1) if done else None,
         "p99_ms": round(float(np.percentile(latencies, 99)), 1) if done else None,
         "server_cpu_ms_per_request": round(cpu * 1000 / done, 1) if done else None,
+        "cache_hit_rate": round(hits / (hits + misses), 3) if hits + misses else 0.0,
         "load_avg_1m": round((load_before + os.getloadavg()[0]) / 2, 2),
     }
+
+
+def cache_counts(url: str) -> tuple[float, float]:
+    """The server's answer-cache hits and misses so far, from /metrics."""
+    counts = {"assistant_answer_cache_hits_total": 0.0, "assistant_answer_cache_misses_total": 0.0}
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
+        for sample in family.samples:
+            if sample.name in counts:
+                counts[sample.name] = sample.value
+    return counts["assistant_answer_cache_hits_total"], counts[
+        "assistant_answer_cache_misses_total"
+    ]
 
 
 def run_scale(
@@ -254,17 +277,21 @@ def run_scale(
         else:
             chunks = build_points(data_dir, embedder, args.points, args.embeddings_cache)
         print(f"{name}: {chunks} chunks built in {time.perf_counter() - started:.0f} s", flush=True)
-        server, url = start_server(data_dir, Path(tmp) / "server.log")
         results: list[dict[str, Any]] = []
-        try:
-            results.append(measure(url, server, questions, args))
-            if args.rate:
-                results.append(measure(url, server, questions, args, rate=args.rate))
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-            if any(r["errors"] for r in results):
-                print_server_errors(Path(tmp) / "server.log")
+        for cache in CACHE_MODES[args.answer_cache]:
+            log = Path(tmp) / f"server-cache-{'on' if cache else 'off'}.log"
+            server, url = start_server(data_dir, log, answer_cache=cache)
+            runs: list[dict[str, Any]] = []
+            try:
+                runs.append(measure(url, server, questions, args))
+                if args.rate:
+                    runs.append(measure(url, server, questions, args, rate=args.rate))
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+                if any(r["errors"] for r in runs):
+                    print_server_errors(log)
+            results += [{"answer_cache": "on" if cache else "off", **r} for r in runs]
     return [{"scale": name, "chunks": chunks, **r, "goal_met": goal_met(r)} for r in results]
 
 
@@ -299,6 +326,14 @@ def main() -> None:
         help="then an open-loop run sending this many questions a second (0: skip it); "
         "32 closed-loop clients see p95 <= 150 ms only above 32 / 0.15 = 213 answers/s",
     )
+    parser.add_argument(
+        "--answer-cache",
+        choices=list(CACHE_MODES),
+        default="both",
+        help="off: every answer is computed (as for questions never asked before); on: the "
+        "server's answer cache serves repeats (the dev questions repeat, as a help centre's "
+        "top questions do); both: one server of each",
+    )
     parser.add_argument("--points", type=int, default=100_000, help="chunks of the 100k scale")
     parser.add_argument(
         "--embeddings-cache",
@@ -324,6 +359,7 @@ def main() -> None:
     print_table(
         [
             "scale",
+            "cache",
             "load",
             "chunks",
             "requests",
@@ -333,12 +369,14 @@ def main() -> None:
             "p95 ms",
             "p99 ms",
             "server CPU ms/req",
-            "load",
+            "hit rate",
+            "load avg",
             "goal",
         ],
         [
             [
                 r["scale"],
+                r["answer_cache"],
                 r["load"],
                 r["chunks"],
                 r["requests"],
@@ -348,6 +386,7 @@ def main() -> None:
                 r["p95_ms"],
                 r["p99_ms"],
                 r["server_cpu_ms_per_request"],
+                r["cache_hit_rate"],
                 r["load_avg_1m"],
                 "met" if r["goal_met"] else "missed",
             ]
