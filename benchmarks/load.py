@@ -14,14 +14,18 @@ process, on the same cores as the server, as a load generator on the same machin
 server's CPU seconds per request are reported too. Goal (issue #9): at least 100 requests/s with
 p95 at most 150 ms on 2 cores, zero errors.
 
+Each scale is served twice: with the answer cache off, so every answer is computed (as for
+questions nobody asked before), and with it on, where the dev questions repeat as a help
+centre's top questions do (the hit rate is read from the server's /metrics).
+
 Closed-loop clients wait for each answer, so by Little's law their mean latency is
 clients / throughput: 32 of them see p95 <= 150 ms only at about 213 answers/s or more. So each
 scale is also measured open loop (--rate, default 100/s): questions sent on a fixed schedule
 with at most --clients in flight, latency counted from the scheduled send.
 
     .venv/bin/python -m benchmarks.load [--scale corpora|100k|both] [--duration 60]
-        [--clients 32] [--rate 100] [--warmup 5] [--points N] [--embeddings-cache FILE.npz]
-        [--out FILE]
+        [--clients 32] [--rate 100] [--warmup 5] [--answer-cache off|on|both] [--points N]
+        [--embeddings-cache FILE.npz] [--out FILE]
 """
 
 import argparse
