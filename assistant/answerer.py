@@ -5,6 +5,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,7 @@ REFUSAL = (
 )
 INTERNAL_LABEL = "INTERNAL — do not send to the customer:"
 _SNIPPET_CHARS = 240
+_MARKER_GROUP = re.compile(r"(?:\s*\[\d+\])+")
 
 
 @dataclass(frozen=True)
@@ -344,23 +346,56 @@ def ticket_text(answer: Answer) -> str:
 
 
 def citations(draft: Draft) -> list[Citation]:
-    return [citation(n, chunk) for n, chunk in enumerate(draft.sources, start=1)]
+    return [
+        citation(n, chunk, cited_passages(draft.text, n))
+        for n, chunk in enumerate(draft.sources, start=1)
+    ]
 
 
-def citation(number: int, chunk: ScoredChunk) -> Citation:
+def citation(number: int, chunk: ScoredChunk, passages: list[str] | None = None) -> Citation:
+    """Source `number` of an answer; for a transcript, the link and second are those of the
+    cue where the first of the `passages` citing it is spoken (the chunk's start otherwise)."""
     meta = chunk.metadata
-    text = " ".join(chunk.text.split())
+    offset, start_seconds, url = _spoken_at(chunk, passages or [])
+    text = " ".join(chunk.text[offset:].split())
     snippet = text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "…"
     return Citation(
         id=number,
         title=str(meta.get("title_path") or chunk.title),
         source_type=str(meta.get("source_type", "kb")),
-        url=meta.get("url"),
+        url=url,
         document=chunk.document,
         snippet=snippet,
         audience=str(meta.get("audience", "public")),
         reviewed=bool(meta.get("reviewed", True)),
-        start_seconds=meta.get("start_seconds"),
+        start_seconds=start_seconds,
         author=meta.get("author"),
         product_version=meta.get("product_version"),
     )
+
+
+def cited_passages(text: str, number: int) -> list[str]:
+    """The parts of an answer that cite source `number`: the text before each marker group
+    that holds `[number]`, back to the previous marker group."""
+    passages = []
+    start = 0
+    for group in _MARKER_GROUP.finditer(text):
+        if str(number) in re.findall(r"\d+", group.group()):
+            passages.append(text[start : group.start()].strip())
+        start = group.end()
+    return passages
+
+
+def _spoken_at(chunk: ScoredChunk, passages: list[str]) -> tuple[int, Any, str | None]:
+    """(offset in the chunk, start second, link) of the cue where the first passage found in
+    the chunk begins; the chunk's own start and link when none is (or it has no cues)."""
+    meta = chunk.metadata
+    cues: list[list[Any]] = meta.get("cues") or []
+    for passage in passages:
+        words = passage.split()[:8]
+        found = re.search(r"\s+".join(map(re.escape, words)), chunk.text) if words else None
+        if cues and found:
+            before = [cue for cue in cues if cue[0] <= found.start()] or cues[:1]
+            offset, second, url = max(before, key=lambda cue: int(cue[0]))
+            return int(offset), second, url
+    return 0, meta.get("start_seconds"), meta.get("url")

@@ -146,13 +146,15 @@ class StructureChunker:
                     lines[-1] = f"{lines[-1]} {cue.text}"
                 else:
                     lines.append(cue.text)
+            text = "\n".join(lines)
             speakers = sorted({c.meta["speaker"] for c in window if c.meta.get("speaker")})
             extra = {
                 "start_seconds": first.meta["start_seconds"],
                 "end_seconds": last.meta["end_seconds"],
                 "speakers": speakers,
+                "cues": _cue_offsets(window, text),
             }
-            return Section("", [], first.url, {}), "\n".join(lines), extra
+            return Section("", [], first.url, {}), text, extra
 
         for cue in doc.sections:
             size = self.count_tokens(cue.text) + 4  # room for a speaker label
@@ -170,3 +172,20 @@ class StructureChunker:
                 window, used = [], 0
         if window:
             yield emit()
+
+
+def _cue_offsets(cues: list[Section], text: str) -> list[list[Any]]:
+    """[offset in `text`, start second, link] of each cue, so a citation of a passage can
+    open the video where that passage is spoken rather than where the chunk starts."""
+    offsets: list[list[Any]] = []
+    at = 0
+    for cue in cues:
+        found = text.find(cue.text, at)
+        if found < 0:
+            continue
+        at = found + len(cue.text)
+        line_start = text.rfind("\n", 0, found) + 1
+        if text[line_start:found] == f"{cue.meta.get('speaker')}: ":  # its speaker label
+            found = line_start
+        offsets.append([found, cue.meta["start_seconds"], cue.url])
+    return offsets

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from assistant.answerer import Answerer
+from assistant.answerer import Answerer, citation
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore
 from assistant.stores.edge import EdgeStore
@@ -50,14 +50,27 @@ def test_every_marker_names_a_citation_and_every_citation_is_used(answerer: Answ
         assert cited_numbers(answer.answer) == {c.id for c in answer.citations}
 
 
-def test_transcript_citation_opens_the_video_at_its_second(answerer: Answerer) -> None:
+def test_transcript_citation_opens_the_video_where_the_quote_is_spoken(
+    answerer: Answerer,
+) -> None:
     answer = answerer.ask("How do I switch on automatic reminders?")
     video = [c for c in answer.citations if c.source_type == "transcript"]
     assert video, answer
-    assert video[0].start_seconds is not None
-    assert (
-        video[0].url == f"https://video.example.com/w/getting-paid?t={int(video[0].start_seconds)}"
-    )
+    # The quote is Sam's cue at 00:01:10; the chunk holding it starts at 00:00:01.
+    assert "To turn on reminders, open Settings" in answer.answer
+    assert video[0].start_seconds == 70.0
+    assert video[0].url == "https://video.example.com/w/getting-paid?t=70"
+    assert video[0].snippet.startswith("Sam Ortiz: To turn on reminders")
+
+
+def test_a_transcript_passage_not_quoted_word_for_word_cites_the_chunks_start(
+    answerer: Answerer,
+) -> None:
+    chunks = answerer.retriever.retrieve("webinar automatic reminders", audiences=["public"])
+    video = next(c for c in chunks if c.metadata.get("source_type") == "transcript")
+    paraphrase = citation(1, video, ["Reminders can be switched on in the settings."])
+    assert paraphrase.start_seconds == video.metadata["start_seconds"]
+    assert paraphrase.url == video.metadata["url"]
 
 
 def test_forum_citation_links_the_post(answerer: Answerer) -> None:

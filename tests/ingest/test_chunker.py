@@ -76,6 +76,22 @@ def test_transcript_windows_keep_start_seconds_and_speakers(tmp_path: Path) -> N
     assert "Sam Ortiz: To turn on reminders" in last.text
 
 
+def test_transcript_chunks_know_where_each_cue_starts(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c")
+    [doc] = VttLoader().load(
+        corpus / "transcripts" / "getting-paid.vtt", LoadContext(corpus, "public")
+    )
+    [chunk] = StructureChunker(FakeEmbedder().count_tokens, window_seconds=600).chunk(doc)
+    offsets = {second: chunk.text[offset:] for offset, second, _ in chunk.metadata["cues"]}
+    # A cue that opens a speaker's line starts at the speaker's name; one that continues
+    # the line starts at its own words.
+    assert offsets[1.0].startswith("Maya Chen: Welcome everyone")
+    assert offsets[5.5].startswith("Reminders are sent automatically")
+    assert offsets[70.0].startswith("Sam Ortiz: To turn on reminders")
+    assert [url for *_, url in chunk.metadata["cues"]][-1].endswith("?t=70")
+    assert "cues" not in chunk.get_content(MetadataMode.EMBED)
+
+
 def test_forum_posts_are_never_merged(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "c")
     [doc] = DiscourseLoader().load(
