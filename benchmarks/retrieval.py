@@ -1,6 +1,8 @@
 """Retrieval quality on the Samsung TV e-manual: BM25 alone, dense alone, Qdrant's plain hybrid
 (naive 1000-character title-prefixed chunks) and ours (structure-aware chunks, our retriever),
-all in the real Qdrant engine in the same run. Document-level hit@1/5/10 and MRR@10.
+all in the real Qdrant engine in the same run. Document-level hit@1/5/10 and MRR@10. Hybrid
+fusion runs at the fixed depth the chat uses (assistant/stores PREFETCH_DEPTH), so the first
+results here are the ones a chat answer is built from.
 
     .venv/bin/python -m benchmarks.retrieval [--dataset DIR] [--out FILE]
 """

@@ -78,6 +78,18 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+PREFETCH_DEPTH = 96  # the depth the refusal threshold was calibrated at (benchmarks/dev_sets.py)
+
+
+def prefetch_depth(limit: int) -> int:
+    """Candidates each branch (dense, BM25) hands to fusion: a fixed depth, not a multiple of
+    `limit`. DBSF normalises each branch by the spread of its candidates, so the depth moves
+    the top results; with a fixed one, asking for 40 results (benchmarks/retrieval.py) ranks
+    the first 8 exactly as asking for 8 (a chat answer) does. Deeper only when two branches
+    of that depth could not fill `limit`."""
+    return max(PREFETCH_DEPTH, -(-limit // 2))
+
+
 def audience_filters(
     audiences: Sequence[str], *extra: MetadataFilter | MetadataFilters, tenant: str | None = None
 ) -> MetadataFilters:

@@ -20,7 +20,12 @@ from llama_index.core.vector_stores.types import (
 )
 
 from assistant.sparse import Bm25Encoder
-from assistant.stores import DocumentManifest, StoreError, require_caller_filters
+from assistant.stores import (
+    DocumentManifest,
+    StoreError,
+    prefetch_depth,
+    require_caller_filters,
+)
 from assistant.stores.payload import (
     CHUNK,
     DENSE,
@@ -37,8 +42,6 @@ from assistant.stores.payload import (
 )
 
 _SCROLL_PAGE = 1000
-# Candidates each branch hands to fusion, per requested result.
-_PREFETCH_FACTOR = 4
 
 
 class EdgeStore(BasePydanticVectorStore):
@@ -164,7 +167,7 @@ class EdgeStore(BasePydanticVectorStore):
         # and the extra condition cost ~35% on an unoptimized shard (benchmarks/latency.py).
         flt = _edge_group(require_caller_filters(query.filters))
         limit = query.similarity_top_k
-        branch_limit = max(limit * _PREFETCH_FACTOR, 20)
+        branch_limit = prefetch_depth(limit)
         dense = (
             qe.Query.Nearest(list(query.query_embedding), using=DENSE)
             if query.query_embedding is not None

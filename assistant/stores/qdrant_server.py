@@ -21,7 +21,12 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from assistant.sparse import Bm25Encoder
-from assistant.stores import DocumentManifest, StoreError, require_caller_filters
+from assistant.stores import (
+    DocumentManifest,
+    StoreError,
+    prefetch_depth,
+    require_caller_filters,
+)
 from assistant.stores.payload import (
     CHUNK,
     DENSE,
@@ -38,8 +43,6 @@ from assistant.stores.payload import (
 )
 
 _SCROLL_PAGE = 1000
-# Candidates each branch hands to fusion, per requested result (as in EdgeStore).
-_PREFETCH_FACTOR = 4
 _UPSERT_BATCH = 256
 _T = TypeVar("_T")
 
@@ -281,7 +284,7 @@ class QdrantServerStore(BasePydanticVectorStore):
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         flt = _qdrant_filter(require_caller_filters(query.filters))
         limit = query.similarity_top_k
-        branch_limit = max(limit * _PREFETCH_FACTOR, 20)
+        branch_limit = prefetch_depth(limit)
         dense = list(query.query_embedding) if query.query_embedding is not None else None
         sparse = None
         if query.query_str:
