@@ -244,7 +244,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Chat page and API on http://{host}:{port} (docs at /docs)", file=sys.stderr)
     # The app logs each request as JSON without query strings; uvicorn's own access log
     # would write questions from /v1/search?q=… into the logs.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
+    )
     return 0
 
 

@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        description="How long `assistant serve` keeps an idle client connection open. Longer "
+        "than a proxy's idle timeout (nginx 75 s, AWS ALB 60 s): with uvicorn's 5 s, a "
+        "connection could close just as a client reused it (1-3 failed requests a minute "
+        "in benchmarks/load.py).",
+    )
 
     top_k: int = Field(default=8, ge=1, le=50, description="Chunks retrieved per question.")
     refusal_threshold: float = Field(
