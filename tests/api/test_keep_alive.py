@@ -17,13 +17,32 @@ def answers_after_idle(url: str, idle_seconds: float) -> bool:
     address = urlsplit(url)
     with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
         sock.sendall(REQUEST)
-        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        assert read_response(sock).startswith(b"HTTP/1.1 200")
         time.sleep(idle_seconds)
         try:
             sock.sendall(REQUEST)
-            return sock.recv(4096).startswith(b"HTTP/1.1 200")
+            return read_response(sock).startswith(b"HTTP/1.1 200")
         except OSError:  # reset by the server
             return False
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One whole response (headers and a Content-Length body); b"" when the server closed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = sock.recv(4096)
+        if not piece:
+            return data
+        data += piece
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(4096)
+    return data
 
 
 def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
