@@ -2,6 +2,7 @@
 until the index changes, they expire, or when the LLM could not answer."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -139,42 +140,14 @@ def test_kept_answers_expire_and_the_least_recently_used_goes_first() -> None:
     assert cache.get(key("c"), writes=0, session_id="x") is None
 
 
-def test_the_tenant_version_and_page_are_part_of_the_key() -> None:
+def test_the_tenant_version_page_and_audience_are_part_of_the_key() -> None:
     cache = AnswerCache()
     cache.put(key("q"), answer("shared"), writes=3)
     for other in (
-        AnswerKey.of(
-            "q",
-            audience=Audience.PUBLIC,
-            mode=Mode.CUSTOMER,
-            tenant="acme",
-            product_version=None,
-            page=None,
-        ),
-        AnswerKey.of(
-            "q",
-            audience=Audience.PUBLIC,
-            mode=Mode.CUSTOMER,
-            tenant=None,
-            product_version="4.1",
-            page=None,
-        ),
-        AnswerKey.of(
-            "q",
-            audience=Audience.PUBLIC,
-            mode=Mode.CUSTOMER,
-            tenant=None,
-            product_version=None,
-            page="/invoices",
-        ),
-        AnswerKey.of(
-            "q",
-            audience=Audience.PARTNER,
-            mode=Mode.CUSTOMER,
-            tenant=None,
-            product_version=None,
-            page=None,
-        ),
+        replace(key("q"), tenant="acme"),
+        replace(key("q"), product_version="4.1"),
+        replace(key("q"), page="/invoices"),
+        replace(key("q"), audience=Audience.PARTNER),
     ):
         assert cache.get(other, writes=3, session_id="x") is None
     assert cache.get(key("q"), writes=4, session_id="x") is None  # the store was written since
