@@ -51,9 +51,13 @@ def api_answer(served: Served, message: str, **body: object) -> dict[str, Any]:
 
 
 def ask(page: Page, question: str) -> None:
+    """Asks and waits for the new answer (not the previous one, still marked done until the
+    page has sent any pending rating and started the next answer)."""
+    done = page.locator('.msg.assistant[data-state="done"]')
+    answered = done.count()
     page.get_by_label("Your question").fill(question)
     page.get_by_role("button", name="Send", exact=True).click()
-    wait_for_answer(page)
+    expect(done).to_have_count(answered + 1)
 
 
 def wait_for_answer(page: Page) -> None:
