@@ -1,5 +1,9 @@
 """FastAPI wiring: the heavy objects built once in the lifespan, the caller from the key, and
-the rate limit."""
+the rate limit.
+
+Every dependency here is `async def` though none awaits anything: FastAPI runs a plain `def`
+dependency in its thread pool, and four thread hops per request cost a cached answer more CPU
+than the answer itself (benchmarks/load.py)."""
 
 from typing import Annotated
 
@@ -14,39 +18,41 @@ from assistant.types import Audience
 from assistant.wiring import Components
 
 
-def get_components(request: Request) -> Components:
+async def get_components(request: Request) -> Components:
     components: Components = request.app.state.components
     return components
 
 
-def get_answerer(request: Request) -> Answerer:
-    return get_components(request).answerer
+async def get_answerer(request: Request) -> Answerer:
+    return (await get_components(request)).answerer
 
 
-def get_feedback_store(request: Request) -> FeedbackStore:
-    return get_components(request).feedback
+async def get_feedback_store(request: Request) -> FeedbackStore:
+    return (await get_components(request)).feedback
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def get_caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
     keyring: KeyRing = request.app.state.keyring
     caller = keyring.caller(authorization)
     request.state.key_id = caller.key_id  # for the access log
     return caller
 
 
-def require_internal(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+async def require_internal(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     """For routes only employees may use: 403 for a valid key of another audience."""
     if caller.audience != Audience.INTERNAL:
         raise AuthError(403, "forbidden", "This route needs an API key with internal access.")
     return caller
 
 
-def enforce_rate_limit(
+async def enforce_rate_limit(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     """One token per request from the bucket of the caller's key, or of the client address
@@ -55,7 +61,7 @@ def enforce_rate_limit(
     limiter: TokenBucketLimiter = request.app.state.rate_limiter
     address = request.client.host if request.client else "unknown"
     try:
-        caller = get_caller(request, authorization)
+        caller = await get_caller(request, authorization)
     except AuthError:
         limiter.take(f"address:{address}")
         raise

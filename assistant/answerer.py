@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from assistant.answer_cache import AnswerCache, AnswerKey
 from assistant.condense import condense
@@ -134,22 +135,55 @@ class Answerer:
             answer, keep = yield from self._computed(query, key, session_id)
             if self.cache and keep:
                 self.cache.put(key, answer, writes=writes)
-        turn_id = None
-        if self.sessions:
-            turn = Turn(question, query, answer.answer, answer.refused)
-            turn_id = self.sessions.append(
-                session_id, turn, starts_session=starts_session, tenant=tenant
-            )
-        if self.question_log:
-            self.question_log.record(
-                question,
+        turn = Turn(question, query, answer.answer, answer.refused)
+        self._remember(turn, answer, session_id, starts_session, tenant, started, key)
+        yield Finished(answer)
+
+    def _remember(
+        self,
+        turn: Turn,
+        answer: Answer,
+        session_id: str,
+        starts_session: bool,
+        tenant: str | None,
+        started: float,
+        key: AnswerKey,
+    ) -> None:
+        """Writes the turn and its question-log row in one transaction: every answer, cached
+        or not, waits for this commit, and SQLite takes one writer at a time."""
+        latency_ms = (time.perf_counter() - started) * 1000
+        log = self.question_log
+
+        def log_row(db: Session, turn_id: int | None) -> None:
+            assert log is not None
+            log.insert(
+                db,
+                turn.question,
                 answer,
-                audience=audience.value,
-                mode=mode.value,
-                latency_ms=(time.perf_counter() - started) * 1000,
+                audience=key.audience.value,
+                mode=key.mode.value,
+                latency_ms=latency_ms,
                 turn_id=turn_id,
             )
-        yield Finished(answer)
+
+        if self.sessions:
+            self.sessions.append(
+                session_id,
+                turn,
+                starts_session=starts_session,
+                tenant=tenant,
+                also=log_row if log else None,
+            )
+            if log:
+                log.purge_if_due()
+        elif log:
+            log.record(
+                turn.question,
+                answer,
+                audience=key.audience.value,
+                mode=key.mode.value,
+                latency_ms=latency_ms,
+            )
 
     def _computed(
         self, query: str, key: AnswerKey, session_id: str

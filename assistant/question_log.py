@@ -108,6 +108,32 @@ class QuestionLog:
         turn_id: int | None = None,
     ) -> int:
         """Stores one answered (or refused) question, redacted; returns its id."""
+        with write_session(self._engine) as db:
+            row_id = self.insert(
+                db,
+                question,
+                answer,
+                audience=audience,
+                mode=mode,
+                latency_ms=latency_ms,
+                turn_id=turn_id,
+            )
+        self.purge_if_due()
+        return row_id
+
+    def insert(
+        self,
+        db: Session,
+        question: str,
+        answer: Answer,
+        *,
+        audience: str,
+        mode: str,
+        latency_ms: float,
+        turn_id: int | None = None,
+    ) -> int:
+        """`record` inside the caller's write transaction (the answer's turn is written in
+        the same commit); call `purge_if_due` once it has committed."""
         cited = [
             {"document": c.document, "title": c.title, "source_type": c.source_type}
             | ({"author": c.author} if c.author else {})
@@ -126,10 +152,7 @@ class QuestionLog:
             "citations": json.dumps(cited, ensure_ascii=False),
             "latency_ms": round(latency_ms, 1),
         }
-        with write_session(self._engine) as db:
-            row_id = insert_row(db, _INSERT, row)
-        self._purge_if_due()
-        return row_id
+        return insert_row(db, _INSERT, row)
 
     def entries(
         self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
@@ -173,7 +196,8 @@ class QuestionLog:
             result = db.execute(delete(QuestionRow).where(QuestionRow.created_at < cutoff))
             return int(getattr(result, "rowcount", 0) or 0)
 
-    def _purge_if_due(self) -> None:
+    def purge_if_due(self) -> None:
+        """Deletes expired records when the last purge is an hour old."""
         if self._retention is None:
             return
         with self._lock:

@@ -8,7 +8,7 @@ the tenant that started it: no other tenant can continue it and read its history
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -143,10 +143,12 @@ class SessionStore:
         *,
         starts_session: bool = False,
         tenant: str | None = None,
+        also: Callable[[Session, int], object] | None = None,
     ) -> int:
         """Stores the turn with personal data redacted (see assistant/redaction.py); returns
         its id. `starts_session`: a session id nobody else has seen yet (one we just made up)
-        becomes `tenant`'s in the same transaction, rather than in a `claim` of its own."""
+        becomes `tenant`'s in the same transaction, rather than in a `claim` of its own.
+        `also(db, turn_id)` writes more rows in that transaction: one commit per answer."""
         row = {
             "session_id": session_id,
             "question": redact(turn.question),
@@ -158,7 +160,10 @@ class SessionStore:
         with write_session(self._engine) as db:
             if starts_session:
                 db.connection().execute(_INSERT_OWNER, {"session_id": session_id, "tenant": tenant})
-            return insert_row(db, _INSERT_TURN, row)
+            turn_id = insert_row(db, _INSERT_TURN, row)
+            if also is not None:
+                also(db, turn_id)
+            return turn_id
 
     @property
     def engine(self) -> Engine:

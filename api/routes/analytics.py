@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 _DEFAULTS = GapSettings()
 
 
-def require_every_tenant(caller: InternalCallerDep) -> Caller:
+async def require_every_tenant(caller: InternalCallerDep) -> Caller:
     """The question log is not split by tenant, so a tenant's employees may not read it."""
     if caller.tenant is not None:
         raise AuthError(
@@ -83,7 +83,7 @@ class GapParams:
     limit: int
 
 
-def gap_params(
+async def gap_params(
     since: SinceQuery = None,
     until: UntilQuery = None,
     low_confidence: LowConfidenceQuery = None,

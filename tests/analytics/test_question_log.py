@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from assistant.analytics.gaps import top_contributors
 from assistant.feedback import FeedbackStore, Rating
@@ -179,3 +180,29 @@ def test_forum_citations_keep_their_author_for_contributor_credit(
     assert [c.author for c in entries[1].citations] == [None]
     [credit] = top_contributors(entries)
     assert (credit.author, credit.answers) == ("staff_sam", 2)
+
+
+def test_a_turn_and_its_question_log_row_commit_together(sessions: SessionStore) -> None:
+    """One transaction per answer: the row links to the turn, and a failed log write leaves
+    no turn behind."""
+    log = QuestionLog(sessions.engine)
+    answer = _answer("s", "refund?")
+
+    def log_row(db: Session, turn_id: int) -> None:
+        log.insert(
+            db, "refund?", answer, audience="public", mode="customer", latency_ms=1, turn_id=turn_id
+        )
+
+    turn_id = sessions.append("s", Turn("refund?", "refund?", answer.answer, False), also=log_row)
+    with sessions.engine.connect() as db:
+        linked = db.execute(text("SELECT turn_id FROM questions")).scalars().all()
+    assert linked == [turn_id]
+
+    def failing(db: Session, turn_id: int) -> None:
+        log_row(db, turn_id)
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        sessions.append("s", Turn("again?", "again?", answer.answer, False), also=failing)
+    assert [t.question for t in sessions.history("s")] == ["refund?"]
+    assert [q.question for q in log.entries()] == ["refund?"]
