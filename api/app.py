@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
@@ -36,6 +37,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.components = factory(settings)
+        app.state.answer_slots = CapacityLimiter(settings.answer_concurrency)
         if app.state.components.answerer.cache:
             app.state.metrics.watch_answer_cache(app.state.components.answerer.cache)
         try:

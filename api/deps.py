@@ -5,8 +5,12 @@ Every dependency here is `async def` though none awaits anything: FastAPI runs a
 dependency in its thread pool, and four thread hops per request cost a cached answer more CPU
 than the answer itself (benchmarks/load.py)."""
 
-from typing import Annotated
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, Header, Request
 
 from api.auth import AuthError, Caller, KeyRing
@@ -34,6 +38,22 @@ async def get_feedback_store(request: Request) -> FeedbackStore:
 async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
+
+
+async def get_answer_slots(request: Request) -> CapacityLimiter:
+    slots: CapacityLimiter = request.app.state.answer_slots
+    return slots
+
+
+T = TypeVar("T")
+
+
+async def run_in_slot(
+    slots: CapacityLimiter, func: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """`func` in a worker thread once one of `slots` is free; waiters are served first come
+    first served, so no request starves while later ones overtake it."""
+    return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs), limiter=slots)
 
 
 async def get_caller(
@@ -72,6 +92,7 @@ ComponentsDep = Annotated[Components, Depends(get_components)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+AnswerSlotsDep = Annotated[CapacityLimiter, Depends(get_answer_slots)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 InternalCallerDep = Annotated[Caller, Depends(require_internal)]
 RateLimitDep = Depends(enforce_rate_limit)

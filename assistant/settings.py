@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    answer_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="How many answers (and searches) `assistant serve` computes at once; "
+        "the rest wait their turn, first come first served. More than the cores only makes "
+        "threads fight over them: tail latency rises while throughput does not "
+        "(benchmarks/load.py).",
+    )
     keep_alive_seconds: int = Field(
         default=75,
         ge=1,

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import AnswererDep, CallerDep, MetricsDep
+from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_slot
 from api.errors import error_responses
 from api.metrics import Metrics
 from api.text import SafeText
@@ -64,6 +63,7 @@ async def chat(
     answerer: AnswererDep,
     caller: CallerDep,
     metrics: MetricsDep,
+    slots: AnswerSlotsDep,
     accept: Annotated[str | None, Header()] = None,
 ) -> Answer | StreamingResponse:
     """The caller's key decides what may be read (its audience, and its tenant's content
@@ -87,12 +87,12 @@ async def chat(
     if body.stream or "text/event-stream" in (accept or ""):
         # The first event is computed before the response starts, so a store that is down
         # still gets a JSON error with the right status rather than a broken stream.
-        first = await run_in_threadpool(next, events)
+        first = await run_in_slot(slots, next, events)
         return StreamingResponse(
             _sse(itertools.chain([first], events), metrics, body.mode),
             media_type="text/event-stream",
         )
-    answer = await run_in_threadpool(final_answer, events)
+    answer = await run_in_slot(slots, final_answer, events)
     metrics.observe_answer(answer, mode=body.mode)
     return answer
 

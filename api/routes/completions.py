@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from typing import Literal
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Caller
-from api.deps import AnswererDep, CallerDep, MetricsDep
+from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_slot
 from api.errors import error_responses
 from api.routes.chat import MAX_MESSAGE_CHARS
 from api.text import SafeText
@@ -162,11 +161,13 @@ async def chat_completions(
     answerer: AnswererDep,
     caller: CallerDep,
     metrics: MetricsDep,
+    slots: AnswerSlotsDep,
 ) -> ChatCompletion | StreamingResponse:
     """The reply's content is the cited answer and a "Sources:" list with full URLs; the
     citations also come as data in `citations`. The key decides what may be read; `mode` only
     shapes the answer (no 403 for `internal` from a public key: it reads public content)."""
-    answer = await run_in_threadpool(
+    answer = await run_in_slot(
+        slots,
         answerer.ask,
         standalone_question(body.questions),
         audience=caller.audience,

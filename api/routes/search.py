@@ -4,10 +4,9 @@ and tenant."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from api.deps import CallerDep, ComponentsDep
+from api.deps import AnswerSlotsDep, CallerDep, ComponentsDep, run_in_slot
 from api.errors import error_responses
 from api.text import SafeText
 from assistant.types import ScoredChunk
@@ -42,10 +41,12 @@ class SearchResponse(BaseModel):
 async def search(
     components: ComponentsDep,
     caller: CallerDep,
+    slots: AnswerSlotsDep,
     q: Annotated[SafeText, Query(min_length=1, max_length=1000, pattern=r"\S")],
     k: Annotated[int, Query(ge=1, le=50)] = 8,
 ) -> SearchResponse:
-    chunks = await run_in_threadpool(
+    chunks = await run_in_slot(
+        slots,
         components.retriever.retrieve,
         q,
         audiences=caller.audience.visible(),

@@ -3,11 +3,15 @@ JSON access logs and CORS. None of these needs real content: most servers here a
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from fastapi import FastAPI
 
@@ -190,6 +194,60 @@ def test_an_unexpected_error_is_a_json_500_with_the_request_id(tmp_path: Path) -
         assert "internal detail" not in response.text
         assert error["request_id"] == response.headers["x-request-id"]
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok", "chunks": 0}
+
+
+# Concurrency
+
+
+class SlowEmbedder(FakeEmbedder):
+    """Takes 0.2 s per call and records how many calls ran at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.running = 0
+        self.most_at_once = 0
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            time.sleep(0.2)
+            return super().embed_batch(texts)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+@pytest.mark.parametrize("slots", [2, 6])
+def test_at_most_answer_concurrency_answers_are_computed_at_once(
+    tmp_path: Path, slots: int
+) -> None:
+    """Requests beyond the slots wait their turn (and all are answered) rather than crowding
+    the cores; with 6 slots all 6 run at once, so the limit is what holds them back."""
+    embedder = SlowEmbedder()
+    config = Settings(data_dir=tmp_path / "data", answer_concurrency=slots, answer_cache_size=0)
+    app = create_app(config, components_factory=lambda s: build_components(s, embedder=embedder))
+    routes = ["/v1/chat", "/v1/chat/completions", "/v1/search"] * 2
+
+    def send(client: httpx.Client, i: int, route: str) -> int:
+        question = f"how do I export report number {i}?"
+        if route == "/v1/search":
+            return client.get(route, params={"q": question}).status_code
+        if route == "/v1/chat":
+            return client.post(route, json={"message": question}).status_code
+        body = {"model": "assistant", "messages": [{"role": "user", "content": question}]}
+        return client.post(route, json=body).status_code
+
+    with (
+        serve(app) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+        ThreadPoolExecutor(len(routes)) as pool,
+    ):
+        statuses = list(pool.map(lambda args: send(client, *args), enumerate(routes)))
+    assert statuses == [200] * len(routes)
+    assert embedder.most_at_once == min(slots, len(routes))
 
 
 # Request ids and logs
