@@ -142,9 +142,16 @@ def list_items(unit: TextUnit) -> list[TextUnit]:
 
 
 def split_sentences(text: str) -> list[str]:
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[str, ...]:
+    # Kept like content terms: every answer splits its retrieved chunks again (extractive
+    # units, conflicts), and the same chunks come back question after question.
     text = " ".join(text.split())
     if not text:
-        return []
+        return ()
     parts = _SENTENCE_END.split(text)
     sentences: list[str] = []
     for part in parts:
@@ -152,11 +159,16 @@ def split_sentences(text: str) -> list[str]:
             sentences[-1] = f"{sentences[-1]} {part}"
         else:
             sentences.append(part)
-    return [s.strip() for s in sentences if s.strip()]
+    return tuple(s.strip() for s in sentences if s.strip())
 
 
 def split_units(text: str) -> list[TextUnit]:
     """Paragraph text becomes sentences; consecutive step, bullet or table lines stay one unit."""
+    return list(_units(text))
+
+
+@lru_cache(maxsize=4096)
+def _units(text: str) -> tuple[TextUnit, ...]:
     units: list[TextUnit] = []
     paragraph: list[str] = []
     block: list[str] = []
@@ -206,4 +218,4 @@ def split_units(text: str) -> list[TextUnit]:
             paragraph.append(line.strip())
     flush_block()
     flush_paragraph()
-    return units
+    return tuple(units)
