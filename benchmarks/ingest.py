@@ -30,7 +30,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +105,11 @@ class TimedStore:
         self.manifest_seconds = 0.0
         self.optimize_seconds = 0.0
 
-    def add(self, nodes: Sequence[BaseNode]) -> list[str]:
+    def add(
+        self, nodes: Sequence[BaseNode], *, passages: Mapping[str, list[list[float]]] | None = None
+    ) -> list[str]:
         started = time.perf_counter()
-        ids = self.inner.add(nodes)
+        ids = self.inner.add(nodes, passages=passages)
         self.write_seconds += time.perf_counter() - started
         return ids
 

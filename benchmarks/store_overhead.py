@@ -25,9 +25,9 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from assistant.sparse import Bm25Encoder
-from assistant.stores import audience_filters
+from assistant.stores import audience_filters, prefetch_depth
 from assistant.stores.edge import EdgeStore
-from assistant.stores.payload import CHUNK, DENSE, SPARSE
+from assistant.stores.payload import DENSE, PASSAGES, SPARSE
 from benchmarks.common import print_table, write_results
 
 DIMENSION = 384  # all-MiniLM-L6-v2
@@ -86,17 +86,17 @@ def raw_request(vector: list[float], question: str, bm25: Bm25Encoder, top_k: in
     """The request EdgeStore sends for a hybrid query, written against qdrant-edge directly."""
     flt = qe.Filter(
         must=[
-            qe.FieldCondition(key="kind", match=qe.MatchValue(CHUNK)),
             qe.FieldCondition(key="audience", match=qe.MatchAny(CALLER)),
+            qe.Filter(must=[qe.IsEmptyCondition(key="tenant")]),
         ]
     )
     indices, values = bm25.query(question)
-    branch_limit = max(top_k * 4, 20)  # what EdgeStore prefetches per branch
+    branch_limit = prefetch_depth(top_k)
     return qe.QueryRequest(
         limit=top_k,
         prefetches=[
             qe.Prefetch(
-                limit=branch_limit, query=qe.Query.Nearest(vector, using=DENSE), filter=flt
+                limit=branch_limit, query=qe.Query.Nearest([vector], using=PASSAGES), filter=flt
             ),
             qe.Prefetch(
                 limit=branch_limit,

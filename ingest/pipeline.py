@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 from llama_index.core.schema import MetadataMode, TextNode
 from tqdm import tqdm
 
@@ -82,6 +83,7 @@ class _Pending:
     nodes: list[TextNode]
     texts: list[str]
     tokens: list[int]
+    passages: list[list[str]]  # per node: its passages' texts (none when it is one passage)
 
 
 @dataclass
@@ -223,7 +225,8 @@ class IngestJob:
         nodes = self.chunker.chunk(doc)
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
         tokens = [self.embedder.count_tokens(t) for t in texts]
-        run.pending.append(_Pending(doc, content_hash, nodes, texts, tokens))
+        passages = [self.chunker.passages(n) for n in nodes]
+        run.pending.append(_Pending(doc, content_hash, nodes, texts, tokens, passages))
         run.pending_chunks += len(nodes)
         return True
 
@@ -234,10 +237,10 @@ class IngestJob:
         if not run.pending:
             return
         batch = run.pending
-        self._embed(batch, run, bar)
+        passages = self._embed(batch, run, bar)
         for pending in batch:
             self.store.delete(pending.doc.doc_id)
-        self.store.add([node for p in batch for node in p.nodes])
+        self.store.add([node for p in batch for node in p.nodes], passages=passages)
         summary = run.summary
         for pending in batch:
             doc = pending.doc
@@ -262,21 +265,40 @@ class IngestJob:
         _advance(bar, run.pending_sources, run)
         run.pending, run.pending_chunks, run.pending_sources = [], 0, 0
 
-    def _embed(self, batch: list[_Pending], run: _Run, bar: tqdm) -> None:
+    def _embed(self, batch: list[_Pending], run: _Run, bar: tqdm) -> dict[str, list[list[float]]]:
+        """Embeds the batch's chunks (into their nodes) and their passages (returned by node
+        id) in one pass."""
         nodes = [node for p in batch for node in p.nodes]
         texts = [text for p in batch for text in p.texts]
         tokens = [count for p in batch for count in p.tokens]
+        owner: dict[int, int] = {}  # text index of a passage -> index of its node
+        for node_index, passages in enumerate(ps for p in batch for ps in p.passages):
+            for passage in passages:
+                owner[len(texts)] = node_index
+                texts.append(passage)
+                tokens.append(self.embedder.count_tokens(passage))
+        run.summary.tokens_embedded += sum(tokens[i] for i in owner)
         # Longest first by token count, so the embedder's fixed-size batches hold texts of
         # similar length and pad little (sentence-transformers sorts by characters, which
         # pads about 30% more on our corpora).
         order = sorted(range(len(texts)), key=lambda i: -tokens[i])
+        passage_vectors: dict[int, list[float]] = {}
         for start in range(0, len(order), EMBED_SLICE):
             part = order[start : start + EMBED_SLICE]
             vectors = self.embedder.embed([texts[i] for i in part])
             for row, index in enumerate(part):
-                nodes[index].embedding = vectors[row].tolist()
-            run.chunks_embedded += len(part)
+                if index in owner:
+                    passage_vectors[index] = vectors[row].tolist()
+                else:
+                    nodes[index].embedding = vectors[row].tolist()
+            run.chunks_embedded += sum(i not in owner for i in part)
             _advance(bar, 0, run)
+        by_node: dict[str, list[list[float]]] = {}
+        for index in sorted(passage_vectors):  # each node's passages in reading order
+            node = nodes[owner[index]]
+            vector = in_context(passage_vectors[index], node.embedding or [])
+            by_node.setdefault(node.node_id, []).append(vector)
+        return by_node
 
     def _delete_vanished(
         self, source_root: str, seen: set[str], failed_files: set[str], run: _Run
@@ -293,6 +315,16 @@ class IngestJob:
             self.store.delete(doc_id)
             del run.manifests[doc_id]
             run.summary.deleted += 1
+
+
+def in_context(passage: list[float], chunk: list[float]) -> list[float]:
+    """A passage's vector moved halfway towards its chunk's (then normalised). Passages alone
+    let a long chunk win on its one lucky passage (a 60-second transcript window beat the
+    password article for "account locked after wrong passwords"); halfway kept every
+    Ledgerly dev answer at rank 1 (0.967 hit@1, 0.918 with bare passages) and still lifted
+    the Samsung manual from 0.711 to 0.737 hit@1 (benchmarks/retrieval.py)."""
+    blended = np.asarray(passage) + np.asarray(chunk)
+    return (blended / np.linalg.norm(blended)).tolist()
 
 
 def _advance(bar: tqdm, files: int, run: _Run) -> None:

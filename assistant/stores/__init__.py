@@ -5,7 +5,7 @@ indexes can use it, and adds document manifests (one per ingested document, writ
 chunks) that make re-ingest incremental and crash-safe.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -47,7 +47,12 @@ class DocumentManifest:
 
 
 class Store(Protocol):
-    def add(self, nodes: Sequence[BaseNode]) -> list[str]: ...
+    def add(
+        self, nodes: Sequence[BaseNode], *, passages: Mapping[str, list[list[float]]] | None = None
+    ) -> list[str]:
+        """Writes embedded nodes; `passages` maps a node id to its passages' vectors (a node
+        without any is its own one passage)."""
+        ...
 
     def delete(self, ref_doc_id: str) -> None: ...
 
@@ -79,6 +84,7 @@ class Store(Protocol):
 
 
 PREFETCH_DEPTH = 96  # the depth the refusal threshold was calibrated at (benchmarks/dev_sets.py)
+MAX_FUSION_COPIES = 4
 
 
 def prefetch_depth(limit: int) -> int:
@@ -88,6 +94,19 @@ def prefetch_depth(limit: int) -> int:
     the first 8 exactly as asking for 8 (a chat answer) does. Deeper only when two branches
     of that depth could not fill `limit`."""
     return max(PREFETCH_DEPTH, -(-limit // 2))
+
+
+def fusion_copies(alpha: float | None) -> tuple[int, int]:
+    """How many times a hybrid query hands each branch's candidates to DBSF fusion: (dense,
+    BM25). Qdrant's DBSF has no weights, so llama-index's `alpha` (1 dense only, 0 BM25 only,
+    None or 0.5 even) becomes copies of a branch: 0.25 counts BM25 three times."""
+    if alpha is None:
+        return 1, 1
+    if alpha >= 1 or alpha <= 0:
+        return int(alpha >= 1), int(alpha <= 0)
+    if alpha >= 0.5:
+        return min(MAX_FUSION_COPIES, round(alpha / (1 - alpha))), 1
+    return 1, min(MAX_FUSION_COPIES, round((1 - alpha) / alpha))
 
 
 def audience_filters(

@@ -1,7 +1,7 @@
 """EdgeStore: the real Qdrant engine in-process (qdrant-edge-py), persistent on local disk."""
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from assistant.sparse import Bm25Encoder
 from assistant.stores import (
     DocumentManifest,
     StoreError,
+    fusion_copies,
     prefetch_depth,
     require_caller_filters,
 )
@@ -31,6 +32,7 @@ from assistant.stores.payload import (
     DENSE,
     INDEXED_KEYWORDS,
     MANIFEST,
+    PASSAGES,
     SPARSE,
     dense_vector,
     filter_scalar,
@@ -45,7 +47,8 @@ _SCROLL_PAGE = 1000
 
 
 class EdgeStore(BasePydanticVectorStore):
-    """Dense MiniLM vectors and BM25 sparse vectors in one Qdrant Edge shard."""
+    """Dense MiniLM vectors (of each chunk and of its passages) and BM25 sparse vectors in one
+    Qdrant Edge shard."""
 
     stores_text: bool = True
     path: str
@@ -63,10 +66,7 @@ class EdgeStore(BasePydanticVectorStore):
 
     @staticmethod
     def _open(path: Path, dimension: int) -> Any:
-        config = qe.EdgeConfig(
-            vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
-            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-        )
+        config = shard_config(dimension)
         try:
             if path.is_dir() and any(path.iterdir()):
                 shard = qe.EdgeShard.load(str(path), config)
@@ -88,6 +88,16 @@ class EdgeStore(BasePydanticVectorStore):
                     "`assistant serve` running?). Stop it first, or let the running server "
                     "ingest: set ASSISTANT_INGEST_ROOT for it and POST the paths to /v1/ingest "
                     "with an internal key (see the README), or use a Qdrant server."
+                ) from exc
+            message = str(exc)
+            if (
+                "vector storages with keys" in message
+                and PASSAGES not in message.split("but got")[-1]
+            ):
+                raise StoreError(
+                    f"The embedded Qdrant store at {path} was built by an earlier version of the "
+                    "assistant, without passage vectors. Remove that folder and run `assistant "
+                    "ingest` again."
                 ) from exc
             raise StoreError(
                 f"Cannot open the embedded Qdrant store at {path}: {exc}. If the embedding "
@@ -116,14 +126,22 @@ class EdgeStore(BasePydanticVectorStore):
         except Exception as exc:
             raise StoreError(f"Qdrant Edge update failed: {exc}") from exc
 
-    def add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
+    def add(
+        self,
+        nodes: Sequence[BaseNode],
+        *,
+        passages: Mapping[str, list[list[float]]] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
         points = []
         for node in nodes:
             if node.embedding is None:
                 raise ValueError(f"Node {node.node_id} has no embedding; embed before add().")
             indices, values = self._bm25.document(node.get_content(MetadataMode.EMBED))
+            embedding = list(node.embedding)
             vectors: dict[str, Any] = {
-                DENSE: list(node.embedding),
+                DENSE: embedding,
+                PASSAGES: (passages or {}).get(node.node_id) or [embedding],
                 SPARSE: qe.SparseVector(indices, values),
             }
             points.append(qe.Point(point_id(node.node_id), vectors, node_payload(node)))
@@ -168,23 +186,22 @@ class EdgeStore(BasePydanticVectorStore):
         flt = _edge_group(require_caller_filters(query.filters))
         limit = query.similarity_top_k
         branch_limit = prefetch_depth(limit)
-        dense = (
-            qe.Query.Nearest(list(query.query_embedding), using=DENSE)
-            if query.query_embedding is not None
-            else None
-        )
+        vector = list(query.query_embedding) if query.query_embedding is not None else None
         sparse = None
         if query.query_str:
             indices, values = self._bm25.query(query.query_str)
             sparse = qe.Query.Nearest(qe.SparseVector(indices, values), using=SPARSE)
 
         mode = query.mode
-        if mode == VectorStoreQueryMode.HYBRID and dense is not None and sparse is not None:
+        if mode == VectorStoreQueryMode.HYBRID and vector is not None and sparse is not None:
+            passage_copies, sparse_copies = fusion_copies(query.alpha)
+            closest_passage = qe.Query.Nearest([vector], using=PASSAGES)
             request = qe.QueryRequest(
                 limit=limit,
                 prefetches=[
-                    qe.Prefetch(limit=branch_limit, query=dense, filter=flt),
-                    qe.Prefetch(limit=branch_limit, query=sparse, filter=flt),
+                    *[qe.Prefetch(limit=branch_limit, query=closest_passage, filter=flt)]
+                    * passage_copies,
+                    *[qe.Prefetch(limit=branch_limit, query=sparse, filter=flt)] * sparse_copies,
                 ],
                 query=qe.Fusion.Dbsf(),  # type: ignore[arg-type]  # stub omits nested classes
                 filter=flt,
@@ -198,10 +215,14 @@ class EdgeStore(BasePydanticVectorStore):
                 limit=limit, query=sparse, filter=flt, with_payload=True, with_vector=[DENSE]
             )
         else:
-            if dense is None:
+            if vector is None:
                 raise ValueError("A dense query needs query_embedding.")
             request = qe.QueryRequest(
-                limit=limit, query=dense, filter=flt, with_payload=True, with_vector=[DENSE]
+                limit=limit,
+                query=qe.Query.Nearest(vector, using=DENSE),
+                filter=flt,
+                with_payload=True,
+                with_vector=[DENSE],
             )
         try:
             points = self._shard.query(request)
@@ -226,6 +247,23 @@ class EdgeStore(BasePydanticVectorStore):
     def close(self) -> None:
         self._shard.flush()
         self._shard.close()
+
+
+def shard_config(dimension: int, **options: Any) -> Any:
+    """The shard layout: the chunk's dense vector, its passages (MaxSim) and BM25 with IDF;
+    `options` go to EdgeConfig as they are (benchmarks try HNSW settings)."""
+    return qe.EdgeConfig(
+        vectors={
+            DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
+            PASSAGES: qe.EdgeVectorParams(
+                size=dimension,
+                distance=qe.Distance.Cosine,
+                multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
+            ),
+        },
+        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        **options,
+    )
 
 
 def _match(key: str, value: str) -> Any:

@@ -8,6 +8,9 @@ from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo,
 from assistant.stores import DocumentManifest
 
 DENSE = "dense"
+# A multivector of the chunk's passages (ingest/chunker.py), compared by MaxSim: a chunk scores
+# as its passage closest to the question. Chunks of one passage hold their dense vector here.
+PASSAGES = "passages"
 SPARSE = "bm25"
 CHUNK = "chunk"
 MANIFEST = "manifest"

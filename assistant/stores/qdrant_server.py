@@ -1,6 +1,6 @@
 """QdrantServerStore: a Qdrant server or cluster through qdrant-client, same layout as EdgeStore."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from assistant.sparse import Bm25Encoder
 from assistant.stores import (
     DocumentManifest,
     StoreError,
+    fusion_copies,
     prefetch_depth,
     require_caller_filters,
 )
@@ -32,6 +33,7 @@ from assistant.stores.payload import (
     DENSE,
     INDEXED_KEYWORDS,
     MANIFEST,
+    PASSAGES,
     SPARSE,
     dense_vector,
     filter_scalar,
@@ -48,7 +50,8 @@ _T = TypeVar("_T")
 
 
 class QdrantServerStore(BasePydanticVectorStore):
-    """Dense and BM25 sparse vectors in one collection on a Qdrant server or cluster.
+    """Dense (each chunk's and its passages') and BM25 sparse vectors in one collection on a
+    Qdrant server or cluster.
 
     Args:
         url: The server, e.g. `http://localhost:6333` (`QDRANT_URL`).
@@ -166,7 +169,14 @@ class QdrantServerStore(BasePydanticVectorStore):
         return self._client.create_collection(
             self.collection,
             vectors_config={
-                DENSE: models.VectorParams(size=self.dimension, distance=models.Distance.COSINE)
+                DENSE: models.VectorParams(size=self.dimension, distance=models.Distance.COSINE),
+                PASSAGES: models.VectorParams(
+                    size=self.dimension,
+                    distance=models.Distance.COSINE,
+                    multivector_config=models.MultiVectorConfig(
+                        comparator=models.MultiVectorComparator.MAX_SIM
+                    ),
+                ),
             },
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
@@ -174,6 +184,7 @@ class QdrantServerStore(BasePydanticVectorStore):
     def _check_layout(self, info: models.CollectionInfo) -> None:
         vectors = info.config.params.vectors
         dense = vectors.get(DENSE) if isinstance(vectors, dict) else None
+        passages = vectors.get(PASSAGES) if isinstance(vectors, dict) else None
         sparse = info.config.params.sparse_vectors or {}
         fix = "Delete the collection and ingest again, or set ASSISTANT_COLLECTION to a new name."
         if dense is None or SPARSE not in sparse:
@@ -182,6 +193,11 @@ class QdrantServerStore(BasePydanticVectorStore):
                 f"assistant (it needs a dense vector {DENSE!r} and a sparse vector {SPARSE!r}). "
                 + fix
             )
+        if passages is None or passages.multivector_config is None:
+            raise StoreError(
+                f"Collection {self.collection!r} at {self._target} was created by an earlier "
+                f"version of the assistant, without the multivector {PASSAGES!r}. " + fix
+            )
         if dense.size != self.dimension:
             raise StoreError(
                 f"Collection {self.collection!r} at {self._target} holds {dense.size}-d vectors "
@@ -189,14 +205,22 @@ class QdrantServerStore(BasePydanticVectorStore):
                 + fix
             )
 
-    def add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
+    def add(
+        self,
+        nodes: Sequence[BaseNode],
+        *,
+        passages: Mapping[str, list[list[float]]] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
         points = []
         for node in nodes:
             if node.embedding is None:
                 raise ValueError(f"Node {node.node_id} has no embedding; embed before add().")
             indices, values = self._bm25.document(node.get_content(MetadataMode.EMBED))
+            embedding = list(node.embedding)
             vectors: dict[str, Any] = {
-                DENSE: list(node.embedding),
+                DENSE: embedding,
+                PASSAGES: (passages or {}).get(node.node_id) or [embedding],
                 SPARSE: models.SparseVector(indices=indices, values=values),
             }
             points.append(
@@ -294,11 +318,13 @@ class QdrantServerStore(BasePydanticVectorStore):
         request: dict[str, Any]
         mode = query.mode
         if mode == VectorStoreQueryMode.HYBRID and dense is not None and sparse is not None:
+            passage_copies, sparse_copies = fusion_copies(query.alpha)
+            closest_passage = models.Prefetch(
+                query=[dense], using=PASSAGES, filter=flt, limit=branch_limit
+            )
+            bm25 = models.Prefetch(query=sparse, using=SPARSE, filter=flt, limit=branch_limit)
             request = {
-                "prefetch": [
-                    models.Prefetch(query=dense, using=DENSE, filter=flt, limit=branch_limit),
-                    models.Prefetch(query=sparse, using=SPARSE, filter=flt, limit=branch_limit),
-                ],
+                "prefetch": [closest_passage] * passage_copies + [bm25] * sparse_copies,
                 "query": models.FusionQuery(fusion=models.Fusion.DBSF),
             }
         elif mode in (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH):

@@ -27,12 +27,14 @@ from qdrant_client import QdrantClient, models
 from assistant.embedders.fake import FakeEmbedder
 from assistant.settings import Settings
 from assistant.stores import (
+    MAX_FUSION_COPIES,
     DocumentManifest,
     MissingAudienceFilter,
     MissingTenantFilter,
     Store,
     StoreError,
     audience_filters,
+    fusion_copies,
 )
 from assistant.stores.edge import EdgeStore
 from assistant.stores.qdrant_server import QdrantServerStore
@@ -377,6 +379,62 @@ def test_hybrid_ranks_an_exact_keyword_match_first(
     assert doc_ids(store, dense_only)[0] != "codes"
 
 
+def _unit(dimension: int, *axes: int) -> list[float]:
+    vector = np.zeros(dimension)
+    vector[list(axes)] = 1.0
+    return (vector / np.linalg.norm(vector)).tolist()
+
+
+@pytest.mark.parametrize(
+    ("alpha", "alone"), [(0.0, VectorStoreQueryMode.SPARSE), (1.0, VectorStoreQueryMode.DEFAULT)]
+)
+def test_hybrid_alpha_at_either_end_ranks_as_that_branch_alone(
+    filled: Store, fake_embedder: FakeEmbedder, alpha: float, alone: VectorStoreQueryMode
+) -> None:
+    for question in ("reset password link", "bank sync error E4012", "export invoices"):
+        hybrid = make_query(fake_embedder, question, ALL)
+        hybrid.alpha = alpha
+        reference = make_query(fake_embedder, question, ALL, alone)
+        assert filled.query(hybrid).ids == filled.query(reference).ids, question
+
+
+def test_fusion_copies_turn_alpha_into_branch_weights() -> None:
+    assert fusion_copies(None) == fusion_copies(0.5) == (1, 1)
+    assert fusion_copies(0.25) == (1, 3)
+    assert fusion_copies(0.75) == (3, 1)
+    assert fusion_copies(0.01) == (1, MAX_FUSION_COPIES)
+    assert fusion_copies(0.0) == (0, 1) and fusion_copies(1.0) == (1, 0)
+
+
+def test_hybrid_scores_a_chunk_by_its_closest_passage(
+    store: Store, fake_embedder: FakeEmbedder
+) -> None:
+    """A long chunk whose one passage says exactly what is asked beats a chunk that is only
+    close as a whole; dense-only queries still compare whole chunks."""
+    dimension = fake_embedder.dimension
+    long = TextNode(id_="long:0", text="first passage. second passage.", metadata={})
+    long.metadata = {"doc_id": "long", "document": "long.md", "audience": "public"}
+    long.embedding = _unit(dimension, 1)  # the chunk as a whole is about something else
+    whole = TextNode(id_="whole:0", text="one passage", metadata={})
+    whole.metadata = {"doc_id": "whole", "document": "whole.md", "audience": "public"}
+    whole.embedding = _unit(dimension, 0, 1)  # halfway to the question as a whole
+    store.add([long, whole], passages={"long:0": [_unit(dimension, 2), _unit(dimension, 0)]})
+    question = _unit(dimension, 0)
+
+    def first(mode: VectorStoreQueryMode) -> str:
+        request = VectorStoreQuery(
+            query_embedding=question,
+            query_str="unrelated words",
+            similarity_top_k=2,
+            mode=mode,
+            filters=audience_filters(ALL),
+        )
+        return (store.query(request).nodes or [])[0].node_id
+
+    assert first(VectorStoreQueryMode.HYBRID) == "long:0"
+    assert first(VectorStoreQueryMode.DEFAULT) == "whole:0"
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
@@ -613,6 +671,19 @@ def test_qdrant_url_selects_the_server_store(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("QDRANT_URL", url)
     with pytest.raises(StoreError, match=f"Cannot reach the Qdrant server at {url}"):
         build_store(Settings(_env_file=None), dimension=8)  # type: ignore[call-arg]
+
+
+def test_a_collection_without_passage_vectors_is_a_store_error(tmp_path: Path) -> None:
+    """What an earlier version of the assistant created: dense and BM25 vectors only."""
+    raw = QdrantClient(path=str(tmp_path / "qdrant"))
+    raw.create_collection(
+        "old",
+        vectors_config={"dense": models.VectorParams(size=8, distance=models.Distance.COSINE)},
+        sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
+    raw.close()
+    with pytest.raises(StoreError, match=r"earlier version.*Delete the collection"):
+        QdrantServerStore(path=tmp_path / "qdrant", collection="old", dimension=8)
 
 
 def test_a_collection_with_another_layout_is_a_store_error(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 from llama_index.core.schema import MetadataMode
 
 from assistant.embedders.fake import FakeEmbedder
-from ingest.chunker import StructureChunker
+from ingest.chunker import PASSAGE_WORDS, StructureChunker
 from ingest.documents import ParsedDocument, Section
 from ingest.loaders import LoadContext
 from ingest.loaders.discourse import DiscourseLoader
@@ -104,3 +104,20 @@ def test_forum_posts_are_never_merged(tmp_path: Path) -> None:
         .get_content(MetadataMode.EMBED)
         .startswith("Bank feed stopped syncing > Accepted answer by staff_sam")
     )
+
+
+def test_a_long_chunk_has_passages_of_about_passage_words_each() -> None:
+    sentences = [f"Sentence {i} tells the reader one thing about invoices." for i in range(14)]
+    text = " ".join(sentences[:8]) + "\nStatus\nTry Now\n" + " ".join(sentences[8:])
+    [node] = chunker().chunk(doc_with(text))
+    passages = chunker().passages(node)
+    assert len(passages) >= 3
+    assert all(p.startswith("Guide > Setup: ") for p in passages)
+    bodies = [p.removeprefix("Guide > Setup: ") for p in passages]
+    assert " ".join(bodies).split() == node.text.split()  # every word, in order, once
+    assert all(PASSAGE_WORDS // 2 <= len(b.split()) < 2 * PASSAGE_WORDS for b in bodies)
+
+
+def test_a_chunk_of_one_passage_has_none_of_its_own() -> None:
+    [node] = chunker().chunk(doc_with("Open Settings and choose Reminders."))
+    assert chunker().passages(node) == []

@@ -27,8 +27,8 @@ import qdrant_edge as qe
 from assistant.embedders.fake import FakeEmbedder
 from assistant.settings import Settings
 from assistant.stores import DocumentManifest
-from assistant.stores.edge import EdgeStore
-from assistant.stores.payload import CHUNK, DENSE, INDEXED_KEYWORDS, SPARSE
+from assistant.stores.edge import EdgeStore, shard_config
+from assistant.stores.payload import CHUNK, INDEXED_KEYWORDS
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/fd").is_dir(), reason="watches the ingest process in /proc (Linux)"
@@ -252,11 +252,7 @@ def test_a_store_whose_creator_died_before_its_indexes_gets_them_on_open(tmp_pat
     """What a kill between creating the shard and its payload indexes leaves behind."""
     path = tmp_path / "edge"
     path.mkdir()
-    config = qe.EdgeConfig(
-        vectors={DENSE: qe.EdgeVectorParams(size=8, distance=qe.Distance.Cosine)},
-        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-    )
-    shard = qe.EdgeShard.create(str(path), config)
+    shard = qe.EdgeShard.create(str(path), shard_config(8))
     shard.update(qe.UpdateOperation.create_field_index("audience", qe.PayloadSchemaType.Keyword))
     shard.close()
     store = EdgeStore(path, dimension=8)

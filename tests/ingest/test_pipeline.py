@@ -8,9 +8,9 @@ import qdrant_edge as qe
 
 from assistant.embedders.fake import FakeEmbedder
 from assistant.stores.edge import EdgeStore
-from assistant.stores.payload import DENSE, point_id
+from assistant.stores.payload import CHUNK, DENSE, PASSAGES, payload_node, point_id
 from ingest.chunker import StructureChunker
-from ingest.pipeline import IngestJob
+from ingest.pipeline import IngestJob, in_context
 from tests.corpus import write_corpus
 
 
@@ -129,7 +129,8 @@ def test_summary_reports_throughput(
         [corpus], progress=False
     )
     assert summary.tokens_embedded == sum(fake_embedder.count_tokens(t) for t in embedded)
-    assert len(embedded) == summary.chunks_written
+    passages = sum(len(p) for p in _passages(job.store).values() if len(p) > 1)
+    assert len(embedded) == summary.chunks_written + passages
     for count, rate in [
         (summary.added, summary.documents_per_second),
         (summary.chunks_written, summary.chunks_per_second),
@@ -174,6 +175,35 @@ def test_batches_across_documents_store_what_one_by_one_stores(
     assert calls_batched == 1 < calls_alone
 
 
+def test_each_chunk_is_stored_with_its_passages_vectors(
+    tmp_path: Path, job: IngestJob, fake_embedder: FakeEmbedder
+) -> None:
+    """A chunk of several passages holds one vector per passage, in reading order, each moved
+    halfway towards the chunk's; a chunk of one passage holds its own vector as its passage."""
+    corpus = write_corpus(tmp_path / "c")
+    (corpus / "kb" / "long.md").write_text(
+        "# Long guide\n\n"
+        + "\n\n".join(f"Paragraph {i} " + "about invoices and reminders " * 12 for i in range(6))
+    )
+    job.run([corpus], progress=False)
+    stored = _passages(job.store)
+    records, _ = job.store.client.scroll(
+        qe.ScrollRequest(
+            limit=10_000, filter=_only_chunks(), with_payload=True, with_vector=[DENSE]
+        )
+    )
+    several = 0
+    for record in records:
+        node = payload_node(record.payload or {})
+        texts = job.chunker.passages(node)
+        chunk = record.vector[DENSE]
+        own = [in_context(p.tolist(), chunk) for p in fake_embedder.embed(texts)] if texts else []
+        expected = own or [chunk]
+        assert np.allclose(stored[node.node_id], expected, atol=1e-5), node.node_id
+        several += len(texts) > 1
+    assert several >= 2
+
+
 class _Recording:
     """The FakeEmbedder, noting each text it embeds (or, with `batches`, each call)."""
 
@@ -189,6 +219,20 @@ class _Recording:
         return self.inner.count_tokens(text)
 
 
+def _only_chunks() -> qe.Filter:
+    return qe.Filter(must=[qe.FieldCondition(key="kind", match=qe.MatchValue(CHUNK))])
+
+
+def _passages(store: EdgeStore) -> dict[str, list[list[float]]]:
+    """Every chunk's passage vectors, by node id."""
+    records, _ = store.client.scroll(
+        qe.ScrollRequest(
+            limit=10_000, filter=_only_chunks(), with_payload=["node_id"], with_vector=[PASSAGES]
+        )
+    )
+    return {str(r.payload["node_id"]): r.vector[PASSAGES] for r in records if r.payload}
+
+
 def _points(store: EdgeStore) -> dict[str, tuple[str, list[float]]]:
     """Every chunk's text and dense vector, by node id."""
     records, _ = store.client.scroll(
@@ -199,3 +243,10 @@ def _points(store: EdgeStore) -> dict[str, tuple[str, list[float]]]:
         for r in records
         if r.payload and "node_id" in r.payload
     }
+
+
+def test_a_passage_in_context_lies_halfway_to_its_chunk() -> None:
+    passage, chunk = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
+    blended = np.asarray(in_context(passage, chunk))
+    assert np.linalg.norm(blended) == pytest.approx(1.0)
+    assert blended @ passage == pytest.approx(blended @ chunk) == pytest.approx(np.sqrt(0.5))
