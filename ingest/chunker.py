@@ -19,8 +19,8 @@ from ingest.documents import ParsedDocument, Section
 
 # Bump when parsing or chunking changes, so re-ingest rebuilds documents made the old way.
 CHUNKER_VERSION = "3"
-# Words per passage. Samsung manual, windows+BM25 fusion: 20-60 words all gave hit@1 0.763 and
-# MRR@10 0.85-0.86 against 0.684 / 0.805 for whole chunks (benchmarks/retrieval.py).
+# Words per passage. Samsung manual, bare passages fused with BM25 (double weight): 20 to 60
+# words all gave hit@1 0.763 and MRR@10 0.85-0.86, against 0.684 / 0.805 for whole chunks.
 PASSAGE_WORDS = 40
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 # Payload keys kept out of the embedded text: only the title path is embedded with the chunk.
