@@ -22,6 +22,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from assistant.sparse import Bm25Encoder
 from assistant.stores import (
+    PASSAGE_HNSW_EF,
     DocumentManifest,
     StoreError,
     fusion_copies,
@@ -320,7 +321,11 @@ class QdrantServerStore(BasePydanticVectorStore):
         if mode == VectorStoreQueryMode.HYBRID and dense is not None and sparse is not None:
             passage_copies, sparse_copies = fusion_copies(query.alpha)
             closest_passage = models.Prefetch(
-                query=[dense], using=PASSAGES, filter=flt, limit=branch_limit
+                query=[dense],
+                using=PASSAGES,
+                filter=flt,
+                limit=branch_limit,
+                params=models.SearchParams(hnsw_ef=PASSAGE_HNSW_EF),
             )
             bm25 = models.Prefetch(query=sparse, using=SPARSE, filter=flt, limit=branch_limit)
             request = {
