@@ -86,8 +86,8 @@ class Store(Protocol):
 PREFETCH_DEPTH = 96  # the depth the refusal threshold was calibrated at (benchmarks/dev_sets.py)
 MAX_FUSION_COPIES = 4
 # HNSW candidate list of the passage branch. At 100,000 chunks (benchmarks/latency.py) the
-# engine's default (~100) found 45% of the exact filtered top 96 passages, 512 found 87% for
-# +1.6 ms p95 (hybrid + audience filter 3.8 -> 5.4 ms). Small stores search exactly anyway.
+# engine's default (~100) found 47% of the exact filtered top 96 passages, 512 finds 85% for
+# +1.6 ms p95 (hybrid + audience filter, engine: 5.0 -> 6.6 ms). Small stores search exactly.
 PASSAGE_HNSW_EF = 512
 
 
