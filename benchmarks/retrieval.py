@@ -1,7 +1,8 @@
 """Retrieval quality on the Samsung TV e-manual: BM25 alone, dense alone, Qdrant's plain hybrid
 (dense + BM25, DBSF) on naive 1000-character title-prefixed chunks, the same plain hybrid on our
-structure-aware chunks, and ours (those chunks scored by their closest passage and BM25 counted
-twice in the fusion, then our result shaping), all in the real Qdrant engine in the same run.
+structure-aware chunks, and ours (those chunks scored by their closest passage fused with BM25,
+BM25 counted three times for questions that name a product label, then our result shaping), all
+in the real Qdrant engine in the same run.
 Document-level hit@1/5/10 and MRR@10. Hybrid fusion runs at the fixed depth the chat uses
 (assistant/stores PREFETCH_DEPTH), so the first results here are the ones a chat answer is built
 from.
