@@ -191,7 +191,7 @@ class Answerer:
         """Retrieves and synthesizes, yielding the text as it is written; returns the Answer
         and whether it may be kept (not an LLM outage's fallback)."""
         # One embedding serves the answer and, in agent mode, the internal notes.
-        vector = self.retriever.embedder.embed([query])[0]
+        vector = self.retriever.embedder.embed_question(query)
         shown: list[str] = []
         answer: Answer | None = None
         keep = False

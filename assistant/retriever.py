@@ -53,7 +53,7 @@ class HybridRetriever:
         only); `product_version` keeps content for that version when any matches; `page` (where
         the user is in the product) ranks content made for it higher. See assistant/shaping.py.
         """
-        vector = self.embedder.embed([question])[0] if query_vector is None else query_vector
+        vector = self.embedder.embed_question(question) if query_vector is None else query_vector
         limit = top_k or self.top_k
         result = self.store.query(
             VectorStoreQuery(

@@ -49,6 +49,7 @@ def build_embedder(settings: Settings) -> Embedder:
         settings.embedding_model_path,
         cache_dir=settings.model_cache_dir,
         int8=settings.embedding_runtime == "onnx-int8",
+        int8_questions=settings.question_embedding == "int8",
         batch_size=settings.embedding_batch_size,
     )
 

@@ -61,7 +61,7 @@ def main() -> None:
         reranked = HybridRetriever(store, embedder, top_k=TOP_K, reranker=reranker)
         timings: dict[str, list[float]] = {"without reranker": [], "with reranker": []}
         for question in questions:
-            vector = embedder.embed([question])[0]
+            vector = embedder.embed_question(question)
             for name, retriever in (("without reranker", plain), ("with reranker", reranked)):
                 started = time.perf_counter()
                 retriever.retrieve(question, audiences=["public"], query_vector=vector)

@@ -63,6 +63,9 @@ class CachingEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._vectors[t] for t in texts])
 
+    def embed_question(self, question: str) -> np.ndarray:
+        return self.embedder.embed_question(question)
+
     def count_tokens(self, text: str) -> int:
         return self.embedder.count_tokens(text)
 
@@ -180,7 +183,7 @@ def citations_supported(record: TurnRecord, checker: CitationChecker, embedder: 
     """
     if not record.answer.citations or len(record.cited) != len(record.answer.citations):
         return False
-    vector = embedder.embed([record.answer.query or record.turn.question])[0]
+    vector = embedder.embed_question(record.answer.query or record.turn.question)
     text = record.answer.answer
     for notice in record.answer.warnings:
         text = text.replace(notice, "")

@@ -77,6 +77,18 @@ def test_int8_stays_close_to_the_original(
     assert len(list(cache_dir.glob("*.int8.onnx"))) == 1
 
 
+def test_int8_questions_leave_content_vectors_float32(
+    cache_dir: Path, onnx_embedder: OnnxEmbedder
+) -> None:
+    mixed = OnnxEmbedder(cache_dir=cache_dir, int8_questions=True)
+    assert np.array_equal(mixed.embed(TEXTS), onnx_embedder.embed(TEXTS))
+    for question in TEXTS[:4]:
+        asked = mixed.embed_question(question)
+        exact = onnx_embedder.embed_question(question)
+        assert asked.dtype == np.float32 and abs(np.linalg.norm(asked) - 1.0) < 1e-5
+        assert 0.98 < float(asked @ exact) < 0.99999  # close, yet the int8 model answered
+
+
 def test_a_pooling_onnx_cannot_express_is_refused_with_the_fix(tmp_path: Path) -> None:
     model = tmp_path / "max-pooled"
     shutil.copytree(packaged_model_path(), model)
