@@ -13,6 +13,15 @@ SAMSUNG = ROOT.parent / "shared" / "datasets" / "samsung-tv"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def serving_embedder() -> Any:
+    """MiniLM as `assistant serve` runs it (ONNX; questions on the int8 copy unless
+    ASSISTANT_QUESTION_EMBEDDING says otherwise): quality benchmarks measure what users get."""
+    from assistant.settings import Settings
+    from assistant.wiring import build_embedder
+
+    return build_embedder(Settings(embedder="minilm"))
+
+
 def load_questions(dataset: Path) -> list[dict[str, Any]]:
     lines = (dataset / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]

@@ -9,6 +9,9 @@
 2. Multi-turn conversations: document hit@5 for follow-up turns, with our condensation beside
    asking the follow-up alone, in the same run.
 
+MiniLM runs as `assistant serve` runs it (questions on its int8 copy), so the threshold fits
+what users get.
+
     .venv/bin/python -m benchmarks.dev_sets [--out FILE]
 """
 
@@ -22,12 +25,11 @@ from pathlib import Path
 
 from assistant.answerer import Answerer, readable_audiences
 from assistant.confidence import UNCOVERED_FACTOR
-from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Audience, Mode
-from benchmarks.common import ROOT, index_dataset, print_table, write_results
+from benchmarks.common import ROOT, index_dataset, print_table, serving_embedder, write_results
 
 DEV = ROOT / "evals" / "dev"
 THRESHOLDS = [round(0.30 + 0.01 * i, 2) for i in range(31)]
@@ -46,7 +48,7 @@ def main() -> None:
     answerable = read_jsonl(DEV / "answerable.jsonl")
     out_of_scope = read_jsonl(DEV / "out_of_scope.jsonl")
     conversations = read_jsonl(DEV / "conversations.jsonl")
-    embedder = SentenceTransformerEmbedder()
+    embedder = serving_embedder()
     with tempfile.TemporaryDirectory() as tmp:
         store, _ = index_dataset(ROOT / "corpora", embedder, Path(tmp) / "index")
         retriever = HybridRetriever(store, embedder, top_k=8)

@@ -2,8 +2,8 @@
 (dense + BM25, DBSF) on naive 1000-character title-prefixed chunks, the same plain hybrid on our
 structure-aware chunks, and ours (those chunks scored by their closest passage fused with BM25,
 BM25 counted three times for questions that name a product label, then our result shaping), all
-in the real Qdrant engine in the same run.
-Document-level hit@1/5/10 and MRR@10. Hybrid fusion runs at the fixed depth the chat uses
+in the real Qdrant engine in the same run, with MiniLM as `assistant serve` runs it (questions
+on its int8 copy). Document-level hit@1/5/10 and MRR@10. Hybrid fusion runs at the fixed depth the chat uses
 (assistant/stores PREFETCH_DEPTH), so the first results here are the ones a chat answer is built
 from.
 
@@ -21,7 +21,7 @@ import qdrant_edge as qe
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
-from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+from assistant.embedders import Embedder
 from assistant.retriever import HybridRetriever
 from assistant.sparse import Bm25Encoder
 from assistant.stores import PREFETCH_DEPTH, audience_filters
@@ -33,6 +33,7 @@ from benchmarks.common import (
     index_dataset,
     load_questions,
     print_table,
+    serving_embedder,
     write_results,
 )
 
@@ -40,7 +41,7 @@ PUBLIC = ["public"]
 CANDIDATES = 40  # chunks fetched per question, ranked into documents
 
 
-def naive_nodes(dataset: Path, embedder: SentenceTransformerEmbedder) -> list[TextNode]:
+def naive_nodes(dataset: Path, embedder: Embedder) -> list[TextNode]:
     """The reference setup: 1000-character chunks with the section title in front."""
     nodes = []
     for path in sorted((dataset / "docs").glob("*.md")):
@@ -116,8 +117,8 @@ def main() -> None:
     cases = [q for q in load_questions(args.dataset) if q.get("gold_docs")]
     questions = [q["question"] for q in cases]
     gold = [set(q["gold_docs"]) for q in cases]
-    embedder = SentenceTransformerEmbedder()
-    vectors = {q: v for q, v in zip(questions, embedder.embed(questions), strict=True)}
+    embedder = serving_embedder()
+    vectors = {q: embedder.embed_question(q) for q in questions}
 
     with tempfile.TemporaryDirectory() as tmp:
         naive = EdgeStore(Path(tmp) / "naive", dimension=embedder.dimension)
