@@ -3,9 +3,9 @@
 structure-aware chunks, and ours (those chunks scored by their closest passage fused with BM25,
 BM25 counted three times for questions that name a product label, then our result shaping), all
 in the real Qdrant engine in the same run, with MiniLM as `assistant serve` runs it (questions
-on its int8 copy). Document-level hit@1/5/10 and MRR@10. Hybrid fusion runs at the fixed depth the chat uses
-(assistant/stores PREFETCH_DEPTH), so the first results here are the ones a chat answer is built
-from.
+on its int8 copy). Document-level hit@1/5/10 and MRR@10. Hybrid fusion runs at the fixed depth
+the chat uses (assistant/stores PREFETCH_DEPTH), so the first results here are the ones a chat
+answer is built from.
 
     .venv/bin/python -m benchmarks.retrieval [--dataset DIR] [--out FILE]
 """

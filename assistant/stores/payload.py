@@ -36,10 +36,14 @@ def node_payload(node: BaseNode) -> dict[str, Any]:
 
 def payload_node(payload: dict[str, Any], embedding: list[float] | None = None) -> TextNode:
     meta = {k: v for k, v in payload.items() if k not in ("kind", "node_id", "text")}
-    node = TextNode(id_=str(payload["node_id"]), text=str(payload.get("text", "")), metadata=meta)
-    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=str(payload["doc_id"]))
-    node.embedding = embedding
-    return node
+    # All in the constructor: assigning `embedding` afterwards validated its 384 floats again.
+    return TextNode(
+        id_=str(payload["node_id"]),
+        text=str(payload.get("text", "")),
+        metadata=meta,
+        embedding=embedding,
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=str(payload["doc_id"]))},
+    )
 
 
 def manifest_payload(manifest: DocumentManifest) -> dict[str, Any]:
