@@ -16,15 +16,19 @@ audience filter. EdgeStore refuses a query without an audience filter, so its de
 rows are an internal caller's (all three audiences). Paths, interleaved per query in rotating
 order so drift and other processes hit them alike; every run counts (no best-of):
   EdgeStore.query   VectorStoreQuery in, VectorStoreQueryResult of TextNodes out: our code path
+                    (the questions repeat, so the chunks' nodes come from its node cache)
+  ..., no node cached  the same with the node cache emptied first: every chunk's payload and
+                    vector read from the shard and converted (the goal is measured on this one)
   raw shard.query   the very QueryRequest EdgeStore built for that query, prebuilt: the engine
+                    search alone (EdgeStore asks for ids and scores, then reads the nodes)
   raw, no filter    dense and hybrid without any filter
 
 Every row has wall-clock p50/p95/p99 and the process's CPU time per query: on a shared machine
 other jobs stretch the wall clock (the load average is recorded with each row) but not the work.
 
 Then (unless --no-sweep) query-time knobs on the optimized shard, hybrid + public filter: raw
-shard.query plus EdgeStore's own result conversion (payload -> TextNode, vector -> list), so the
-numbers compare with EdgeStore.query less its ~0.2 ms of request building: filter shape, root
+shard.query with payloads and vectors plus their conversion (payload -> TextNode, vector ->
+list), as EdgeStore reads a chunk its node cache lacks: filter shape, root
 filter, prefetch limit, hnsw_ef (with the filtered passage branch's recall against exact search),
 returned vectors, each branch alone, and the search pool's thread count. Knobs that need another
 HNSW build (m, ef_construct, payload-aware links) are flags for a separate run.
@@ -78,6 +82,7 @@ AUDIENCE_SHARES = [0.5, 0.25, 0.25]
 EVERYONE = AUDIENCES  # what an internal caller sends
 PUBLIC = ["public"]
 TOP_K = 24
+GOAL_ROW = "hybrid + public filter | EdgeStore.query, no node cached"
 BATCH = 1000
 WARMUP = 20
 GOAL_MS = 10.0
@@ -351,7 +356,7 @@ def dense_request(
 
 
 def as_store_result(points: list[Any]) -> VectorStoreQueryResult:
-    """What EdgeStore.query does with the engine's points."""
+    """What EdgeStore.query does with the points of chunks its node cache lacks."""
     nodes = []
     for point in points:
         vector = point.vector
@@ -440,6 +445,12 @@ def phase_paths(
     for key, qs in queries.items():
         paths[f"{label[key]} | EdgeStore.query"] = lambda i, qs=qs: store.query(qs[i])
         paths[f"{label[key]} | raw shard.query"] = lambda i, rs=raw[key]: shard.query(rs[i])
+
+    def uncached(i: int, qs: list[VectorStoreQuery] = queries[("hybrid", "public")]) -> Any:
+        store._nodes.clear()
+        return store.query(qs[i])
+
+    paths["hybrid + public filter | EdgeStore.query, no node cached"] = uncached
     paths["dense | raw, no filter"] = lambda i: shard.query(unfiltered_dense[i])
     paths["hybrid | raw, no filter"] = lambda i: shard.query(unfiltered_hybrid[i])
     return paths
@@ -754,11 +765,12 @@ def main() -> None:
         ],
         latency_rows(before, after),
     )
-    goal = after["hybrid + public filter | EdgeStore.query"]["p95_ms"]
-    goal_before = before["hybrid + public filter | EdgeStore.query"]["p95_ms"]
+    goal = after[GOAL_ROW]["p95_ms"]
+    goal_before = before[GOAL_ROW]["p95_ms"]
     verdict = "met" if goal <= GOAL_MS else "missed"
     print(
-        f"\ngoal hybrid + public filter p95 <= {GOAL_MS} ms through EdgeStore.query: "
+        f"\ngoal hybrid + public filter p95 <= {GOAL_MS} ms through EdgeStore.query, no node "
+        "cached: "
         f"{goal} ms after optimize ({verdict}), {goal_before} ms before"
     )
     if knobs:

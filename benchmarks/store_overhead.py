@@ -1,11 +1,15 @@
 """What the llama-index store seam costs: hybrid queries through `EdgeStore.query` against the
 same request sent straight to the qdrant-edge shard, on ~20k random chunks (no model needed).
 
-Three paths per query, interleaved so drift hits them alike; each query runs --repeat times per
+Four paths per query, interleaved so drift hits them alike; each query runs --repeat times per
 path and the fastest run counts, which keeps other processes' noise out of the difference:
-  raw shard.query     a prebuilt `QueryRequest` (query vectors and filter ready): the engine alone
+  raw shard.query     a prebuilt `QueryRequest` (query vectors and filter ready, payloads and
+                      vectors returned): the engine alone
   raw + build         the BM25 query vector, filter and request built per query, then shard.query
-  EdgeStore.query     `VectorStoreQuery` in, `VectorStoreQueryResult` of TextNodes out
+  EdgeStore.query     `VectorStoreQuery` in, `VectorStoreQueryResult` of TextNodes out; the search
+                      asks for ids only and the nodes come from its node cache (the repeats)
+  EdgeStore.query, no node cached   the same with the node cache emptied first: every node is
+                      read from the shard and built
 
     .venv/bin/python -m benchmarks.store_overhead [--chunks N] [--queries N] [--top-k K]
         [--repeat R] [--out FILE]
@@ -163,10 +167,15 @@ def main() -> None:
         def seam(i: int) -> object:
             return store.query(store_queries[i])
 
+        def seam_uncached(i: int) -> object:
+            store._nodes.clear()
+            return store.query(store_queries[i])
+
         paths: dict[str, Callable[[int], object]] = {
             "raw shard.query": raw,
             "raw + build": raw_built,
             "EdgeStore.query": seam,
+            "EdgeStore.query, no node cached": seam_uncached,
         }
         timings: dict[str, list[float]] = {name: [] for name in paths}
         for i in range(total):
@@ -174,7 +183,8 @@ def main() -> None:
             for round_ in range(args.repeat):
                 # Rotate the order so no path always runs on a cache the previous one warmed.
                 names = list(paths)
-                names = names[(i + round_) % 3 :] + names[: (i + round_) % 3]
+                shift = (i + round_) % len(names)
+                names = names[shift:] + names[:shift]
                 for name in names:
                     t0 = time.perf_counter_ns()
                     paths[name](i)

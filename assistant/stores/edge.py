@@ -1,13 +1,14 @@
 """EdgeStore: the real Qdrant engine in-process (qdrant-edge-py), persistent on local disk."""
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import qdrant_edge as qe
 from llama_index.core.bridge.pydantic import PrivateAttr
-from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
     FilterCondition,
@@ -45,6 +46,8 @@ from assistant.stores.payload import (
 )
 
 _SCROLL_PAGE = 1000
+# Chunks kept as nodes between queries (each ~15 KB: text, payload, 384 floats as a list).
+NODE_CACHE_SIZE = 4096
 
 
 class EdgeStore(BasePydanticVectorStore):
@@ -59,6 +62,7 @@ class EdgeStore(BasePydanticVectorStore):
     _bm25: Bm25Encoder = PrivateAttr()
     _write_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _writes: int = PrivateAttr(default=0)
+    _nodes: "NodeCache" = PrivateAttr()
 
     def __init__(self, path: Path, *, dimension: int, search_threads: int = 1) -> None:
         """`search_threads`: the engine's search pool. One runs each search on the calling
@@ -66,6 +70,7 @@ class EdgeStore(BasePydanticVectorStore):
         turned a 1.3 ms query into 4-5 ms for every answer waiting on the GIL under load."""
         super().__init__(path=str(path), dimension=dimension)  # type: ignore[call-arg]
         self._bm25 = Bm25Encoder()
+        self._nodes = NodeCache(NODE_CACHE_SIZE)
         self._shard = self._open(Path(path), dimension, search_threads)
 
     @staticmethod
@@ -213,14 +218,14 @@ class EdgeStore(BasePydanticVectorStore):
                 ],
                 query=qe.Fusion.Dbsf(),  # type: ignore[arg-type]  # stub omits nested classes
                 filter=flt,
-                with_payload=True,
-                with_vector=[DENSE],
+                with_payload=False,
+                with_vector=False,
             )
         elif mode in (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH):
             if sparse is None:
                 raise ValueError("A sparse query needs query_str.")
             request = qe.QueryRequest(
-                limit=limit, query=sparse, filter=flt, with_payload=True, with_vector=[DENSE]
+                limit=limit, query=sparse, filter=flt, with_payload=False, with_vector=False
             )
         else:
             if vector is None:
@@ -229,19 +234,37 @@ class EdgeStore(BasePydanticVectorStore):
                 limit=limit,
                 query=qe.Query.Nearest(vector, using=DENSE),
                 filter=flt,
-                with_payload=True,
-                with_vector=[DENSE],
+                with_payload=False,
+                with_vector=False,
             )
         try:
+            writes = self._writes  # before searching: nodes read after a write are not kept
             points = self._shard.query(request)
+            nodes = self._nodes_of([p.id for p in points], writes)
         except Exception as exc:
             raise StoreError(f"Qdrant Edge query failed: {exc}") from exc
-        nodes = [payload_node(p.payload or {}, dense_vector(p.vector)) for p in points]
+        # A point deleted between the search and the node lookup is left out.
+        found = [(nodes[p.id], float(p.score)) for p in points if p.id in nodes]
         return VectorStoreQueryResult(
-            nodes=nodes,
-            similarities=[float(p.score) for p in points],
-            ids=[n.node_id for n in nodes],
+            nodes=[node for node, _ in found],
+            similarities=[score for _, score in found],
+            ids=[node.node_id for node, _ in found],
         )
+
+    def _nodes_of(self, ids: list[Any], writes: int) -> dict[Any, TextNode]:
+        """The nodes of these point ids: from the cache, the rest read from the shard. The
+        search asks for ids only: payloads and vectors cost the engine ~0.5 ms a query at
+        100,000 chunks and their conversion to nodes as much again (benchmarks/latency.py),
+        all of it holding the GIL, while a help centre's answers keep drawing on the same
+        chunks."""
+        nodes = self._nodes.get_many(ids, writes)
+        missing = [point for point in ids if point not in nodes]
+        if missing:
+            for record in self._shard.retrieve(missing, True, [DENSE]):
+                node = payload_node(record.payload or {}, dense_vector(record.vector))
+                nodes[record.id] = node
+                self._nodes.put(record.id, node, writes)
+        return nodes
 
     def optimize(self) -> None:
         """Builds the HNSW index: filtered hybrid p95 drops from ~50 ms to under 10 ms at 100k
@@ -255,6 +278,43 @@ class EdgeStore(BasePydanticVectorStore):
     def close(self) -> None:
         self._shard.flush()
         self._shard.close()
+
+
+class NodeCache:
+    """The most recently used chunks as TextNodes, by point id; emptied when the store was
+    written to since (a node is only put with the write count its read started at). Callers
+    share the nodes: read them, never change them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._nodes: OrderedDict[Any, TextNode] = OrderedDict()
+        self._writes = 0
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._nodes.clear()
+
+    def get_many(self, ids: Sequence[Any], writes: int) -> dict[Any, TextNode]:
+        with self._lock:
+            if writes != self._writes:
+                self._nodes.clear()
+                self._writes = writes
+            found = {}
+            for point in ids:
+                node = self._nodes.get(point)
+                if node is not None:
+                    self._nodes.move_to_end(point)
+                    found[point] = node
+            return found
+
+    def put(self, point: Any, node: TextNode, writes: int) -> None:
+        with self._lock:
+            if writes != self._writes or self.size <= 0:
+                return
+            self._nodes[point] = node
+            if len(self._nodes) > self.size:
+                self._nodes.popitem(last=False)
 
 
 def shard_config(dimension: int, **options: Any) -> Any:

@@ -5,9 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from llama_index.core.schema import TextNode
 
 from assistant.stores import StoreError
-from assistant.stores.edge import EdgeStore
+from assistant.stores.edge import EdgeStore, NodeCache
 
 
 def test_a_store_open_elsewhere_gets_a_clear_error(tmp_path: Path) -> None:
@@ -29,3 +30,26 @@ def test_a_store_open_elsewhere_gets_a_clear_error(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.communicate()
+
+
+def _node(text: str) -> TextNode:
+    return TextNode(id_=text, text=text)
+
+
+def test_node_cache_keeps_the_most_recently_used() -> None:
+    cache = NodeCache(2)
+    for name in ("a", "b"):
+        cache.put(name, _node(name), writes=0)
+    assert set(cache.get_many(["a"], writes=0)) == {"a"}  # "a" is now the most recent
+    cache.put("c", _node("c"), writes=0)
+    assert set(cache.get_many(["a", "b", "c"], writes=0)) == {"a", "c"}
+
+
+def test_node_cache_forgets_everything_read_before_a_write() -> None:
+    cache = NodeCache(8)
+    cache.put("a", _node("a"), writes=0)
+    assert cache.get_many(["a"], writes=1) == {}
+    cache.put("b", _node("b"), writes=0)  # read before the write: not kept
+    assert cache.get_many(["a", "b"], writes=1) == {}
+    cache.put("b", _node("b"), writes=1)
+    assert set(cache.get_many(["b"], writes=1)) == {"b"}

@@ -521,6 +521,7 @@ def test_unsupported_filter_operators_are_refused(
 
 def test_upserting_a_node_id_again_replaces_it(filled: Store, fake_embedder: FakeEmbedder) -> None:
     replacement = "reset links now expire after two hours"
+    filled.query(make_query(fake_embedder, "reset links expire", ["public"], top_k=10))  # warm
     filled.add([make_node(fake_embedder, "reset", 1, replacement, "public")])
     assert filled.count() == 4
     result = filled.query(make_query(fake_embedder, "reset links expire", ["public"], top_k=10))
@@ -529,11 +530,28 @@ def test_upserting_a_node_id_again_replaces_it(filled: Store, fake_embedder: Fak
     assert result.ids is not None and len(set(result.ids)) == len(result.ids)
 
 
+def test_a_chunk_moved_to_internal_is_read_as_internal_at_once(
+    filled: Store, fake_embedder: FakeEmbedder
+) -> None:
+    """Re-ingesting a public chunk as internal: the very next public query no longer sees it,
+    and what an employee reads carries the new audience (no node kept from before)."""
+    question = make_query(fake_embedder, "reset your password", ["public"])
+    assert "reset" in doc_ids(filled, question)
+    text = "reset your password from the sign-in page"
+    filled.add([make_node(fake_embedder, "reset", 0, text, "internal")])
+    public = filled.query(question)
+    assert text not in [n.get_content() for n in public.nodes or []]
+    employee = filled.query(make_query(fake_embedder, "reset your password", ALL))
+    moved = [n for n in employee.nodes or [] if n.get_content() == text]
+    assert [n.metadata["audience"] for n in moved] == ["internal"]
+
+
 def test_delete_removes_a_documents_chunks_and_manifest(
     filled: Store, fake_embedder: FakeEmbedder
 ) -> None:
     filled.put_manifest(DocumentManifest("reset", "reset.md", "/root", "h1", 2))
     assert filled.count() == 4 and set(filled.manifests()) == {"reset"}
+    assert "reset" in doc_ids(filled, make_query(fake_embedder, "reset links", ALL))
     filled.delete("reset")
     assert filled.count() == 2
     assert filled.manifests() == {}
