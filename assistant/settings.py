@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         description="Answers kept for questions asked again (per audience, mode, tenant, "
         "version and page) until the index changes; 0 turns the cache off.",
     )
+    node_cache_size: int = Field(
+        default=4096,
+        ge=0,
+        description="Chunks the embedded store keeps ready between searches (about 17 KB "
+        "each): a search then reads only ids and scores from the engine. 0 turns it off.",
+    )
     answer_cache_seconds: float = Field(
         default=300.0,
         gt=0,

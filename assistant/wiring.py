@@ -66,7 +66,9 @@ def build_store(settings: Settings, *, dimension: int) -> Store:
             collection=settings.collection,
             dimension=dimension,
         )
-    return EdgeStore(settings.edge_path, dimension=dimension)
+    return EdgeStore(
+        settings.edge_path, dimension=dimension, node_cache_size=settings.node_cache_size
+    )
 
 
 def build_synthesizer(settings: Settings, *, embedder: Embedder) -> Synthesizer:

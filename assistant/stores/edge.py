@@ -46,7 +46,7 @@ from assistant.stores.payload import (
 )
 
 _SCROLL_PAGE = 1000
-# Chunks kept as nodes between queries (each ~15 KB: text, payload, 384 floats as a list).
+# Chunks kept as nodes between queries (each ~17 KB: text, payload, 384 floats as a list).
 NODE_CACHE_SIZE = 4096
 
 
@@ -64,13 +64,21 @@ class EdgeStore(BasePydanticVectorStore):
     _writes: int = PrivateAttr(default=0)
     _nodes: "NodeCache" = PrivateAttr()
 
-    def __init__(self, path: Path, *, dimension: int, search_threads: int = 1) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        dimension: int,
+        search_threads: int = 1,
+        node_cache_size: int = NODE_CACHE_SIZE,
+    ) -> None:
         """`search_threads`: the engine's search pool. One runs each search on the calling
         thread: the engine keeps Python's GIL while it searches, and on 2 cores a pool of 8
-        turned a 1.3 ms query into 4-5 ms for every answer waiting on the GIL under load."""
+        turned a 1.3 ms query into 4-5 ms for every answer waiting on the GIL under load.
+        `node_cache_size`: chunks kept as nodes between queries (0: none)."""
         super().__init__(path=str(path), dimension=dimension)  # type: ignore[call-arg]
         self._bm25 = Bm25Encoder()
-        self._nodes = NodeCache(NODE_CACHE_SIZE)
+        self._nodes = NodeCache(node_cache_size)
         self._shard = self._open(Path(path), dimension, search_threads)
 
     @staticmethod

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
-from assistant.stores import StoreError
+from assistant.stores import StoreError, audience_filters
 from assistant.stores.edge import EdgeStore, NodeCache
 
 
@@ -53,3 +54,20 @@ def test_node_cache_forgets_everything_read_before_a_write() -> None:
     assert cache.get_many(["a", "b"], writes=1) == {}
     cache.put("b", _node("b"), writes=1)
     assert set(cache.get_many(["b"], writes=1)) == {"b"}
+
+
+def test_a_store_without_node_cache_reads_every_node(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path / "s", dimension=2, node_cache_size=0)
+    node = TextNode(id_="kb:0", text="reset links expire", metadata={"audience": "public"})
+    node.embedding = [1.0, 0.0]
+    store.add([node])
+    query = VectorStoreQuery(
+        query_embedding=[1.0, 0.0],
+        query_str="reset links",
+        similarity_top_k=3,
+        mode=VectorStoreQueryMode.HYBRID,
+        filters=audience_filters(["public"]),
+    )
+    for _ in range(2):
+        assert [n.get_content() for n in store.query(query).nodes or []] == ["reset links expire"]
+    store.close()
