@@ -69,3 +69,16 @@ def dataset_arguments(doc: str) -> argparse.Namespace:
 def document_name(document: str) -> str:
     """Datasets name gold documents by file name; our documents are paths."""
     return document.rsplit("/", 1)[-1]
+
+
+def query_without_node_cache(store: Any, query: Any) -> Any:
+    """`EdgeStore.query` as with an empty node cache (every node read from the shard and
+    built), leaving the store's cache as it was for the paths measured beside it."""
+    from assistant.stores.edge import NodeCache
+
+    kept = store._nodes
+    store._nodes = NodeCache(0)
+    try:
+        return store.query(query)
+    finally:
+        store._nodes = kept

@@ -32,7 +32,7 @@ from assistant.sparse import Bm25Encoder
 from assistant.stores import audience_filters, prefetch_depth
 from assistant.stores.edge import EdgeStore
 from assistant.stores.payload import DENSE, PASSAGES, SPARSE
-from benchmarks.common import print_table, write_results
+from benchmarks.common import print_table, query_without_node_cache, write_results
 
 DIMENSION = 384  # all-MiniLM-L6-v2
 AUDIENCES = ["public", "partner", "internal"]
@@ -168,8 +168,7 @@ def main() -> None:
             return store.query(store_queries[i])
 
         def seam_uncached(i: int) -> object:
-            store._nodes.clear()
-            return store.query(store_queries[i])
+            return query_without_node_cache(store, store_queries[i])
 
         paths: dict[str, Callable[[int], object]] = {
             "raw shard.query": raw,
