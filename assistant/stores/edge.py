@@ -136,10 +136,13 @@ class EdgeStore(BasePydanticVectorStore):
     def _update(self, operation: Any) -> None:
         try:
             with self._write_lock:
+                # Counted before and after: a query that overlaps the write in any way sees
+                # the count change (see query()); a failed write may have changed something.
+                self._writes += 1
                 try:
                     self._shard.update(operation)
                 finally:
-                    self._writes += 1  # a failed write may have changed something too
+                    self._writes += 1
         except Exception as exc:
             raise StoreError(f"Qdrant Edge update failed: {exc}") from exc
 
@@ -218,37 +221,38 @@ class EdgeStore(BasePydanticVectorStore):
                 filter=flt,
                 params=qe.SearchParams(hnsw_ef=PASSAGE_HNSW_EF),
             )
-            request = qe.QueryRequest(
+            search: dict[str, Any] = dict(
                 limit=limit,
                 prefetches=[
                     *[closest_passage] * passage_copies,
                     *[qe.Prefetch(limit=branch_limit, query=sparse, filter=flt)] * sparse_copies,
                 ],
-                query=qe.Fusion.Dbsf(),  # type: ignore[arg-type]  # stub omits nested classes
+                query=qe.Fusion.Dbsf(),
                 filter=flt,
-                with_payload=False,
-                with_vector=False,
             )
         elif mode in (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH):
             if sparse is None:
                 raise ValueError("A sparse query needs query_str.")
-            request = qe.QueryRequest(
-                limit=limit, query=sparse, filter=flt, with_payload=False, with_vector=False
-            )
+            search = dict(limit=limit, query=sparse, filter=flt)
         else:
             if vector is None:
                 raise ValueError("A dense query needs query_embedding.")
-            request = qe.QueryRequest(
-                limit=limit,
-                query=qe.Query.Nearest(vector, using=DENSE),
-                filter=flt,
-                with_payload=False,
-                with_vector=False,
-            )
+            search = dict(limit=limit, query=qe.Query.Nearest(vector, using=DENSE), filter=flt)
         try:
             writes = self._writes  # before searching: nodes read after a write are not kept
-            points = self._shard.query(request)
+            points = self._shard.query(
+                qe.QueryRequest(**search, with_payload=False, with_vector=False)
+            )
             nodes = self._nodes_of([p.id for p in points], writes)
+            if self._writes != writes:
+                # A write began meanwhile: the search and the nodes may have seen different
+                # versions of a chunk (its audience, its text), so read both in one query.
+                points = self._shard.query(
+                    qe.QueryRequest(**search, with_payload=True, with_vector=[DENSE])
+                )
+                nodes = {
+                    p.id: payload_node(p.payload or {}, dense_vector(p.vector)) for p in points
+                }
         except Exception as exc:
             raise StoreError(f"Qdrant Edge query failed: {exc}") from exc
         # A point deleted between the search and the node lookup is left out.
@@ -298,10 +302,6 @@ class NodeCache:
         self._nodes: OrderedDict[Any, TextNode] = OrderedDict()
         self._writes = 0
         self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._nodes.clear()
 
     def get_many(self, ids: Sequence[Any], writes: int) -> dict[Any, TextNode]:
         with self._lock:

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,49 @@ def test_a_store_without_node_cache_reads_every_node(tmp_path: Path) -> None:
     for _ in range(2):
         assert [n.get_content() for n in store.query(query).nodes or []] == ["reset links expire"]
     store.close()
+
+
+def test_a_chunk_rewritten_while_queried_never_shows_internal_text_to_the_public(
+    tmp_path: Path,
+) -> None:
+    """One chunk flips between internal (a canary text) and public while public and internal
+    callers query in a loop: the internal callers fill the node cache with the canary, yet no
+    public result may carry it, whatever the interleaving."""
+    store = EdgeStore(tmp_path / "s", dimension=2)
+
+    def version(audience: str) -> TextNode:
+        text = "CANARY reset override" if audience == "internal" else "reset your password"
+        node = TextNode(id_="kb:0", text=text, metadata={"audience": audience})
+        node.embedding = [1.0, 0.0]
+        return node
+
+    def query(audiences: list[str]) -> VectorStoreQuery:
+        return VectorStoreQuery(
+            query_embedding=[1.0, 0.0],
+            query_str="reset",
+            similarity_top_k=3,
+            mode=VectorStoreQueryMode.HYBRID,
+            filters=audience_filters(audiences),
+        )
+
+    store.add([version("internal")])
+    done = threading.Event()
+
+    def flip() -> None:
+        while not done.is_set():
+            for audience in ("public", "internal"):
+                store.add([version(audience)])
+
+    writer = threading.Thread(target=flip)
+    writer.start()
+    leaked = []
+    try:
+        for _ in range(3000):
+            store.query(query(["internal", "public"]))
+            public = store.query(query(["public"]))
+            leaked += [n.get_content() for n in public.nodes or [] if "CANARY" in n.get_content()]
+    finally:
+        done.set()
+        writer.join()
+        store.close()
+    assert leaked == []
