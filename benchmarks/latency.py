@@ -18,7 +18,7 @@ order so drift and other processes hit them alike; every run counts (no best-of)
   EdgeStore.query   VectorStoreQuery in, VectorStoreQueryResult of TextNodes out: our code path
                     (the questions repeat, so the chunks' nodes come from its node cache,
                     made large enough to hold all of them)
-  ..., no node cached  the same with the node cache emptied first: every chunk's payload and
+  ..., no node cached  the same as with an empty node cache: every chunk's payload and
                     vector read from the shard and converted (the goal is measured on this one)
   raw shard.query   the very QueryRequest EdgeStore built for that query, prebuilt: the engine
                     search alone (EdgeStore asks for ids and scores, then reads the nodes)

@@ -8,7 +8,7 @@ path and the fastest run counts, which keeps other processes' noise out of the d
   raw + build         the BM25 query vector, filter and request built per query, then shard.query
   EdgeStore.query     `VectorStoreQuery` in, `VectorStoreQueryResult` of TextNodes out; the search
                       asks for ids only and the nodes come from its node cache (the repeats)
-  EdgeStore.query, no node cached   the same with the node cache emptied first: every node is
+  EdgeStore.query, no node cached   the same as with an empty node cache: every node is
                       read from the shard and built
 
     .venv/bin/python -m benchmarks.store_overhead [--chunks N] [--queries N] [--top-k K]

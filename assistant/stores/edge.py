@@ -250,9 +250,7 @@ class EdgeStore(BasePydanticVectorStore):
                 points = self._shard.query(
                     qe.QueryRequest(**search, with_payload=True, with_vector=[DENSE])
                 )
-                nodes = {
-                    p.id: payload_node(p.payload or {}, dense_vector(p.vector)) for p in points
-                }
+                nodes = {p.id: _point_node(p) for p in points}
         except Exception as exc:
             raise StoreError(f"Qdrant Edge query failed: {exc}") from exc
         # A point deleted between the search and the node lookup is left out.
@@ -273,7 +271,7 @@ class EdgeStore(BasePydanticVectorStore):
         missing = [point for point in ids if point not in nodes]
         if missing:
             for record in self._shard.retrieve(missing, True, [DENSE]):
-                node = payload_node(record.payload or {}, dense_vector(record.vector))
+                node = _point_node(record)
                 nodes[record.id] = node
                 self._nodes.put(record.id, node, writes)
         return nodes
@@ -305,7 +303,9 @@ class NodeCache:
 
     def get_many(self, ids: Sequence[Any], writes: int) -> dict[Any, TextNode]:
         with self._lock:
-            if writes != self._writes:
+            if writes < self._writes:
+                return {}  # a reader from before the last write: it reads from the shard
+            if writes > self._writes:
                 self._nodes.clear()
                 self._writes = writes
             found = {}
@@ -323,6 +323,11 @@ class NodeCache:
             self._nodes[point] = node
             if len(self._nodes) > self.size:
                 self._nodes.popitem(last=False)
+
+
+def _point_node(point: Any) -> TextNode:
+    """A point or record the engine returned with its payload and dense vector, as a node."""
+    return payload_node(point.payload or {}, dense_vector(point.vector))
 
 
 def shard_config(dimension: int, **options: Any) -> Any:

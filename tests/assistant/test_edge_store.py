@@ -118,3 +118,12 @@ def test_a_chunk_rewritten_while_queried_never_shows_internal_text_to_the_public
         writer.join()
         store.close()
     assert leaked == []
+
+
+def test_node_cache_gives_a_reader_from_before_a_write_nothing_and_keeps_the_rest() -> None:
+    cache = NodeCache(8)
+    cache.put("a", _node("a"), writes=2)
+    assert cache.get_many(["a"], writes=2) == {}  # the cache had not seen write 2 yet
+    cache.put("a", _node("a"), writes=2)
+    assert cache.get_many(["a"], writes=1) == {}
+    assert set(cache.get_many(["a"], writes=2)) == {"a"}
