@@ -6,6 +6,7 @@ import numpy as np
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from assistant.embedders import Embedder
+from assistant.passage_terms import favour_passage_matches
 from assistant.reranker import CrossEncoderReranker
 from assistant.shaping import product_labels, shape
 from assistant.stores import Store, audience_filters
@@ -80,6 +81,7 @@ class HybridRetriever:
                     vector=chunk_vector,
                 )
             )
+        chunks = favour_passage_matches(chunks, question)
         if self.reranker is not None:
             chunks = self.reranker.rerank(question, chunks)
         return shape(

@@ -10,7 +10,10 @@ Fusion scores say how well each chunk matches; shaping decides what a reader sho
 - with the page the user is on, content made for that page (its `pages` metadata) higher;
 - a chunk that spells out a product label the question names ("Auto Motion Plus Settings")
   above one that only shares its words (Samsung manual at the chat's fusion depth: hit@1
-  0.684 -> 0.711, MRR 0.805 -> 0.818; no change on the Ledgerly dev questions).
+  0.684 -> 0.711, MRR 0.805 -> 0.818; no change on the Ledgerly dev questions), and one that
+  opens with it (in its title path or a document's first sentence: it is about the label)
+  above one that lists it among others (Samsung 'Learn TV Remote': its own section, not the
+  shortcuts menu; hit@1 +1 of 38 with passage terms, assistant/passage_terms.py).
 """
 
 import re
@@ -19,13 +22,16 @@ from dataclasses import replace
 
 import numpy as np
 
+from assistant.text_units import split_sentences
 from assistant.types import ScoredChunk
 
 SAME_DOCUMENT_DISCOUNT = 0.93  # score factor per chunk already taken from the same document
 NEAR_DUPLICATE = 0.95  # cosine above which two chunks say the same thing
 RELEVANT_SHARE = 0.6  # of the best score: candidates that could answer the question
 PAGE_BOOST = 1.5  # score factor for content made for the user's page (benchmarks/context.py)
-LABEL_BOOST = 1.5  # score factor per product label of the question the chunk spells out
+# Score factor per product label of the question the chunk spells out, and again per label
+# its opening names.
+LABEL_BOOST = 1.5
 _QUOTED = re.compile(r"(?:(?<=\s)|^)[\"“‘']([^\"”’']{3,60})[\"”’'](?!\w)")
 
 
@@ -98,9 +104,20 @@ def _boost_labels(chunks: list[ScoredChunk], labels: list[str]) -> list[ScoredCh
     def boost(chunk: ScoredChunk) -> ScoredChunk:
         text = " ".join(f"{chunk.title} {chunk.text}".lower().split())
         found = sum(label in text for label in labels)
+        found += sum(label in _opening(chunk) for label in labels)
         return replace(chunk, score=chunk.score * LABEL_BOOST**found) if found else chunk
 
     return sorted(map(boost, chunks), key=lambda c: c.score, reverse=True)
+
+
+def _opening(chunk: ScoredChunk) -> str:
+    """What says what a chunk is about: its title path, and a document's first sentence (a
+    manual section opens with its menu path, "Settings > General > Accessibility > Learn TV
+    Remote", an article with what it covers). Lower-cased, spaces collapsed."""
+    opening = str(chunk.metadata.get("title_path") or chunk.title)
+    if chunk.metadata.get("chunk_index", 0) == 0 and (sentences := split_sentences(chunk.text)):
+        opening = f"{opening} {sentences[0]}"
+    return " ".join(opening.lower().split())
 
 
 def _diversify(chunks: list[ScoredChunk], *, limit: int) -> list[ScoredChunk]:

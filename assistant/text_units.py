@@ -1,4 +1,5 @@
-"""Splits chunk text into answerable units: sentences, and whole step or bullet lists."""
+"""Splits chunk text into answerable units (sentences, whole step or bullet lists) and into the
+passages retrieval scores a chunk by."""
 
 import re
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ _TABLE_ROW = re.compile(r"^\s*\|")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 # Abbreviations whose dot does not end a sentence.
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "Mr.", "Ms.", "Dr.", "No.")
+# Words per passage. Samsung manual, bare passages fused with BM25 (double weight): 20 to 60
+# words all gave hit@1 0.763 and MRR@10 0.85-0.86, against 0.684 / 0.805 for whole chunks.
+PASSAGE_WORDS = 40
 
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
@@ -160,6 +164,29 @@ def _sentences(text: str) -> tuple[str, ...]:
         else:
             sentences.append(part)
     return tuple(s.strip() for s in sentences if s.strip())
+
+
+def passages(text: str, *, title_path: str = "") -> list[str]:
+    """The text's passages of about PASSAGE_WORDS words (whole lines or sentences, a short tail
+    joined to the passage before it), each with `title_path` in front: what the dense branch
+    embeds of a chunk (ingest/chunker.py) and the lexical check reads (passage_terms.py)."""
+    pieces: list[str] = []
+    for line in text.splitlines():
+        long = len(line.split()) > PASSAGE_WORDS
+        pieces.extend(split_sentences(line) if long else [" ".join(line.split())])
+    found: list[str] = []
+    current: list[str] = []
+    for piece in filter(None, pieces):
+        current.append(piece)
+        if len(" ".join(current).split()) >= PASSAGE_WORDS:
+            found.append(" ".join(current))
+            current = []
+    if current:
+        if found and len(" ".join(current).split()) < PASSAGE_WORDS // 2:
+            found[-1] = f"{found[-1]} {' '.join(current)}"
+        else:
+            found.append(" ".join(current))
+    return [f"{title_path}: {p}" if title_path else p for p in found]
 
 
 def split_units(text: str) -> list[TextUnit]:

@@ -14,14 +14,11 @@ from typing import Any
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-from assistant.text_units import split_sentences, split_units
+from assistant.text_units import passages, split_units
 from ingest.documents import ParsedDocument, Section
 
 # Bump when parsing or chunking changes, so re-ingest rebuilds documents made the old way.
 CHUNKER_VERSION = "3"
-# Words per passage. Samsung manual, bare passages fused with BM25 (double weight): 20 to 60
-# words all gave hit@1 0.763 and MRR@10 0.85-0.86, against 0.684 / 0.805 for whole chunks.
-PASSAGE_WORDS = 40
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 # Payload keys kept out of the embedded text: only the title path is embedded with the chunk.
 _EMBED_KEYS = {"title_path"}
@@ -80,29 +77,10 @@ class StructureChunker:
 
     @staticmethod
     def passages(node: TextNode) -> list[str]:
-        """The chunk's passages of about PASSAGE_WORDS words (whole lines or sentences, a short
-        tail joined to the passage before it), each with the title path in front; none when
-        the chunk is one passage, as it is then its own."""
-        pieces: list[str] = []
-        for line in node.text.splitlines():
-            long = len(line.split()) > PASSAGE_WORDS
-            pieces.extend(split_sentences(line) if long else [" ".join(line.split())])
-        passages: list[str] = []
-        current: list[str] = []
-        for piece in filter(None, pieces):
-            current.append(piece)
-            if len(" ".join(current).split()) >= PASSAGE_WORDS:
-                passages.append(" ".join(current))
-                current = []
-        if current:
-            if passages and len(" ".join(current).split()) < PASSAGE_WORDS // 2:
-                passages[-1] = f"{passages[-1]} {' '.join(current)}"
-            else:
-                passages.append(" ".join(current))
-        if len(passages) < 2:
-            return []
-        title_path = node.metadata.get("title_path", "")
-        return [f"{title_path}: {p}" if title_path else p for p in passages]
+        """The chunk's passages (assistant/text_units.py), each with the title path in front;
+        none when the chunk is one passage, as it is then its own."""
+        found = passages(node.text, title_path=node.metadata.get("title_path", ""))
+        return found if len(found) > 1 else []
 
     def _budget(self, doc: ParsedDocument, section: Section) -> int:
         prefix = " > ".join([doc.title, *section.heading_path])

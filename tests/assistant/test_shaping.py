@@ -79,3 +79,54 @@ def test_a_chunk_spelling_out_the_questions_label_outranks_a_near_miss() -> None
         "game",
     ]
     assert [c.chunk_id for c in shape([near_miss, exact], limit=2)] == ["game", "auto"]
+
+
+def test_a_section_that_opens_with_the_label_outranks_one_that_lists_it() -> None:
+    """Both spell 'Learn TV Remote'; the section whose first sentence (its menu path) names it
+    is about it, the shortcuts menu only lists it among other items."""
+    listing = ScoredChunk(
+        "menu",
+        "Press and hold VOL to open the menu. Voice Guide: reads the screen. "
+        "Learn TV Remote: names the buttons. High Contrast: white text on black.",
+        {"document": "shortcuts", "chunk_index": 0, "title_path": "Accessibility Shortcuts"},
+        1.2,
+    )
+    own = ScoredChunk(
+        "own",
+        "Settings General Accessibility Learn TV Remote Try Now. This function helps you "
+        "learn where the buttons are.",
+        {"document": "remote", "chunk_index": 0, "title_path": "Learning about the remote"},
+        1.0,
+    )
+    question = "What is the features of 'Learn TV Remote'?"
+    ranked = shape([listing, own], limit=2, question=question)
+    assert [c.chunk_id for c in ranked] == ["own", "menu"]
+
+
+def test_only_a_documents_first_chunk_opens_with_its_first_sentence() -> None:
+    """A later chunk's first sentence is the middle of the document, not what it is about;
+    its heading path still is."""
+    question = "What does 'Learn TV Remote' do?"
+    later = ScoredChunk(
+        "later",
+        "Learn TV Remote names each button you press.",
+        {"document": "a", "chunk_index": 3, "title_path": "Guide > Buttons"},
+        1.2,
+    )
+    opener = ScoredChunk(
+        "opener",
+        "Learn TV Remote names each button you press.",
+        {"document": "b", "chunk_index": 0, "title_path": "Guide"},
+        1.0,
+    )
+    assert [c.chunk_id for c in shape([later, opener], limit=2, question=question)] == [
+        "opener",
+        "later",
+    ]
+    headed = ScoredChunk(
+        "headed",
+        "It names each button you press: Learn TV Remote.",
+        {"document": "a", "chunk_index": 3, "title_path": "Guide > Learn TV Remote"},
+        1.2,
+    )
+    assert shape([headed, opener], limit=2, question=question)[0].chunk_id == "headed"

@@ -3,7 +3,8 @@ from pathlib import Path
 from llama_index.core.schema import MetadataMode
 
 from assistant.embedders.fake import FakeEmbedder
-from ingest.chunker import PASSAGE_WORDS, StructureChunker
+from assistant.text_units import PASSAGE_WORDS
+from ingest.chunker import StructureChunker
 from ingest.documents import ParsedDocument, Section
 from ingest.loaders import LoadContext
 from ingest.loaders.discourse import DiscourseLoader
