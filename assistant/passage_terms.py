@@ -42,12 +42,14 @@ def favour_passage_matches(chunks: list[ScoredChunk], question: str) -> list[Sco
         replace(chunk, score=chunk.score + PASSAGE_TERMS_WEIGHT * _best_share(terms, weight, total))
         for chunk, terms in zip(head, held, strict=True)
     ]
+    # Scores only rise, so the candidates past the depth stay below the rescored ones.
     return sorted(rescored, key=lambda c: c.score, reverse=True) + chunks[PASSAGE_TERMS_DEPTH:]
 
 
 def _best_share(
     passage_terms: tuple[frozenset[int], ...], weight: dict[int, float], total: float
 ) -> float:
+    """The largest share of the question's weighted terms that one passage holds."""
     return (
         max((sum(weight[t] for t in terms & weight.keys()) for terms in passage_terms), default=0.0)
         / total

@@ -1,7 +1,8 @@
 """Retrieval quality on the Samsung TV e-manual: BM25 alone, dense alone, Qdrant's plain hybrid
 (dense + BM25, DBSF) on naive 1000-character title-prefixed chunks, the same plain hybrid on our
 structure-aware chunks, and ours (those chunks scored by their closest passage fused with BM25,
-BM25 counted three times for questions that name a product label, then our result shaping), all
+BM25 counted three times for questions that name a product label, then rescored by the
+question's terms in their best passage and shaped), all
 in the real Qdrant engine in the same run, with MiniLM as `assistant serve` runs it (questions
 on its int8 copy). Document-level hit@1/5/10 and MRR@10. Hybrid fusion runs at the fixed depth
 the chat uses (assistant/stores PREFETCH_DEPTH), so the first results here are the ones a chat

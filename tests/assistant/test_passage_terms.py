@@ -1,6 +1,17 @@
+from pathlib import Path
+
+import pytest
+from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+
+from assistant.embedders.fake import FakeEmbedder
 from assistant.passage_terms import PASSAGE_TERMS_DEPTH, favour_passage_matches
+from assistant.retriever import HybridRetriever
+from assistant.stores import audience_filters
+from assistant.stores.edge import EdgeStore
 from assistant.text_units import PASSAGE_WORDS
 from assistant.types import ScoredChunk
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
 
 QUESTION = "How can I view which program I watched recently?"
 
@@ -52,3 +63,38 @@ def test_candidates_past_the_depth_keep_their_scores_and_order() -> None:
 def test_a_question_without_searchable_words_changes_nothing() -> None:
     chunks = [chunk("a", "You can view it here.", 1.0), chunk("b", "Programs.", 0.9)]
     assert favour_passage_matches(chunks, "how do I do it?") == chunks
+
+
+def test_the_retriever_adds_the_passage_match_to_the_fused_score(tmp_path: Path) -> None:
+    """Through the real engine: the chunk holding the question's words in one passage comes
+    back from the retriever scored above what fusion gave it."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "history.md").write_text(
+        "# Watch history\n\nYou can view the programs you watched most recently.\n"
+    )
+    (tmp_path / "docs" / "guide.md").write_text(
+        "# The guide\n\nThe guide lists every channel's schedule for the week.\n"
+    )
+    embedder = FakeEmbedder()
+    store = EdgeStore(tmp_path / "edge", dimension=embedder.dimension)
+    chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+    IngestJob(store, embedder, chunker).run([tmp_path / "docs"], progress=False)
+    vector = embedder.embed_question(QUESTION)
+    fused = store.query(
+        VectorStoreQuery(
+            query_embedding=vector.tolist(),
+            query_str=QUESTION,
+            similarity_top_k=8,
+            mode=VectorStoreQueryMode.HYBRID,
+            filters=audience_filters(["public"]),
+        )
+    )
+    fused_score = {
+        node.metadata["document"]: score
+        for node, score in zip(fused.nodes or [], fused.similarities or [], strict=True)
+    }
+    retrieved = HybridRetriever(store, embedder).retrieve(QUESTION, audiences=["public"])
+    scores = {c.document: c.score for c in retrieved}
+    store.close()
+    assert scores["history.md"] > fused_score["history.md"]
+    assert scores["guide.md"] == pytest.approx(fused_score["guide.md"])
