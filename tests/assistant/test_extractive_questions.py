@@ -3,12 +3,15 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.answerer import Answerer
+from assistant.embedders.fake import FakeEmbedder
 from assistant.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.types import ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 
@@ -34,3 +37,39 @@ def test_how_long_is_answered_by_the_duration_not_by_the_word_long(answerer: Ans
     answer = answerer.ask("How long is a password reset link valid?")
     assert "30 minutes" in answer.answer
     assert "characters long" not in answer.answer
+
+
+def test_the_best_fused_chunk_is_quoted_even_when_another_is_closer_in_meaning() -> None:
+    """MiniLM alone ranks sections far worse than fusion (benchmarks/retrieval.py): the
+    section fusion put first stays quotable however far its cosine falls below the closest
+    one's, while later sections that far below are still left out."""
+    labelled = ScoredChunk(
+        "auto",
+        "Auto Motion Plus Settings: set Blur Reduction to reduce motion blur.",
+        {"document": "auto.md", "title": "Configuring Auto Motion Plus"},
+        2.0,
+        similarity=0.26,
+    )
+    closer = ScoredChunk(
+        "game",
+        "Game Motion Plus Settings: turn on Game Motion Plus in Game Mode.",
+        {"document": "game.md", "title": "Game Mode"},
+        1.5,
+        similarity=0.65,
+    )
+    unrelated = ScoredChunk(
+        "wifi",
+        "Auto Motion Plus Settings are described in the picture chapter.",
+        {"document": "wifi.md", "title": "Network"},
+        1.0,
+        similarity=0.2,
+    )
+    synthesizer = ExtractiveSynthesizer(FakeEmbedder())
+    draft = synthesizer.synthesize(
+        "Can I configure Auto Motion Plus Settings?",
+        [labelled, closer, unrelated],
+        question_vector=np.zeros(FakeEmbedder().dimension, dtype=np.float32),
+    )
+    cited = [source.chunk_id for source in draft.sources]
+    assert cited[0] == "auto"
+    assert "wifi" not in cited
