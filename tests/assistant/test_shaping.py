@@ -4,11 +4,13 @@ from assistant.shaping import product_labels, shape
 from assistant.types import ScoredChunk
 
 
-def chunk(cid: str, document: str, score: float, **meta: object) -> ScoredChunk:
+def chunk(
+    cid: str, document: str, score: float, *, text: str | None = None, **meta: object
+) -> ScoredChunk:
     vector = meta.pop("vector", None)
     return ScoredChunk(
         cid,
-        f"text {cid}",
+        text or f"text {cid}",
         {"document": document, **meta},
         score,
         vector=vector,  # type: ignore[arg-type]
@@ -84,19 +86,23 @@ def test_a_chunk_spelling_out_the_questions_label_outranks_a_near_miss() -> None
 def test_a_section_that_opens_with_the_label_outranks_one_that_lists_it() -> None:
     """Both spell 'Learn TV Remote'; the section whose first sentence (its menu path) names it
     is about it, the shortcuts menu only lists it among other items."""
-    listing = ScoredChunk(
+    listing = chunk(
         "menu",
-        "Press and hold VOL to open the menu. Voice Guide: reads the screen. "
-        "Learn TV Remote: names the buttons. High Contrast: white text on black.",
-        {"document": "shortcuts", "chunk_index": 0, "title_path": "Accessibility Shortcuts"},
+        "shortcuts",
         1.2,
+        text="Press and hold VOL to open the menu. Voice Guide: reads the screen. "
+        "Learn TV Remote: names the buttons. High Contrast: white text on black.",
+        chunk_index=0,
+        title_path="Accessibility Shortcuts",
     )
-    own = ScoredChunk(
+    own = chunk(
         "own",
-        "Settings General Accessibility Learn TV Remote Try Now. This function helps you "
-        "learn where the buttons are.",
-        {"document": "remote", "chunk_index": 0, "title_path": "Learning about the remote"},
+        "remote",
         1.0,
+        text="Settings General Accessibility Learn TV Remote Try Now. This function helps you "
+        "learn where the buttons are.",
+        chunk_index=0,
+        title_path="Learning about the remote",
     )
     question = "What is the features of 'Learn TV Remote'?"
     ranked = shape([listing, own], limit=2, question=question)
@@ -107,26 +113,19 @@ def test_only_a_documents_first_chunk_opens_with_its_first_sentence() -> None:
     """A later chunk's first sentence is the middle of the document, not what it is about;
     its heading path still is."""
     question = "What does 'Learn TV Remote' do?"
-    later = ScoredChunk(
-        "later",
-        "Learn TV Remote names each button you press.",
-        {"document": "a", "chunk_index": 3, "title_path": "Guide > Buttons"},
-        1.2,
-    )
-    opener = ScoredChunk(
-        "opener",
-        "Learn TV Remote names each button you press.",
-        {"document": "b", "chunk_index": 0, "title_path": "Guide"},
-        1.0,
-    )
+    said = "Learn TV Remote names each button you press."
+    later = chunk("later", "a", 1.2, text=said, chunk_index=3, title_path="Guide > Buttons")
+    opener = chunk("opener", "b", 1.0, text=said, chunk_index=0, title_path="Guide")
     assert [c.chunk_id for c in shape([later, opener], limit=2, question=question)] == [
         "opener",
         "later",
     ]
-    headed = ScoredChunk(
+    headed = chunk(
         "headed",
-        "It names each button you press: Learn TV Remote.",
-        {"document": "a", "chunk_index": 3, "title_path": "Guide > Learn TV Remote"},
+        "a",
         1.2,
+        text="It names each button you press: Learn TV Remote.",
+        chunk_index=3,
+        title_path="Guide > Learn TV Remote",
     )
     assert shape([headed, opener], limit=2, question=question)[0].chunk_id == "headed"
