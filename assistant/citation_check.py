@@ -31,6 +31,9 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # The prompt asks the model to say so in these words when the sources fall short; such a
 # sentence states no fact, so it needs no citation.
 NOT_COVERED = "The sources do not cover"
+# Said after a procedure cut short, with the citation that holds the rest; it points to the
+# source rather than stating a fact, so it is not checked for support.
+FULL_STEPS = "See the full steps in"
 _NOT_COVERED = re.compile(
     r"^the (?:provided )?sources (?:do not|don't) (?:cover|say|mention|explain)\b", re.IGNORECASE
 )
@@ -48,6 +51,10 @@ class Claim:
     def body(self) -> str:
         """The words without citation markers."""
         return " ".join(_MARKER_WITH_SPACE.sub("", self.text).split())
+
+    @property
+    def points_to_source(self) -> bool:
+        return self.body.startswith(FULL_STEPS)
 
     @property
     def not_covered(self) -> bool:
@@ -99,7 +106,9 @@ class CitationChecker:
         ]
         if problems:
             return CitationCheck(None, problems)
-        numbered = [(n, c) for n, c in enumerate(claims, start=1) if c.cited]
+        numbered = [
+            (n, c) for n, c in enumerate(claims, start=1) if c.cited and not c.points_to_source
+        ]
         cited_claims = [c for _, c in numbered]
         claim_vectors, supports = self._supports(cited_claims, sources)
         for (n, claim), support in zip(numbered, supports, strict=True):

@@ -9,6 +9,11 @@ _STEP = re.compile(r"^\s*(\d+)[.)]\s+")
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _TABLE_ROW = re.compile(r"^\s*\|")
+_TABLE_RULE = re.compile(r"^:?-+:?$")
+# A label is a line of at most this many words that does not end like a sentence, after a line
+# that did (or after another label): longer lines are prose wrapped by the page.
+_LABEL_WORDS = 6
+_ENDS = (".", "!", "?", ":")
 # A sentence ends at . ! ? followed by space and an upper-case letter, digit or quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 # Abbreviations whose dot does not end a sentence.
@@ -131,7 +136,9 @@ def _content_terms(text: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class TextUnit:
-    kind: str  # "sentence", "steps", "list", "table", or "item" (one line of a list)
+    # "sentence", "steps", "list", "table", "item" (one line of a list), "row" (one row of a
+    # table, with its header) or "label" (a short line of its own: a menu name, an option)
+    kind: str
     text: str
     position: int
     item: int = 0  # 1-based line within the list for kind "item"
@@ -189,13 +196,56 @@ def passages(text: str, *, title_path: str = "") -> list[str]:
     return [f"{title_path}: {p}" if title_path else p for p in found]
 
 
+def table_rows(unit: TextUnit) -> list[TextUnit]:
+    """The body rows of a table as units of their own, each cell named by its column's header:
+    "| SAML | No | Yes |" under "| Feature | Starter | Scale |" reads "Feature: SAML; Starter:
+    No; Scale: Yes", which makes sense without the table."""
+    if unit.kind != "table":
+        return []
+    rows = [_cells(line) for line in unit.text.splitlines() if _TABLE_ROW.match(line)]
+    rows = [row for row in rows if row and not all(_TABLE_RULE.match(c) for c in row)]
+    if len(rows) < 2:
+        return []
+    header, body = rows[0], rows[1:]
+    return [
+        TextUnit(
+            "row",
+            "; ".join(f"{h}: {c}" if h else c for h, c in zip(header, row, strict=False) if c),
+            unit.position,
+            n,
+        )
+        for n, row in enumerate(body, start=1)
+    ]
+
+
+def _cells(line: str) -> list[str]:
+    return [" ".join(c.split()) for c in line.strip().strip("|").split("|")]
+
+
 def split_units(text: str) -> list[TextUnit]:
     """Paragraph text becomes sentences; consecutive step, bullet or table lines stay one unit."""
-    return list(_units(text))
+    return list(_units(text, False))
+
+
+def answer_units(text: str) -> list[TextUnit]:
+    """`split_units`, with each short line that stands alone between sentences kept as a
+    "label" (a menu name, an option, a heading a PDF lost): text extracted from a manual puts
+    "Settings / Picture / Expert Settings" on lines of their own, and read as prose they would
+    run into the sentence after them."""
+    return list(_units(text, True))
+
+
+def _is_label(line: str) -> bool:
+    words = line.split()
+    return (
+        0 < len(words) <= _LABEL_WORDS
+        and (line[:1].isupper() or line[:1].isdigit())
+        and not line.rstrip().endswith((".", "!", "?", ":", ";", ","))
+    )
 
 
 @lru_cache(maxsize=4096)
-def _units(text: str) -> tuple[TextUnit, ...]:
+def _units(text: str, labels: bool) -> tuple[TextUnit, ...]:
     units: list[TextUnit] = []
     paragraph: list[str] = []
     block: list[str] = []
@@ -240,6 +290,10 @@ def _units(text: str) -> tuple[TextUnit, ...]:
         elif not line.strip() or _HEADING.match(line):
             flush_block()
             flush_paragraph()
+        elif labels and _is_label(line) and (not paragraph or paragraph[-1].endswith(_ENDS)):
+            flush_block()
+            flush_paragraph()
+            units.append(TextUnit("label", line.strip(), len(units)))
         else:
             flush_block()
             paragraph.append(line.strip())

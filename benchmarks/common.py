@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark scripts: datasets, tables, result files."""
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -82,3 +83,8 @@ def query_without_node_cache(store: Any, query: Any) -> Any:
         return store.query(query)
     finally:
         store._nodes = kept
+
+
+def held_out(key: str) -> bool:
+    """A stable third of a dev set, by a hash of each item's id, kept aside while tuning."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest(), "big") % 3 == 0

@@ -1,4 +1,11 @@
-"""ExtractiveSynthesizer: answers with the retrieved sentences and step lists, each cited."""
+"""ExtractiveSynthesizer: answers with the piece of a retrieved section that does what was asked.
+
+The answer is not the sentence most like the question (that one usually restates it) but the
+place in the section where the question is answered, read with the context needed to act on it:
+the menu path that leads there, the lead-in of the list an item belongs to, a table row with its
+header, an option with its description, and the sentences after a match that say something the
+question does not already say. How-to questions get the procedure, capped.
+"""
 
 import math
 import re
@@ -8,9 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.citation_check import FULL_STEPS
 from assistant.embedders import Embedder
 from assistant.synthesizers import Draft
-from assistant.text_units import TextUnit, content_terms, list_items, split_units
+from assistant.text_units import (
+    TextUnit,
+    answer_units,
+    content_terms,
+    list_items,
+    table_rows,
+)
 from assistant.types import ScoredChunk
 
 _HOW_TO = re.compile(
@@ -18,8 +32,6 @@ _HOW_TO = re.compile(
     r"(can|could) (i|you|we)\b|where (do|can) i|i (want|need|would like) to)",
     re.IGNORECASE,
 )
-
-
 # Questions whose answer is an amount, a limit or a duration, and the numbers that answer them.
 _AMOUNT_QUESTION = re.compile(
     r"\bhow (many|much|long|often|soon|far)\b|\b(limit|maximum|minimum|max|min)\b",
@@ -28,7 +40,29 @@ _AMOUNT_QUESTION = re.compile(
 _HOW_MUCH = re.compile(r"\bhow (many|much|long|often|soon|far)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _ANSWER_TYPE_BONUS = 0.1
-ORDER_PRIOR = 0.02  # score taken off per section below the best usable one
+# How far below the best unit one that states the asked-for amount may score and still answer.
+AMOUNT_REACH = 0.15
+ORDER_PRIOR = 0.1  # score taken off per section below the best usable one
+
+# Markdown bold/italic markers: answers are pasted into tickets and chats as plain text.
+_EMPHASIS = re.compile(r"\*\*|__")
+_LIST_MARKER = re.compile(r"^\s*(\d+[.)]|[-*•])\s+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+# Words an answer to a fact question stays within; a procedure is capped by steps instead.
+FACT_WORDS = 60
+MAX_STEPS = 8
+# A piece of text "says something" once it holds this many content words the question and the
+# section's heading do not: "An export can hold up to 10,000 rows" restates its question.
+NEW_WORDS = 6
+MIN_WORDS = 40
+# A line repeated this often in one section is page furniture ("Try Now", "Learn more").
+_FURNITURE_REPEATS = 3
+
+
+def is_how_to(question: str) -> bool:
+    """Questions that ask for a procedure rather than a fact."""
+    return bool(_HOW_TO.search(question))
 
 
 def _asks(unit: TextUnit) -> bool:
@@ -37,35 +71,33 @@ def _asks(unit: TextUnit) -> bool:
     return unit.kind == "sentence" and ("?" in unit.text.rstrip(")\"' ")[-1:] or '?"' in unit.text)
 
 
-def is_how_to(question: str) -> bool:
-    """Questions that ask for a procedure rather than a fact."""
-    return bool(_HOW_TO.search(question))
+@dataclass(frozen=True)
+class _Section:
+    """One retrieved chunk read as an ordered list of units."""
 
-
-# Markdown bold/italic markers: answers are pasted into tickets and chats as plain text.
-_EMPHASIS = re.compile(r"\*\*|__")
-_LIST_MARKER = re.compile(r"^\s*(\d+[.)]|[-*•])\s+")
-
-
-# (rank among the retrieved chunks, order among the usable ones, the chunk, a unit of it)
-_Unit = tuple[int, int, ScoredChunk, TextUnit]
+    rank: int  # among the retrieved chunks: the citation's source
+    order: int  # among the usable ones
+    chunk: ScoredChunk
+    units: list[TextUnit]
+    heading_terms: frozenset[str]
 
 
 @dataclass(frozen=True)
 class _Candidate:
+    section: _Section
     unit: TextUnit
-    chunk_rank: int
     score: float
-    vector: np.ndarray | None  # only when units are embedded
-    terms: set[str]  # the question's content words this unit contains
-    question_terms: int
+    terms: frozenset[str]  # the question's content words this unit contains
+    fits: bool = False  # states a number, and the question asks for an amount
 
 
 class ExtractiveSynthesizer:
-    """Selects the units most similar to the question, without redundancy, in reading order.
+    """Finds where the best retrieved section answers the question and quotes that piece.
 
-    A step list that answers the question is kept whole and wins over loose sentences,
-    because how-to answers are procedures.
+    Units (sentences, labels, list items, table rows, whole step lists) are scored by the
+    question's words they hold, rarer ones weighing more, plus their section's closeness in
+    meaning; the best one anchors the answer, and the section's structure around it decides
+    what comes with it. No model call: an answer takes a millisecond or two.
     """
 
     def __init__(
@@ -73,264 +105,385 @@ class ExtractiveSynthesizer:
         embedder: Embedder,
         *,
         max_chunks: int = 5,
-        max_sentences: int = 4,
-        redundancy: float = 0.85,
         chunk_margin: float = 0.15,
-        term_weight: float = 0.3,
-        margin: float = 0.2,
-        max_units: int = 24,
-        semantic_units: bool = False,
         similarity_weight: float = 0.5,
+        fact_words: int = FACT_WORDS,
+        max_steps: int = MAX_STEPS,
+        new_words: int = NEW_WORDS,
+        min_words: int = MIN_WORDS,
     ) -> None:
-        self.embedder = embedder
-        self.semantic_units = semantic_units
-        self.similarity_weight = similarity_weight
+        self.new_words = new_words
+        self.min_words = min_words
+        self.embedder = embedder  # the seam takes one; extractive answers need no model call
         self.max_chunks = max_chunks
-        self.max_sentences = max_sentences
-        self.redundancy = redundancy
         self.chunk_margin = chunk_margin
-        self.term_weight = term_weight
-        self.margin = margin
-        self.max_units = max_units
+        self.similarity_weight = similarity_weight
+        self.fact_words = fact_words
+        self.max_steps = max_steps
 
     def synthesize(
         self, question: str, chunks: Sequence[ScoredChunk], *, question_vector: np.ndarray
     ) -> Draft:
-        candidates = self._candidates(question, chunks, question_vector)
+        sections = self._sections(chunks)
+        candidates = self._candidates(question, sections)
         if not candidates:
             return Draft(text="", sources=[], support=0.0)
-        chosen = self._select(candidates, how_to=is_how_to(question))
-        # Sources in the order they were picked (best first); within a source, reading order.
-        pick_order: dict[int, int] = {}
-        for c in chosen:
-            pick_order.setdefault(c.chunk_rank, len(pick_order))
-        chosen.sort(key=lambda c: (pick_order[c.chunk_rank], c.unit.position, c.unit.item))
-        return self._render(chosen, chunks)
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        best = ranked[0]
+        procedure = self._procedure(ranked, best) if is_how_to(question) else None
+        if best.unit.kind in ("list", "steps", "table"):
+            best = _finest(best, ranked)
+        # "How long…?" is answered by the unit that states the duration, when one comes close.
+        amount = next((c for c in ranked if c.fits and c.terms), None)
+        if amount is not None and not best.fits and amount.score >= best.score - AMOUNT_REACH:
+            best = amount
+        anchor = procedure or best
+        question_terms = content_terms(_HOW_MUCH.sub(" ", question))
+        parts = _Composer(self, anchor, question_terms).parts()
+        return _render(anchor.section, parts, support=anchor.score)
 
-    def _candidates(
-        self, question: str, chunks: Sequence[ScoredChunk], question_vector: np.ndarray
-    ) -> list[_Candidate]:
+    def _sections(self, chunks: Sequence[ScoredChunk]) -> list[_Section]:
         # A forum question helps retrieval find its thread, but it is not an answer.
         quotable = [
             (rank, c) for rank, c in enumerate(chunks) if c.metadata.get("post_role") != "question"
-        ]
+        ][: self.max_chunks]
         if not quotable:
             return []
-        if self.semantic_units:
-            # The closest in meaning first (the old behaviour, kept for the benchmark).
-            quotable.sort(key=lambda item: item[1].similarity, reverse=True)
-        # Otherwise fusion order: words and meaning together rank sections far better than
-        # meaning alone (benchmarks/retrieval.py). So the first section is always usable, and
-        # the closeness margin only drops later ones (Samsung manual: gold section cited
-        # 0.684 -> 0.763, benchmarks/answers.py; Ledgerly dev calibration unchanged).
-        best = max(c.similarity for _, c in quotable[: self.max_chunks])
+        # Fusion order: words and meaning together rank sections far better than meaning alone
+        # (benchmarks/retrieval.py), so the first section is always usable and the closeness
+        # margin only drops later ones.
+        best = max(c.similarity for _, c in quotable)
         usable = [
-            (rank, c)
-            for order, (rank, c) in enumerate(quotable[: self.max_chunks])
-            if order == 0 or c.similarity >= best - self.chunk_margin
+            (rank, chunk, answer_units(chunk.text))
+            for order, (rank, chunk) in enumerate(quotable)
+            if order == 0 or chunk.similarity >= best - self.chunk_margin
         ]
+        # A label repeated across the sections is page furniture ("Try Now", "Learn more").
+        labels = Counter(u.text for _, _, units in usable for u in units if u.kind == "label")
+        sections: list[_Section] = []
+        for rank, chunk, units in usable:
+            kept = [
+                u
+                for u in units
+                if _LETTER.search(u.text)  # not a page number
+                and not (u.kind == "label" and labels[u.text] >= _FURNITURE_REPEATS)
+            ]
+            heading = content_terms(str(chunk.metadata.get("title_path", chunk.title)))
+            sections.append(_Section(rank, len(sections), chunk, kept, frozenset(heading)))
+        return sections
+
+    def _candidates(self, question: str, sections: list[_Section]) -> list[_Candidate]:
+        """Every unit, list item and table row, scored between 0 and 1: the question's words it
+        holds (IDF over these candidates; its heading's words at half weight), its section's
+        closeness in meaning, a bonus when it states the amount an amount question asks for,
+        and a small prior for the sections retrieval ranked first."""
         units = [
-            (rank, order, c, unit)
-            for order, (rank, c) in enumerate(usable)
-            for block in split_units(c.text)
-            for unit in (block, *list_items(block))
-            if not _asks(unit)
+            (section, unit)
+            for section in sections
+            for block in section.units
+            for unit in (block, *list_items(block), *table_rows(block))
+            if not _asks(unit) and _LETTER.search(unit.text)
         ]
         if not units:
             return []
         # "How long…" asks for a duration: "long" is the question's form, not its subject.
         question_terms = content_terms(_HOW_MUCH.sub(" ", question))
-        vectors: list[np.ndarray | None]
-        if self.semantic_units:
-            units = self._closest_in_words(units, question_terms)
-            unit_terms = [content_terms(u.text) & question_terms for _, _, _, u in units]
-            scores, vectors = self._semantic_scores(units, question_vector)
-        else:
-            unit_terms = [content_terms(u.text) & question_terms for _, _, _, u in units]
-            scores = self._lexical_scores(question, units, unit_terms, question_terms)
-            vectors = [None] * len(units)
-        return [
-            # A small prior for the sections closest to the question.
-            _Candidate(unit, rank, score - ORDER_PRIOR * order, vector, terms, len(question_terms))
-            for (rank, order, _, unit), score, vector, terms in zip(
-                units, scores, vectors, unit_terms, strict=True
-            )
-        ]
-
-    def _lexical_scores(
-        self,
-        question: str,
-        units: list[_Unit],
-        unit_terms: list[set[str]],
-        question_terms: set[str],
-    ) -> list[float]:
-        """The question's words a unit contains, rare ones weighing more (IDF over these
-        candidates), its heading's words at half weight, plus its section's closeness in
-        meaning, and a bonus when it states the amount an amount question asks for; between
-        0 and 1. No model call: an answer takes milliseconds."""
+        unit_terms = [frozenset(content_terms(u.text) & question_terms) for _, u in units]
         count = len(units)
         frequency = Counter(t for terms in unit_terms for t in terms)
         weight = {t: math.log(1 + count / (1 + frequency[t])) for t in question_terms}
         total = sum(weight.values()) or 1.0
-        headings = {
-            id(c): content_terms(str(c.metadata.get("title_path", c.title))) & question_terms
-            for _, _, c, _ in units
-        }
         wants_amount = bool(_AMOUNT_QUESTION.search(question))
-        scores = []
-        for (_, _, chunk, unit), terms in zip(units, unit_terms, strict=True):
-            from_heading = headings[id(chunk)] - terms
+        candidates = []
+        for (section, unit), terms in zip(units, unit_terms, strict=True):
+            from_heading = (section.heading_terms & question_terms) - terms
             words = sum(weight[t] for t in terms) + 0.5 * sum(weight[t] for t in from_heading)
-            closeness = self.similarity_weight * chunk.similarity
+            closeness = self.similarity_weight * section.chunk.similarity
+            score = (words / total + closeness) / (1 + self.similarity_weight)
             # "How many…?" is answered by a unit that states a number.
             fits = wants_amount and bool(_NUMBER.search(_LIST_MARKER.sub("", unit.text)))
-            score = (words / total + closeness) / (1 + self.similarity_weight)
-            scores.append(min(1.0, score + _ANSWER_TYPE_BONUS * fits))
-        return scores
+            score = min(1.0, score + _ANSWER_TYPE_BONUS * fits) - ORDER_PRIOR * section.order
+            candidate = _Candidate(section, unit, score, terms, fits)
+            if not _dangling(candidate):
+                candidates.append(candidate)
+        return candidates
 
-    def _closest_in_words(self, units: list[_Unit], question_terms: set[str]) -> list[_Unit]:
-        # Embedding is the expensive step: embed only the units that share the most words
-        # with the question, the closer sections first.
-        return sorted(
-            units,
-            key=lambda u: (len(content_terms(u[3].text) & question_terms), u[2].similarity),
-            reverse=True,
-        )[: self.max_units]
+    def _procedure(self, ranked: list[_Candidate], best: _Candidate) -> _Candidate | None:
+        """The step list that answers a how-to question: the best-scoring list whose own score,
+        or that of one of its steps, comes within reach of the best unit."""
+        best_of_list: dict[tuple[int, int], float] = {}
+        lists: dict[tuple[int, int], _Candidate] = {}
+        for c in ranked:
+            key = (c.section.rank, c.unit.position)
+            if c.unit.kind in ("item", "steps"):
+                best_of_list[key] = max(best_of_list.get(key, 0.0), c.score)
+            if c.unit.kind == "steps":
+                lists.setdefault(key, c)
+        if not lists:
+            return None
+        key = max(lists, key=lambda k: best_of_list[k])
+        if best_of_list[key] < best.score - 0.15:
+            return None
+        steps = lists[key]
+        return _Candidate(steps.section, steps.unit, best_of_list[key], steps.terms)
 
-    def _semantic_scores(
-        self, units: list[_Unit], question_vector: np.ndarray
-    ) -> tuple[list[float], list[np.ndarray | None]]:
-        """Each unit embedded with its heading path, as the chunk was: closer in meaning, but a
-        model call per answer over up to `max_units` units (hundreds of ms on a CPU)."""
-        vectors = self.embedder.embed(
-            [f"{c.metadata.get('title_path', c.title)}: {u.text}" for _, _, c, u in units]
-        )
-        return [float(s) for s in vectors @ question_vector], list(vectors)
 
-    def _gain(self, candidate: _Candidate, covered: set[str]) -> float:
-        """Meaning, plus the question's words this unit adds (names, codes, numbers the
-        embedder blurs): a unit that covers what others miss is worth more."""
-        new_terms = (
-            len(candidate.terms - covered) / candidate.question_terms
-            if candidate.question_terms
-            else 0.0
-        )
-        return candidate.score + self.term_weight * new_terms
+def _finest(best: _Candidate, ranked: list[_Candidate]) -> _Candidate:
+    """A fact is one line of a list or one row of a table: the best of the block's own items
+    or rows stands for a block that won by holding all the question's words somewhere."""
+    parts = [
+        c
+        for c in ranked
+        if c.section is best.section
+        and c.unit.position == best.unit.position
+        and c.unit.kind in ("item", "row")
+        and c.terms
+    ]
+    fitting = [c for c in parts if c.fits]
+    return (fitting or parts or [best])[0]
 
-    def _select(self, candidates: list[_Candidate], *, how_to: bool) -> list[_Candidate]:
-        ranked = sorted(candidates, key=lambda c: self._gain(c, set()), reverse=True)
-        best = ranked[0]
-        best_gain = self._gain(best, set())
 
-        # How-to questions want a procedure: a step list close to the best unit wins, and a
-        # list holding the best-matching step counts as well as that step.
-        def procedure_gain(c: _Candidate) -> float:
-            own = self._gain(c, set())
-            if not how_to:
-                return own
-            items = [
-                self._gain(i, set())
-                for i in candidates
-                if i.unit.kind == "item" and _overlaps(i, c)
-            ]
-            return max([own, *items])
+def _dangling(candidate: _Candidate) -> bool:
+    """A lead-in or step label ("3. Set the Schedule:") whose section ends before what it
+    introduces: nothing to quote."""
+    units = candidate.section.units
+    return (
+        candidate.unit.text.rstrip("*_ ").endswith(":")
+        and bool(units)
+        and units[-1].position == candidate.unit.position
+    )
 
-        steps = max((c for c in ranked if c.unit.kind == "steps"), key=procedure_gain, default=None)
-        slack = 0.15 if how_to else 0.05
-        if steps is not None and procedure_gain(steps) >= best_gain - slack:
-            # A procedure answers a how-to: give its lead-in sentence and the whole list.
-            lead = [
-                c
-                for c in candidates
-                if c.chunk_rank == steps.chunk_rank
-                and c.unit.kind == "sentence"
-                and c.unit.position == steps.unit.position - 1
-                and c.terms  # a sentence that shares no word with the question is no lead-in
-            ]
-            return [*lead, steps]
-        chosen: list[_Candidate] = []
-        covered: set[str] = set()
-        remaining = list(ranked)
-        # A fact is said in a sentence or two; more only adds noise.
-        limit = self.max_sentences if how_to else min(self.max_sentences, 3)
-        margin = self.margin if how_to else self.margin * 0.75
-        while remaining and len(chosen) < limit:
-            candidate = max(remaining, key=lambda c: self._gain(c, covered))
-            remaining.remove(candidate)
-            if self._gain(candidate, covered) < best_gain - margin:
+
+class _Composer:
+    """The parts of the anchor's section that answer, in reading order."""
+
+    def __init__(
+        self, options: ExtractiveSynthesizer, anchor: _Candidate, question_terms: set[str]
+    ) -> None:
+        self.fact_words = options.fact_words
+        self.max_steps = options.max_steps
+        self.new_words = options.new_words
+        self.min_words = options.min_words
+        self.anchor = anchor
+        self.units = anchor.section.units
+        self.asked = question_terms
+        self.known = question_terms | anchor.section.heading_terms
+        self.index = next(i for i, u in enumerate(self.units) if u.position == anchor.unit.position)
+
+    def parts(self) -> list[str]:
+        unit = self.anchor.unit
+        block = self.units[self.index]
+        start, end = self._run(self.index)
+        if unit.kind == "label" and not self._in_options() and end - start >= 2:
+            # The anchor is part of a menu path: the whole path, then what it leads to.
+            path = " > ".join(u.text for u in self.units[start:end])
+            self.index = end - 1
+            description = self._description()
+            parts = [*self._opening(), f"{path}: {description}" if description else path]
+            return [*parts, *self._more(parts)]
+        if unit.kind == "steps":
+            body = self._steps(block)
+        elif unit.kind == "item":
+            body = self._item(block, unit)
+        elif unit.kind == "row":
+            body = [unit.text]
+        elif unit.kind == "label":
+            body = [self._label(block)]
+        else:
+            body = [_plain(block.text) if block.kind == "sentence" else block.text]
+        body += self._introduced(block)
+        parts = list(dict.fromkeys([*self._opening(), *self._path(), *self._lead(), *body]))
+        if unit.kind != "steps":
+            parts += self._more(parts)
+        return parts
+
+    def _introduced(self, block: TextUnit) -> list[str]:
+        """What a unit ending in ":" introduces, when it was cut into units of its own: the
+        bullets under "3. Set the Schedule:"."""
+        if not block.text.rstrip("*_ ").endswith(":"):
+            return []
+        following: list[str] = []
+        for unit in self.units[self.index + 1 :]:
+            if unit.kind not in ("list", "table") or _words(following) > self.fact_words:
                 break
-            if chosen and not candidate.terms:
-                continue  # shares no word with the question: likely an aside
-            if all(not _redundant(candidate, c, self.redundancy) for c in chosen):
-                chosen.append(candidate)
-                covered |= candidate.terms
-        return self._continue_sentences(chosen, candidates, covered, limit=limit)
+            following.append(unit.text)
+        self.index += len(following)
+        return following
 
-    def _continue_sentences(
-        self,
-        chosen: list[_Candidate],
-        candidates: list[_Candidate],
-        covered: set[str],
-        *,
-        limit: int,
-    ) -> list[_Candidate]:
-        """Adds the sentence right after a chosen one when it brings question words not yet
-        covered: answers often finish in the next sentence ("… Use the code X.")."""
-        by_place = {(c.chunk_rank, c.unit.position): c for c in candidates}
-        result = list(chosen)
-        for candidate in chosen:
-            following = by_place.get((candidate.chunk_rank, candidate.unit.position + 1))
-            if (
-                len(result) < limit
-                and following is not None
-                and following not in result
-                and following.unit.kind == "sentence"
-                and following.terms - covered
-            ):
-                result.append(following)
-                covered |= following.terms
-        return result
+    def _run(self, index: int) -> tuple[int, int]:
+        """The bounds of the run of labels around `index` (empty when it is no label)."""
+        if self.units[index].kind != "label":
+            return index, index
+        start, end = index, index + 1
+        while start > 0 and self.units[start - 1].kind == "label":
+            start -= 1
+        while end < len(self.units) and self.units[end].kind == "label":
+            end += 1
+        return start, end
 
-    def _render(self, chosen: list[_Candidate], chunks: Sequence[ScoredChunk]) -> Draft:
-        sources: list[ScoredChunk] = []
-        number_of: dict[int, int] = {}
-        parts = []
-        for candidate in chosen:
-            if candidate.chunk_rank not in number_of:
-                sources.append(chunks[candidate.chunk_rank])
-                number_of[candidate.chunk_rank] = len(sources)
-            marker = f"[{number_of[candidate.chunk_rank]}]"
-            if candidate.unit.kind == "sentence":
-                parts.append(f"{candidate.unit.text} {marker}")
-            elif candidate.unit.kind == "item":
-                # One list item on its own reads as a sentence: drop its "4." or "-".
-                parts.append(f"{_LIST_MARKER.sub('', candidate.unit.text.strip())} {marker}")
+    def _opening(self) -> list[str]:
+        """The section's first sentence, when the anchor is further in: what the section is
+        about ("Edit the channels stored on your TV.")."""
+        first = next((i for i, u in enumerate(self.units) if u.kind != "label"), None)
+        if first is None or first >= self.index - 0 or self.units[first].kind != "sentence":
+            return []
+        if self.units[first].text.endswith(":"):
+            return []
+        return [self.units[first].text]
+
+    def _path(self) -> list[str]:
+        """The run of labels (menu names) that opens the section before the anchor: where in
+        the product this happens ("Settings > General > Eco Solution")."""
+        run: list[str] = []
+        previous: TextUnit | None = None
+        for unit in self.units[: self.index]:
+            if unit.kind == "label":
+                if not run and previous is not None and previous.text.endswith(":"):
+                    break  # the options a lead-in introduces, not where they are
+                run.append(unit.text)
+            elif len(run) >= 2:
+                break
             else:
-                lines = candidate.unit.text.splitlines()
-                parts.append("\n".join([*lines[:-1], f"{lines[-1]} {marker}"]))
-        text, previous_is_block = "", False
-        for candidate, part in zip(chosen, parts, strict=True):
-            is_block = candidate.unit.kind not in ("sentence", "item")
-            # Sentences run on; lists, steps and tables stand on their own lines.
-            separator = "\n" if is_block or previous_is_block else " "
-            text = f"{text}{separator}{part}" if text else part
-            previous_is_block = is_block
-        support = float(np.mean([c.score for c in chosen]))
-        return Draft(text=_EMPHASIS.sub("", text), sources=sources, support=support)
+                run = []
+            previous = unit
+        return [" > ".join(run)] if len(run) >= 2 else []
+
+    def _lead(self) -> list[str]:
+        """The sentence right before the anchor when it introduces what the anchor is part of
+        (it ends with ":"), or when the anchor is a step list and it shares the question's
+        words (what the procedure is for)."""
+        start = self.index
+        while start > 0 and self.units[start - 1].kind == "label" == self.anchor.unit.kind:
+            start -= 1  # the option list the anchor belongs to
+        if start == 0:
+            return []
+        before = self.units[start - 1]
+        if before.kind != "sentence":
+            return []
+        introduces = before.text.endswith(":")
+        names_it = self.anchor.unit.kind == "steps" and content_terms(before.text) & self.known
+        return [before.text] if introduces or names_it else []
+
+    def _steps(self, block: TextUnit) -> list[str]:
+        lines = block.text.splitlines()
+        steps = [i for i, line in enumerate(lines) if _LIST_MARKER.match(line)]
+        if len([i for i in steps if not lines[i][:1].isspace()]) <= self.max_steps:
+            return [block.text]
+        top = [i for i in steps if not lines[i][:1].isspace()]
+        kept = lines[: top[self.max_steps]]
+        return ["\n".join(kept), FULL_STEPS]
+
+    def _item(self, block: TextUnit, item: TextUnit) -> list[str]:
+        """One list item, after the list's lead-in and the item it is nested under."""
+        lines = block.text.splitlines()
+        items = [line for line in lines if _LIST_MARKER.match(line)]
+        lead = lines[: lines.index(items[0])]
+        own = item.item - 1
+        nested = items[own][:1].isspace()
+        parent = [line for line in items[:own] if not line[:1].isspace()][-1:] if nested else []
+        children = []
+        for line in [] if nested else items[own + 1 :]:
+            if not line[:1].isspace():
+                break
+            children.append(line)
+        if parent or children:  # "3. Set the Schedule:" never stands alone
+            return ["\n".join([*lead, *parent, items[own], *children])]
+        return [*lead, _plain(items[own])]
+
+    def _in_options(self) -> bool:
+        """The anchor is one of the options a lead-in ("…the following functions:") lists."""
+        start, _ = self._run(self.index)
+        return start > 0 and self.units[start - 1].text.endswith(":")
+
+    def _label(self, block: TextUnit) -> str:
+        """An option with its description."""
+        description = self._description()
+        return f"{block.text}: {description}" if description else block.text
+
+    def _description(self) -> str:
+        """The sentences after the label at `index`, up to the next label; `index` moves to the
+        last of them."""
+        following: list[str] = []
+        for unit in self.units[self.index + 1 :]:
+            if unit.kind != "sentence" or _words(following) >= self.fact_words // 2:
+                break
+            following.append(unit.text)
+        self.index += len(following)
+        return " ".join(following)
+
+    def _more(self, parts: list[str]) -> list[str]:
+        """The sentences after the anchor while what is said so far adds fewer than NEW_WORDS
+        words to the question and the heading: the consequence after "An export can hold up to
+        10,000 rows", the reason after a restated symptom."""
+        more: list[str] = []
+        following = self.units[self.index + 1 :]
+        n = 0
+        while n < len(following):
+            unit = following[n]
+            said = [*parts, *more]
+            enough = len(content_terms(" ".join(said)) - self.known) >= self.new_words
+            if enough and _words(said) >= self.min_words:
+                break
+            if unit.kind == "label":
+                run = _label_run(following[n:])
+                previous = self.units[self.index + n] if n else self.units[self.index]
+                if len(run) < 2 or self._in_options():
+                    break  # a label of its own starts the next option or topic
+                if previous.text.endswith(":"):
+                    # The options a lead-in introduces: the ones the question names.
+                    options = following[n : n + len(run)]
+                    named = max(options, key=lambda u: len(content_terms(u.text) & self.asked))
+                    if not content_terms(named.text) & self.asked:
+                        break
+                    self.index = self.index + 1 + n + options.index(named)
+                    more.append(self._label(named))
+                    break
+                text, n = " > ".join(run), n + len(run)
+            elif unit.kind != "sentence" or _asks(unit):
+                break  # a list, table or question is a piece of its own
+            else:
+                text, n = unit.text, n + 1
+            if _words([*said, text]) > self.fact_words and more:
+                break
+            more.append(text)
+        return more
 
 
-def _redundant(a: _Candidate, b: _Candidate, threshold: float) -> bool:
-    """The same list twice, or two units that say the same: by meaning when embedded, else
-    by their words."""
-    if _overlaps(a, b):
-        return True
-    if a.vector is not None and b.vector is not None:
-        return float(a.vector @ b.vector) >= threshold
-    words_a, words_b = content_terms(a.unit.text), content_terms(b.unit.text)
-    union = words_a | words_b
-    return bool(union) and len(words_a & words_b) / len(union) >= threshold
+def _render(section: _Section, parts: list[str], *, support: float) -> Draft:
+    """Sentences run on with one marker each; lists and tables stand on their own lines."""
+    marker = "[1]"
+    lines: list[str] = []
+    prose: list[str] = []
+    for part in parts:
+        if part == FULL_STEPS:
+            prose.append(f"{FULL_STEPS} {marker}.")
+        elif "\n" in part or _LIST_MARKER.match(part):
+            if prose:
+                lines.append(" ".join(prose))
+                prose = []
+            *head, last = part.splitlines()
+            lines.append("\n".join([*head, f"{last} {marker}"]))
+        else:
+            prose.append(f"{part} {marker}")
+    if prose:
+        lines.append(" ".join(prose))
+    text = _EMPHASIS.sub("", "\n".join(lines))
+    return Draft(text=text, sources=[section.chunk], support=max(0.0, support))
 
 
-def _overlaps(a: _Candidate, b: _Candidate) -> bool:
-    """A list and one of its own items say the same thing twice."""
-    return a.chunk_rank == b.chunk_rank and a.unit.position == b.unit.position
+def _label_run(units: list[TextUnit]) -> list[str]:
+    run = []
+    for unit in units:
+        if unit.kind != "label":
+            break
+        run.append(unit.text)
+    return run
+
+
+def _plain(text: str) -> str:
+    """One list item on its own reads as a sentence: its "4." or "-" dropped."""
+    return _LIST_MARKER.sub("", text.strip())
+
+
+def _words(parts: list[str]) -> int:
+    return sum(len(p.split()) for p in parts)

@@ -1,0 +1,153 @@
+"""The extractive answer is the piece of the section that answers, not the sentence most like
+the question: the fact after a restatement, the path to a setting, an option with its
+description, a table row with its header, a step label with what it introduces."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.answerer import Answerer
+from assistant.citation_check import CitationChecker
+from assistant.embedders.fake import FakeEmbedder
+from assistant.retriever import HybridRetriever
+from assistant.stores.edge import EdgeStore
+from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.types import ScoredChunk
+from ingest.chunker import StructureChunker
+from ingest.pipeline import IngestJob
+
+CORPORA = Path(__file__).resolve().parents[2] / "corpora"
+
+# Help content written the way manuals are: a sentence that restates the topic first, the
+# answer after it; a phone manual's menu path on lines of its own.
+ARTICLES = {
+    "export-invoices.md": (
+        "# Exporting invoices\n\n"
+        "Open Billing > Invoices and click Export to download your invoices as a CSV file. "
+        "An export can hold up to 10,000 rows. Larger exports are emailed to you as a ZIP file "
+        "within 15 minutes.\n"
+    ),
+    "device-care.md": (
+        "# Device care\n\n"
+        "Quickly optimize your device's storage, increasing available memory.\n"
+        "Settings\nDevice care\nStorage\nClean now\n"
+        "Cached files and unused apps are removed; your photos and messages are kept.\n"
+    ),
+    "clock.md": (
+        "# Clock\n\n"
+        "Set alarms, check the time around the world and time your workouts.\n"
+        "World clock\n"
+        "Keep track of the time in several cities at once.\n"
+        "Time zone converter\n"
+        "Pick two cities and drag the time bar to see what time it is in each.\n"
+        "Stopwatch\n"
+        "Time laps and splits.\n"
+    ),
+}
+
+
+def _answerer(root: Path, embedder, folders: list[Path]) -> tuple[Answerer, EdgeStore]:
+    store = EdgeStore(root / "edge", dimension=embedder.dimension)
+    chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+    IngestJob(store, embedder, chunker).run(folders, progress=False)
+    return Answerer(
+        HybridRetriever(store, embedder, top_k=6), ExtractiveSynthesizer(embedder)
+    ), store
+
+
+@pytest.fixture(scope="module")
+def manual(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[Answerer]:
+    root = tmp_path_factory.mktemp("manual")
+    (root / "kb").mkdir()
+    for name, text in ARTICLES.items():
+        (root / "kb" / name).write_text(text, encoding="utf-8")
+    answerer, store = _answerer(root, real_embedder, [root / "kb"])
+    yield answerer
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def ledgerly(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[Answerer]:
+    answerer, store = _answerer(tmp_path_factory.mktemp("ledgerly"), real_embedder, [CORPORA])
+    yield answerer
+    store.close()
+
+
+def test_what_happens_if_gets_the_consequence_not_the_restated_limit(manual: Answerer) -> None:
+    answer = manual.ask("What happens if my invoice export has more than 10,000 rows?")
+    assert "emailed to you as a ZIP file" in answer.answer
+
+
+def test_a_how_to_gets_the_path_that_does_it(manual: Answerer) -> None:
+    answer = manual.ask("How can I optimize device storage?")
+    assert "Settings > Device care > Storage > Clean now" in answer.answer
+
+
+def test_an_option_named_by_the_question_comes_with_its_description(manual: Answerer) -> None:
+    answer = manual.ask("How can I use time zone converter?")
+    assert "Pick two cities and drag the time bar" in answer.answer
+    assert "Stopwatch" not in answer.answer  # the next option is another topic
+
+
+def test_why_gets_the_reason(ledgerly: Answerer) -> None:
+    answer = ledgerly.ask("Why was no late fee added to my overdue invoice?")
+    assert "only to invoices that become overdue after you turn the setting on" in answer.answer
+
+
+def test_a_step_label_never_stands_alone(ledgerly: Answerer) -> None:
+    answer = ledgerly.ask("How many can I schedule?", page="/settings/reminders")
+    assert answer.answer.strip(" [1]").rstrip("*:") != "3. Set the Schedule"
+    if "Set the Schedule" in answer.answer:
+        assert "Frequency" in answer.answer
+
+
+def _synthesize(question: str, text: str, title: str = "Plans") -> str:
+    chunk = ScoredChunk("c1", text, {"document": "plans.md", "title": title}, 1.0, similarity=0.6)
+    embedder = FakeEmbedder()
+    vector = np.zeros(embedder.dimension, dtype=np.float32)
+    return (
+        ExtractiveSynthesizer(embedder).synthesize(question, [chunk], question_vector=vector).text
+    )
+
+
+def test_a_table_row_comes_with_its_header() -> None:
+    table = (
+        "| Feature | Starter | Growth | Scale |\n|---|---|---|---|\n"
+        "| Recurring invoices | No | Yes | Yes |\n| SAML single sign-on | No | No | Yes |\n"
+        "| Audit log | No | No | Yes |"
+    )
+    text = _synthesize("Which plan do I need for SAML single sign-on?", table)
+    assert "Feature: SAML single sign-on; Starter: No; Growth: No; Scale: Yes" in text
+    assert "Audit log" not in text and "|" not in text
+
+
+def test_a_long_procedure_is_capped_with_a_pointer_the_citation_check_accepts() -> None:
+    steps = "\n".join(f"{n}. Click button number {n} on the export screen." for n in range(1, 13))
+    text = _synthesize("How do I export the report?", f"To export the report:\n{steps}")
+    assert "8. Click button number 8" in text
+    assert "9. Click" not in text
+    assert text.endswith("See the full steps in [1].")
+    # The pointer states no fact of the source, so the citation check does not ask it for one.
+    chunk = ScoredChunk("c1", f"To export the report:\n{steps}", {"title": "Export"}, 1.0)
+    embedder = FakeEmbedder()
+    check = CitationChecker(embedder).check(
+        "Click button number 1 on the export screen. [1] See the full steps in [1].",
+        [chunk],
+        question_vector=np.zeros(embedder.dimension, dtype=np.float32),
+    )
+    assert check.draft is not None, check.problems
+
+
+def test_a_menu_path_on_lines_of_its_own_reads_as_a_path() -> None:
+    text = _synthesize(
+        "Can I select Auto Power Off?",
+        "Settings\nGeneral\nEco Solution\nYou can reduce the power the TV uses.\n"
+        "Motion Lighting\nAdjusts the brightness to reduce power consumption.\n"
+        "Auto Power Off\nTurns off the TV if there is no operation for 4 hours.",
+        title="Reducing the energy consumption",
+    )
+    assert "Settings > General > Eco Solution" in text
+    assert "Auto Power Off: Turns off the TV if there is no operation for 4 hours." in text
+    assert "Motion Lighting" not in text
