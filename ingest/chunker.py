@@ -10,6 +10,7 @@ its best passage (see assistant/stores/payload.py, PASSAGES).
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
@@ -18,10 +19,20 @@ from assistant.text_units import passages, split_units
 from ingest.documents import ParsedDocument, Section
 
 # Bump when parsing or chunking changes, so re-ingest rebuilds documents made the old way.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 # Payload keys kept out of the embedded text: only the title path is embedded with the chunk.
 _EMBED_KEYS = {"title_path"}
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Text to pack, how it joins the text before it in the same chunk, and the lines a chunk
+    that starts with it must repeat first (a table's header row and rule)."""
+
+    text: str
+    joint: str = "\n\n"
+    header: str = ""
 
 
 class StructureChunker:
@@ -93,36 +104,48 @@ class StructureChunker:
                 yield section, text, {}
 
     def _pack(self, text: str, budget: int) -> list[str]:
-        """Greedy packing of blocks (paragraphs, lists, tables) into chunks within budget."""
+        """Greedy packing of blocks (paragraphs, lists, tables) into chunks within budget. The
+        lines of a list or table cut into pieces stay on consecutive lines, and a chunk that
+        starts inside a table starts with the table's header, so a row still says what its
+        cells are."""
         chunks: list[str] = []
-        current: list[str] = []
+        current = ""
         used = 0
-        for block in self._blocks(text, budget):
-            size = self.count_tokens(block) - 2
+        for piece in self._blocks(text, budget):
+            size = self.count_tokens(piece.text) - 2
             if current and used + size > budget:
-                chunks.append("\n\n".join(current))
-                current, used = [], 0
-            current.append(block)
+                chunks.append(current)
+                current, used = "", 0
+                if piece.header:
+                    current, used = piece.header, self.count_tokens(piece.header) - 1
+            joint = piece.joint if current else ""
+            current = f"{current}{joint}{piece.text}"
             used += size + 1
         if current:
-            chunks.append("\n\n".join(current))
+            chunks.append(current)
         return chunks
 
-    def _blocks(self, text: str, budget: int) -> Iterator[str]:
+    def _blocks(self, text: str, budget: int) -> Iterator["_Piece"]:
         """Paragraph blocks; one over budget is split into units, then lines, then words."""
         for block in re.split(r"\n\s*\n", text.strip()):
             block = block.strip()
             if not block:
                 continue
             if self.count_tokens(block) - 2 <= budget:
-                yield block
+                yield _Piece(block)
                 continue
             for unit in split_units(block):
                 if self.count_tokens(unit.text) - 2 <= budget:
-                    yield unit.text
+                    yield _Piece(unit.text)
                     continue
-                for line in unit.text.splitlines():
-                    yield from self._split_words(line, budget)
+                lines = unit.text.splitlines()
+                header = "\n".join(lines[:2]) if unit.kind == "table" else ""
+                for n, line in enumerate(lines):
+                    if self.count_tokens(line) - 2 <= budget:
+                        # A nested item keeps its indent; a row after the header its header.
+                        yield _Piece(line.rstrip(), "\n" if n else "\n\n", header if n > 1 else "")
+                    else:
+                        yield from (_Piece(words) for words in self._split_words(line, budget))
 
     def _split_words(self, text: str, budget: int) -> Iterator[str]:
         words: list[str] = []

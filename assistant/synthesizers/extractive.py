@@ -40,6 +40,7 @@ _AMOUNT_QUESTION = re.compile(
 _HOW_MUCH = re.compile(r"\bhow (many|much|long|often|soon|far)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _ANSWER_TYPE_BONUS = 0.1
+_BLOCKS = ("list", "steps", "table")
 # How far below the best unit one that states the asked-for amount may score and still answer.
 AMOUNT_REACH = 0.15
 ORDER_PRIOR = 0.1  # score taken off per section below the best usable one
@@ -65,6 +66,18 @@ def is_how_to(question: str) -> bool:
     return bool(_HOW_TO.search(question))
 
 
+# "This article explains how…": a sentence about the document, not about the product.
+_SIGNPOST = re.compile(
+    r"^(this|the following|in this) (article|guide|page|section|lesson|course|module|video|"
+    r"webinar|tutorial|chapter|document|post)\b",
+    re.IGNORECASE,
+)
+
+
+def _signpost(unit: TextUnit) -> bool:
+    return unit.kind == "sentence" and bool(_SIGNPOST.match(unit.text))
+
+
 def _asks(unit: TextUnit) -> bool:
     """A sentence that asks something (a webinar attendee's question, a quoted question) is
     never an answer, however many words it shares with the question."""
@@ -76,7 +89,7 @@ class _Section:
     """One retrieved chunk read as an ordered list of units."""
 
     rank: int  # among the retrieved chunks: the citation's source
-    order: int  # among the usable ones
+    order: int  # its document's place among the usable sections' documents
     chunk: ScoredChunk
     units: list[TextUnit]
     heading_terms: frozenset[str]
@@ -128,10 +141,10 @@ class ExtractiveSynthesizer:
         candidates = self._candidates(question, sections)
         if not candidates:
             return Draft(text="", sources=[], support=0.0)
-        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)  # ties: reading order
         best = ranked[0]
         procedure = self._procedure(ranked, best) if is_how_to(question) else None
-        if best.unit.kind in ("list", "steps", "table"):
+        if best.unit.kind in _BLOCKS:
             best = _finest(best, ranked)
         # "How long…?" is answered by the unit that states the duration, when one comes close.
         amount = next((c for c in ranked if c.fits and c.terms), None)
@@ -140,7 +153,9 @@ class ExtractiveSynthesizer:
         anchor = procedure or best
         question_terms = content_terms(_HOW_MUCH.sub(" ", question))
         parts = _Composer(self, anchor, question_terms).parts()
-        return _render(anchor.section, parts, support=anchor.score)
+        # The order prior picks among sections; how well the anchor matches is its support.
+        support = anchor.score + ORDER_PRIOR * anchor.section.order
+        return _render(anchor.section, parts, support=support)
 
     def _sections(self, chunks: Sequence[ScoredChunk]) -> list[_Section]:
         # A forum question helps retrieval find its thread, but it is not an answer.
@@ -161,6 +176,7 @@ class ExtractiveSynthesizer:
         # A label repeated across the sections is page furniture ("Try Now", "Learn more").
         labels = Counter(u.text for _, _, units in usable for u in units if u.kind == "label")
         sections: list[_Section] = []
+        documents: dict[str, int] = {}
         for rank, chunk, units in usable:
             kept = [
                 u
@@ -169,7 +185,9 @@ class ExtractiveSynthesizer:
                 and not (u.kind == "label" and labels[u.text] >= _FURNITURE_REPEATS)
             ]
             heading = content_terms(str(chunk.metadata.get("title_path", chunk.title)))
-            sections.append(_Section(rank, len(sections), chunk, kept, frozenset(heading)))
+            # Retrieval ranks documents well; which section of one answers is the units' call.
+            order = documents.setdefault(chunk.document, len(documents))
+            sections.append(_Section(rank, order, chunk, kept, frozenset(heading)))
         return sections
 
     def _candidates(self, question: str, sections: list[_Section]) -> list[_Candidate]:
@@ -182,7 +200,7 @@ class ExtractiveSynthesizer:
             for section in sections
             for block in section.units
             for unit in (block, *list_items(block), *table_rows(block))
-            if not _asks(unit) and _LETTER.search(unit.text)
+            if not _asks(unit) and not _signpost(unit) and _LETTER.search(unit.text)
         ]
         if not units:
             return []
@@ -230,7 +248,8 @@ class ExtractiveSynthesizer:
 
 def _finest(best: _Candidate, ranked: list[_Candidate]) -> _Candidate:
     """A fact is one line of a list or one row of a table: the best of the block's own items
-    or rows stands for a block that won by holding all the question's words somewhere."""
+    or rows (one stating the asked-for amount first) stands for a block that won by holding
+    the question's words somewhere, when it scores close to the block."""
     parts = [
         c
         for c in ranked
@@ -239,6 +258,7 @@ def _finest(best: _Candidate, ranked: list[_Candidate]) -> _Candidate:
         and c.unit.kind in ("item", "row")
         and c.terms
     ]
+    parts = [c for c in parts if c.score >= best.score - AMOUNT_REACH]
     fitting = [c for c in parts if c.fits]
     return (fitting or parts or [best])[0]
 
@@ -412,17 +432,24 @@ class _Composer:
         return " ".join(following)
 
     def _more(self, parts: list[str]) -> list[str]:
-        """The sentences after the anchor while what is said so far adds fewer than NEW_WORDS
-        words to the question and the heading: the consequence after "An export can hold up to
-        10,000 rows", the reason after a restated symptom."""
+        """The sentences (and menu paths) after the anchor while what is said so far adds fewer
+        than `new_words` words to the question and the heading or is shorter than `min_words`:
+        the consequence after "An export can hold up to 10,000 rows", the reason after a
+        restated symptom; then any that holds question words not quoted yet; all within
+        `fact_words`."""
         more: list[str] = []
         following = self.units[self.index + 1 :]
         n = 0
         while n < len(following):
             unit = following[n]
             said = [*parts, *more]
-            enough = len(content_terms(" ".join(said)) - self.known) >= self.new_words
-            if enough and _words(said) >= self.min_words:
+            so_far = content_terms(" ".join(said))
+            enough = len(so_far - self.known) >= self.new_words and _words(said) >= self.min_words
+            # Past that, a sentence still comes when it holds question words not yet quoted
+            # ("… responds with 429 Too Many Requests" after the limits table).
+            if enough and not (
+                unit.kind == "sentence" and content_terms(unit.text) & self.asked - so_far
+            ):
                 break
             if unit.kind == "label":
                 run = _label_run(following[n:])
