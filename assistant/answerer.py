@@ -1,5 +1,6 @@
 """Question → condense → retrieve (audience filter inside the query) → synthesize → Answer."""
 
+import dataclasses
 import re
 import time
 import uuid
@@ -11,13 +12,14 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from assistant.answer_cache import AnswerCache, AnswerKey
-from assistant.condense import condense
-from assistant.confidence import ConfidenceScorer
+from assistant.condense import condense, retrieval_queries
+from assistant.confidence import ConfidenceScorer, covered_part
 from assistant.conflicts import note_conflicts
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore, Turn
-from assistant.source_notes import note_sources
+from assistant.small_talk import is_small_talk, small_talk_reply, without_small_talk
+from assistant.source_notes import note_sources, note_uncovered
 from assistant.synthesizers import (
     Done,
     Draft,
@@ -26,6 +28,7 @@ from assistant.synthesizers import (
     Synthesizer,
     TextDelta,
 )
+from assistant.text_units import content_terms
 from assistant.types import Answer, Audience, Citation, InternalNotes, Mode, ScoredChunk
 
 REFUSAL = (
@@ -35,6 +38,10 @@ REFUSAL = (
 INTERNAL_LABEL = "INTERNAL — do not send to the customer:"
 _SNIPPET_CHARS = 240
 _MARKER_GROUP = re.compile(r"(?:\s*\[\d+\])+")
+_RRF_K = 60
+# Words in a row that show a passage quotes a transcript chunk (rather than just sharing words).
+_QUOTED_RUN = 6
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -118,9 +125,24 @@ class Answerer:
         history = self.sessions.history(session_id) if self.sessions and session_id else []
         starts_session = session_id is None
         session_id = session_id or uuid.uuid4().hex
-        query = self.condenser(question, history)
+        if is_small_talk(question):  # "hi", "thanks!": nothing to search, nothing to log
+            reply = Answer(
+                answer=small_talk_reply(question),
+                confidence=1.0,
+                refused=False,
+                session_id=session_id,
+            )
+            yield from (TextDelta(piece) for piece in word_pieces(reply.answer))
+            if self.sessions:  # the turn keeps the conversation's topic for what follows
+                topic = history[-1].standalone if history else ""
+                turn = Turn(question, topic, reply.answer, refused=False)
+                self.sessions.append(session_id, turn, starts_session=starts_session, tenant=tenant)
+            yield Finished(reply)
+            return
+        query = self.condenser(without_small_talk(question), history)
+        queries = self.retrieval_queries(without_small_talk(question), query, history)
         key = AnswerKey.of(
-            query,
+            " ".join(queries),  # a follow-up's answer depends on the question as asked too
             audience=audience,
             mode=mode,
             tenant=tenant,
@@ -132,7 +154,7 @@ class Answerer:
         if answer is not None:
             yield from (TextDelta(piece) for piece in word_pieces(answer.answer))
         else:
-            answer, keep = yield from self._computed(query, key, session_id)
+            answer, keep = yield from self._computed(queries, key, session_id)
             if self.cache and keep:
                 self.cache.put(key, answer, writes=writes)
         turn = Turn(question, query, answer.answer, answer.refused)
@@ -185,19 +207,26 @@ class Answerer:
                 latency_ms=latency_ms,
             )
 
+    def retrieval_queries(self, question: str, query: str, history: list[Turn]) -> list[str]:
+        """What to retrieve with: the standalone `query` and, in a conversation, the question
+        as asked when `query` only put earlier turns in front of it (assistant/condense.py)."""
+        return retrieval_queries(question, query) if history else [query]
+
     def _computed(
-        self, query: str, key: AnswerKey, session_id: str
+        self, queries: list[str], key: AnswerKey, session_id: str
     ) -> Generator[TextDelta | Retraction, None, tuple[Answer, bool]]:
-        """Retrieves and synthesizes, yielding the text as it is written; returns the Answer
-        and whether it may be kept (not an LLM outage's fallback)."""
+        """Retrieves with `queries` (the standalone query first) and synthesizes, yielding the
+        text as it is written; returns the Answer and whether it may be kept (not an LLM
+        outage's fallback)."""
         # One embedding serves the answer and, in agent mode, the internal notes.
-        vector = self.retriever.embedder.embed_question(query)
+        vectors = [self.retriever.embedder.embed_question(text) for text in queries]
+        query, vector = queries[0], vectors[0]
         shown: list[str] = []
         answer: Answer | None = None
         keep = False
-        events = self._answer_events(
-            query,
-            vector,
+        events = self._best_answer_events(
+            queries,
+            vectors,
             readable_audiences(key.audience, key.mode),
             session_id,
             product_version=key.product_version,
@@ -236,6 +265,51 @@ class Answerer:
             keep = keep and not notes_fallback
         return answer, keep
 
+    def _best_answer_events(
+        self,
+        queries: list[str],
+        vectors: list[np.ndarray],
+        audiences: list[str],
+        session_id: str,
+        *,
+        product_version: str | None = None,
+        page: str | None = None,
+        tenant: str | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """One query: its answer. Several (a follow-up: the standalone query, then the question
+        as asked): the results of each fused, and the more confident of the answers written
+        to each over them, shown with the standalone query. An LLM (a streaming synthesizer)
+        writes one answer only, to the standalone query."""
+        options: dict[str, Any] = {"product_version": product_version, "page": page}
+        if len(queries) == 1:
+            yield from self._answer_events(
+                queries[0], vectors[0], audiences, session_id, tenant=tenant, **options
+            )
+            return
+        chunks = fused(
+            [
+                self._evidence(text, vector, audiences, tenant=tenant, **options)
+                for text, vector in zip(queries, vectors, strict=True)
+            ],
+            vectors,
+            limit=self.retriever.top_k,
+        )
+        if isinstance(self.synthesizer, StreamingSynthesizer):
+            queries, vectors = queries[:1], vectors[:1]
+        finals = []
+        for text, vector in zip(queries, vectors, strict=True):
+            events = self._answer_events(
+                text, vector, audiences, session_id, tenant=tenant, evidence=chunks, **options
+            )
+            for event in events:
+                if isinstance(event, Finished):
+                    finals.append(event)
+                else:
+                    yield event
+        best = max(finals, key=lambda final: final.answer.confidence)  # ties: the standalone
+        best.answer.query = queries[0]
+        yield best
+
     def _answer_events(
         self,
         query: str,
@@ -246,10 +320,14 @@ class Answerer:
         product_version: str | None = None,
         page: str | None = None,
         tenant: str | None = None,
+        evidence: list[ScoredChunk] | None = None,
     ) -> Iterator[AnswerEvent]:
-        chunks = self._evidence(
-            query, vector, audiences, product_version=product_version, page=page, tenant=tenant
-        )
+        """The answer to `query` from what it retrieves, or from `evidence` when given."""
+        chunks = evidence
+        if chunks is None:
+            chunks = self._evidence(
+                query, vector, audiences, product_version=product_version, page=page, tenant=tenant
+            )
         draft: Draft | None = None
         if isinstance(self.synthesizer, StreamingSynthesizer):
             for event in self.synthesizer.stream(query, chunks, question_vector=vector):
@@ -262,7 +340,24 @@ class Answerer:
         assert draft is not None
         # Notes come after the evidence check: they add sources, never weaken support.
         draft = note_sources(note_conflicts(query, draft, chunks), product_version=product_version)
-        confidence = self.confidence.score(query, chunks, draft, audiences=audiences, tenant=tenant)
+        confidence, uncovered = self.confidence.assess(
+            query, chunks, draft, audiences=audiences, tenant=tenant
+        )
+        part = covered_part(query, uncovered) if confidence < self.refusal_threshold else None
+        if part:  # partly in scope: answer the part the content covers
+            vector = self.retriever.embedder.embed_question(part)
+            chunks = self._evidence(
+                part, vector, audiences, product_version=product_version, page=page, tenant=tenant
+            )
+            draft = note_conflicts(
+                part, self.synthesizer.synthesize(part, chunks, question_vector=vector), chunks
+            )
+            draft = note_sources(draft, product_version=product_version)
+            confidence = self.confidence.score(
+                part, chunks, draft, audiences=audiences, tenant=tenant
+            )
+        if confidence >= self.refusal_threshold:  # and say plainly what it leaves out
+            draft = note_uncovered(draft, uncovered)
         yield Finished(self._answer(query, draft, confidence, session_id), draft.fallback)
 
     def _evidence(
@@ -296,7 +391,7 @@ class Answerer:
             )
         return Answer(
             answer=draft.text,
-            citations=citations(draft),
+            citations=citations(draft, question=query),
             confidence=confidence,
             refused=False,
             session_id=session_id,
@@ -346,7 +441,9 @@ class Answerer:
         # Notes have no warnings field: "Nothing matched version 4.1…" goes in their text.
         added = [w for w in noted.warnings[len(draft.warnings) :] if w not in noted.text]
         text = "\n\n".join([noted.text, *added])
-        notes = InternalNotes(text=f"{INTERNAL_LABEL} {text}", citations=citations(noted))
+        notes = InternalNotes(
+            text=f"{INTERNAL_LABEL} {text}", citations=citations(noted, question=query)
+        )
         return notes, draft.fallback
 
 
@@ -356,6 +453,29 @@ def final_answer(events: Iterator[AnswerEvent]) -> Answer:
         if isinstance(event, Finished):
             return event.answer
     raise AssertionError("Answerer.stream always ends with Finished")
+
+
+def fused(
+    results: list[list[ScoredChunk]], vectors: list[np.ndarray], *, limit: int
+) -> list[ScoredChunk]:
+    """Result lists of several queries in one, by reciprocal rank (k=60, as commonly used):
+    a chunk several queries find rises. Its similarity is its closest to any of the queries'
+    `vectors`, so a follow-up's closeness is measured with the conversation as well."""
+    scores: dict[str, float] = {}
+    chunks: dict[str, ScoredChunk] = {}
+    for result in results:
+        for rank, chunk in enumerate(result):
+            scores[chunk.chunk_id] = scores.get(chunk.chunk_id, 0.0) + 1 / (_RRF_K + rank + 1)
+            chunks.setdefault(chunk.chunk_id, chunk)
+    ranked = sorted(scores, key=lambda chunk_id: -scores[chunk_id])[:limit]
+    return [_closest(chunks[chunk_id], vectors, score=scores[chunk_id]) for chunk_id in ranked]
+
+
+def _closest(chunk: ScoredChunk, vectors: list[np.ndarray], *, score: float) -> ScoredChunk:
+    if chunk.vector is None:
+        return dataclasses.replace(chunk, score=score)
+    similarity = max(float(vector @ chunk.vector) for vector in vectors)
+    return dataclasses.replace(chunk, score=score, similarity=similarity)
 
 
 def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
@@ -379,18 +499,21 @@ def ticket_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def citations(draft: Draft) -> list[Citation]:
+def citations(draft: Draft, *, question: str = "") -> list[Citation]:
     return [
-        citation(n, chunk, cited_passages(draft.text, n))
+        citation(n, chunk, cited_passages(draft.text, n), question=question)
         for n, chunk in enumerate(draft.sources, start=1)
     ]
 
 
-def citation(number: int, chunk: ScoredChunk, passages: list[str] | None = None) -> Citation:
+def citation(
+    number: int, chunk: ScoredChunk, passages: list[str] | None = None, *, question: str = ""
+) -> Citation:
     """Source `number` of an answer; for a transcript, the link and second are those of the
-    cue where the first of the `passages` citing it is spoken (the chunk's start otherwise)."""
+    cue where the one of the `passages` citing it that shares the most words with `question`
+    (the first of those) is spoken; the chunk's start when none is quoted from the chunk."""
     meta = chunk.metadata
-    offset, start_seconds, url = _spoken_at(chunk, passages or [])
+    offset, start_seconds, url = _spoken_at(chunk, _closest_first(passages or [], question))
     text = " ".join(chunk.text[offset:].split())
     snippet = text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "…"
     return Citation(
@@ -420,16 +543,42 @@ def cited_passages(text: str, number: int) -> list[str]:
     return passages
 
 
+def _closest_first(passages: list[str], question: str) -> list[str]:
+    """Passages by the question words they hold, most first (ties keep their order): an
+    answer may quote a chunk's opening line for context before the line that answers."""
+    terms = content_terms(question)
+    return sorted(passages, key=lambda passage: -len(content_terms(passage) & terms))
+
+
 def _spoken_at(chunk: ScoredChunk, passages: list[str]) -> tuple[int, Any, str | None]:
     """(offset in the chunk, start second, link) of the cue where the first passage found in
     the chunk begins; the chunk's own start and link when none is (or it has no cues)."""
     meta = chunk.metadata
     cues: list[list[Any]] = meta.get("cues") or []
-    for passage in passages:
-        words = passage.split()[:8]
-        found = re.search(r"\s+".join(map(re.escape, words)), chunk.text) if words else None
-        if cues and found:
-            before = [cue for cue in cues if cue[0] <= found.start()] or cues[:1]
+    for passage in passages if cues else []:
+        found = quoted_at(passage, chunk.text)
+        if found is not None:
+            before = [cue for cue in cues if cue[0] <= found] or cues[:1]
             offset, second, url = max(before, key=lambda cue: int(cue[0]))
             return int(offset), second, url
     return 0, meta.get("start_seconds"), meta.get("url")
+
+
+def quoted_at(passage: str, text: str) -> int | None:
+    """Where in `text` the words `passage` quotes begin: its first run of `_QUOTED_RUN` words
+    (all of them when it is shorter) that `text` has in that order. Case, punctuation and
+    markup do not count, so a speaker label, "**", quotation marks or a lead-in ("Daniel
+    says that") do not hide a quote. None when nothing is quoted from `text`."""
+    words = [w.lower() for w in _WORD.findall(passage)]
+    if not words:
+        return None
+    spans = [(m.group().lower(), m.start()) for m in _WORD.finditer(text)]
+    run = min(_QUOTED_RUN, len(words))
+    starts: dict[tuple[str, ...], int] = {}
+    for i in range(len(spans) - run + 1):
+        starts.setdefault(tuple(word for word, _ in spans[i : i + run]), spans[i][1])
+    for j in range(len(words) - run + 1):
+        found = starts.get(tuple(words[j : j + run]))
+        if found is not None:
+            return found
+    return None

@@ -40,6 +40,10 @@ _TYPO_MIN_LETTERS = 4
 # Store lookups per question at most: a question rarely has more than one or two rare words.
 _MAX_LOOKUPS = 4
 _WORD = re.compile(r"[a-z][a-z0-9]*")
+# Where one part of a question ends and another begins.
+_PARTS = re.compile(
+    r"(?<=[.?!;])\s+|,?\s+\b(?:and also|and|also|plus|but|as well as)\b\s+", re.IGNORECASE
+)
 
 
 def answer_confidence(
@@ -76,10 +80,22 @@ class ConfidenceScorer:
         audiences: Sequence[str],
         tenant: str | None = None,
     ) -> float:
+        return self.assess(query, chunks, draft, audiences=audiences, tenant=tenant)[0]
+
+    def assess(
+        self,
+        query: str,
+        chunks: list[ScoredChunk],
+        draft: Draft,
+        *,
+        audiences: Sequence[str],
+        tenant: str | None = None,
+    ) -> tuple[float, list[str]]:
+        """The confidence, and the query's words the content never uses (`uncovered_terms`)."""
         if not chunks or not draft.sources:
-            return 0.0
+            return 0.0, []
         missing = self.uncovered_terms(query, chunks, audiences=audiences, tenant=tenant)
-        return answer_confidence(query, chunks, draft, uncovered=missing)
+        return answer_confidence(query, chunks, draft, uncovered=missing), missing
 
     def uncovered_terms(
         self,
@@ -122,6 +138,25 @@ class ConfidenceScorer:
             )
         )
         return bool(result.nodes)
+
+
+def covered_part(question: str, uncovered: Sequence[str]) -> str | None:
+    """The parts of a question that ask about something else than its `uncovered` words:
+    "How do I reset my password and run payroll?" -> "How do I reset my password". Parts are
+    its sentences and the clauses "and", "also", "plus" or "but" join ("or" offers
+    alternatives of one thing, so it does not split); None when every part names an
+    uncovered word, or when there are none."""
+    if not uncovered:
+        return None
+    parts = [p.strip(" ,;") for p in _PARTS.split(question)]
+    kept = [p for p in parts if p and not set(_WORD.findall(p.lower())) & set(uncovered)]
+    if not kept or len(kept) == len(parts) or not any(_WORD.search(p.lower()) for p in kept):
+        return None
+    joined = kept[0]
+    for part in kept[1:]:
+        joined += " " if joined.endswith((".", "?", "!", ";")) else " and "
+        joined += part
+    return joined
 
 
 def is_everyday(word: str) -> bool:

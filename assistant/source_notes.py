@@ -1,5 +1,7 @@
-"""What a reader should know about an answer's sources: other product versions, unreviewed posts."""
+"""What a reader should know about an answer's sources: other product versions, unreviewed
+posts, and what the question asked that no source covers."""
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from assistant.synthesizers import Draft
@@ -39,3 +41,17 @@ def _other_versions(sources: list[ScoredChunk], product_version: str | None) -> 
 def _unreviewed_community(chunk: ScoredChunk) -> bool:
     meta = chunk.metadata
     return meta.get("source_type") == "thread" and not meta.get("reviewed", True)
+
+
+# The uncovered words are not repeated: a word of the question that only content the caller may
+# not read uses (an internal tool's name) must not come back in a customer-facing answer.
+UNCOVERED_NOTE = "Part of your question is not covered by our help content; this answers the rest."
+
+
+def note_uncovered(draft: Draft, uncovered: Sequence[str]) -> Draft:
+    """Adds a sentence (and warning) saying the question asked for something no content the
+    caller may read covers, so an answer to the rest says plainly that it is partial."""
+    if not draft.text or not uncovered:
+        return draft
+    text = f"{draft.text.rstrip()}\n\n{UNCOVERED_NOTE}"
+    return replace(draft, text=text, warnings=[*draft.warnings, UNCOVERED_NOTE])

@@ -27,6 +27,7 @@ from assistant.answerer import Answerer, readable_audiences
 from assistant.confidence import UNCOVERED_FACTOR
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore
+from assistant.small_talk import is_small_talk
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Audience, Mode
 from benchmarks.common import ROOT, index_dataset, print_table, serving_embedder, write_results
@@ -46,7 +47,10 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     answerable = read_jsonl(DEV / "answerable.jsonl")
-    out_of_scope = read_jsonl(DEV / "out_of_scope.jsonl")
+    # Greetings get the small-talk reply, not a search: nothing to refuse (assistant/small_talk.py).
+    out_of_scope = [
+        q for q in read_jsonl(DEV / "out_of_scope.jsonl") if not is_small_talk(q["question"])
+    ]
     conversations = read_jsonl(DEV / "conversations.jsonl")
     embedder = serving_embedder()
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,8 @@ from typing import Any
 
 AUDIENCES = ("public", "partner", "internal")
 MODES = ("customer", "agent", "internal")
-EXPECTATIONS = ("answer", "refuse")
+# "small_talk": a friendly reply with no sources ("hi", "thanks!"), neither an answer nor a refusal.
+EXPECTATIONS = ("answer", "refuse", "small_talk")
 CONTENT_KINDS = ("kb", "course", "transcript", "thread")
 
 

@@ -112,7 +112,10 @@ class OfflineScorer:
     async def score(self, record: TurnRecord) -> dict[str, float | None]:
         answer = record.answer
         scores: dict[str, float | None] = dict.fromkeys(OFFLINE_METRICS)
-        scores["refusal_accuracy"] = float(answer.refused != record.expects_answer)
+        if record.case.expect == "small_talk":
+            scores["refusal_accuracy"] = float(not answer.refused and not answer.citations)
+        else:
+            scores["refusal_accuracy"] = float(answer.refused != record.expects_answer)
         scores["leak_free"] = float(leak_free(record))
         turn = record.turn
         if record.expects_answer and turn.reference_documents:

@@ -14,7 +14,9 @@ from evals.records import TurnRecord
 
 JUDGE_METRICS = ("faithfulness", "answer_relevancy", "llm_context_precision")
 METRIC_NOTES = {
-    "refusal_accuracy": "answered when it should, refused when it should (every turn)",
+    "refusal_accuracy": (
+        "answered when it should, refused when it should, small talk replied to (every turn)"
+    ),
     "leak_free": "no citation beyond the caller's audience, no canary in the visible text",
     "context_precision": "Ragas IDBasedContextPrecision: retrieved documents that are references",
     "context_recall": "Ragas IDBasedContextRecall: reference documents that were retrieved",

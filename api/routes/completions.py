@@ -30,6 +30,7 @@ from api.text import SafeText
 from assistant.answerer import ticket_text
 from assistant.condense import condense
 from assistant.sessions import Turn
+from assistant.small_talk import is_small_talk, without_small_talk
 from assistant.types import Answer, Citation, InternalNotes, Mode
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -196,10 +197,14 @@ async def chat_completions(
 def standalone_question(questions: list[str]) -> str:
     """The last question made standalone, condensing each earlier one in turn as a session
     does (condensation carries the previous standalone query's topic forward)."""
+    if is_small_talk(questions[-1]):
+        return questions[-1]  # "thanks for that!" is not a follow-up: the Answerer replies
     history: list[Turn] = []
     for question in questions[:-1]:
-        history = [Turn(question, condense(question, history), answer="", refused=False)]
-    return condense(questions[-1], history)
+        if not is_small_talk(question):
+            standalone = condense(without_small_talk(question), history)
+            history = [Turn(question, standalone, answer="", refused=False)]
+    return condense(without_small_talk(questions[-1]), history)
 
 
 def session_id_for(body: CompletionRequest, caller: Caller) -> str:

@@ -784,11 +784,17 @@
       renderRichText(body, data.answer, null);
       content.append(body);
     } else {
-      renderCitedText(content, data.answer, normaliseCitations(data.citations), TEXT.sourcesHeading);
-      const conf = renderConfidence(data.confidence);
+      const citations = normaliseCitations(data.citations);
+      renderCitedText(content, data.answer, citations, TEXT.sourcesHeading);
+      // A reply without sources ("hi" -> "Hello! …") has no confidence worth showing.
+      const conf = citations.length ? renderConfidence(data.confidence) : null;
       if (conf) content.append(conf);
     }
-    const warnings = renderWarnings(data.warnings);
+    // A note the answer text already says ("Part of your question is not covered …") is not repeated.
+    const text = typeof data.answer === "string" ? data.answer : "";
+    const warnings = renderWarnings(
+      (Array.isArray(data.warnings) ? data.warnings : []).filter((w) => !text.includes(w))
+    );
     if (warnings) content.append(warnings);
     const ticket = renderTicket(data.ticket_text);
     if (ticket) content.append(ticket);

@@ -1,0 +1,239 @@
+"""Conversations without an LLM on MTRAG (`../shared/datasets/mtrag-dev`): every conversation's
+user turns replayed in one session, the final answer scored. ANSWERABLE finals: a gold passage
+among the citations (goal >= 85%); UNANSWERABLE finals: refused (goal >= 50%); PARTIAL and
+UNDERSPECIFIED reported too. Ours beside two baselines in the same run: the last turn alone
+(no history) and the condenser we had before (the topic carried into follow-ups, kept below as
+`todays_condense`). A third of the conversations (by a stable hash of their id) is held out:
+tune on `--part dev`, report both.
+
+    .venv/bin/python -m benchmarks.conversations [--dataset DIR] [--limit N] [--part PART]
+        [--out FILE]
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+import numpy as np
+
+from assistant.answerer import Answerer
+from assistant.retriever import HybridRetriever
+from assistant.sessions import SessionStore, Turn
+from assistant.settings import Settings
+from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.text_units import content_terms
+from assistant.wiring import build_embedder
+from benchmarks.common import ROOT, document_name, index_dataset, print_table, write_results
+
+MTRAG = ROOT.parent / "shared" / "datasets" / "mtrag-dev"
+KINDS = ["ANSWERABLE", "UNANSWERABLE", "PARTIAL", "UNDERSPECIFIED"]
+PARTS = ["dev", "held-out"]
+
+# The condenser before issue 22, as it was: a short question that opens like a continuation or
+# leans on a pronoun gets the previous standalone query put in front of it (which chains: each
+# follow-up appends to the last query).
+_CONTINUATION = re.compile(
+    r"^\s*(and|also|but|or|so|then|what about|how about|what if|same for|same with|and if|"
+    r"what else|anything else|instead|too)\b",
+    re.IGNORECASE,
+)
+_ANAPHOR = re.compile(
+    r"\b(it|its|it's|that|this|these|those|they|them|their|there|one|ones|he|she|"
+    r"the same|such|which one)\b",
+    re.IGNORECASE,
+)
+
+
+def todays_condense(question: str, history: list[Turn]) -> str:
+    """The baseline: assistant/condense.py's `condense` before issue 22."""
+    follow_up = bool(_CONTINUATION.match(question)) or (
+        len(question.split()) <= 10 and bool(_ANAPHOR.search(question))
+    )
+    if not history or not follow_up:
+        return question
+    topic = history[-1].standalone
+    new_terms = content_terms(question)
+    if new_terms and new_terms <= content_terms(topic):
+        return topic
+    return f"{topic} {question}"
+
+
+class TodaysAnswerer(Answerer):
+    """The answerer before issue 22: retrieves with the condensed query alone."""
+
+    def retrieval_queries(self, question: str, query: str, history: list[Turn]) -> list[str]:
+        return [query]
+
+
+def part_of(conversation_id: str) -> str:
+    """A stable third of the conversations is held out."""
+    digest = hashlib.sha256(conversation_id.encode("utf-8")).digest()
+    return "held-out" if digest[0] % 3 == 0 else "dev"
+
+
+def read_conversations(dataset: Path) -> list[dict[str, Any]]:
+    lines = (dataset / "conversations.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def replay(
+    answerer: Answerer, conversation: dict[str, Any], *, session: str | None
+) -> tuple[Any, list[float], int]:
+    """The final answer, each turn's milliseconds and the final query's length in characters."""
+    times = []
+    answer = None
+    for question in conversation["turns"]:
+        started = time.perf_counter()
+        answer = answerer.ask(question, session_id=session)
+        times.append((time.perf_counter() - started) * 1000)
+    assert answer is not None
+    return answer, times, len(answer.query)
+
+
+def score(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per answerability: conversations, gold cited and refused rates of their finals."""
+    result: dict[str, Any] = {}
+    for kind in KINDS:
+        items = [r for r in rows if r["answerability"] == kind]
+        with_gold = [r for r in items if r["gold"]]
+        result[kind] = {
+            "conversations": len(items),
+            "gold_cited": mean(r["gold_cited"] for r in with_gold) if with_gold else None,
+            "refused": mean(r["refused"] for r in items) if items else None,
+        }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, default=MTRAG)
+    parser.add_argument("--limit", type=int, default=None, help="the first N conversations")
+    parser.add_argument("--part", choices=[*PARTS, "both"], default="both")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    conversations = read_conversations(args.dataset)
+    if args.part != "both":
+        conversations = [c for c in conversations if part_of(c["id"]) == args.part]
+    conversations = conversations[: args.limit]
+    embedder = build_embedder(Settings())  # the product's default runtime (ONNX)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    latencies: dict[str, list[float]] = {}
+    query_chars: dict[str, list[int]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store, _ = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "index")
+        retriever = HybridRetriever(store, embedder, top_k=Settings().top_k)
+        sessions = SessionStore(f"sqlite:///{Path(tmp) / 'app.db'}")
+        synthesizer = ExtractiveSynthesizer(embedder)
+        threshold = Settings().refusal_threshold
+        systems: dict[str, tuple[Answerer, bool]] = {
+            "ours": (
+                Answerer(retriever, synthesizer, sessions=sessions, refusal_threshold=threshold),
+                True,
+            ),
+            "last turn only": (
+                Answerer(retriever, synthesizer, refusal_threshold=threshold),
+                False,
+            ),
+            "old condenser": (
+                TodaysAnswerer(
+                    retriever,
+                    synthesizer,
+                    sessions=sessions,
+                    refusal_threshold=threshold,
+                    condenser=todays_condense,
+                ),
+                True,
+            ),
+        }
+        for name, (answerer, in_session) in systems.items():
+            rows[name], latencies[name], query_chars[name] = [], [], []
+            for index, conversation in enumerate(conversations):
+                session = f"{name}-{index}" if in_session else None
+                answer, times, chars = replay(answerer, conversation, session=session)
+                gold = set(conversation["gold_docs"])
+                cited = {document_name(c.document) for c in answer.citations}
+                rows[name].append(
+                    {
+                        "id": conversation["id"],
+                        "part": part_of(conversation["id"]),
+                        "turns": len(conversation["turns"]),
+                        "answerability": conversation["answerability"],
+                        "gold": bool(gold),
+                        "gold_cited": float(bool(gold & cited)),
+                        "refused": float(answer.refused),
+                        "confidence": answer.confidence,
+                    }
+                )
+                latencies[name] += times
+                query_chars[name].append(chars)
+        sessions.close()
+        store.close()
+
+    parts = [p for p in PARTS if any(r["part"] == p for r in next(iter(rows.values())))]
+    results: dict[str, Any] = {}
+    for name, items in rows.items():
+        results[name] = {part: score([r for r in items if r["part"] == part]) for part in parts}
+        results[name]["p50_ms"] = float(np.percentile(latencies[name], 50))
+        results[name]["p95_ms"] = float(np.percentile(latencies[name], 95))
+        results[name]["max_query_chars"] = max(query_chars[name])
+
+    def rate(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    for part in parts:
+        counts = score([r for r in rows["ours"] if r["part"] == part])
+        print(f"\n{part}: " + ", ".join(f"{counts[k]['conversations']} {k}" for k in KINDS))
+        print_table(
+            [
+                "system",
+                "ANSWERABLE gold cited",
+                "ANSWERABLE refused",
+                "UNANSWERABLE refused",
+                "PARTIAL gold cited",
+                "PARTIAL refused",
+                "UNDERSPECIFIED refused",
+            ],
+            [
+                [
+                    name,
+                    rate(r[part]["ANSWERABLE"]["gold_cited"]),
+                    rate(r[part]["ANSWERABLE"]["refused"]),
+                    rate(r[part]["UNANSWERABLE"]["refused"]),
+                    rate(r[part]["PARTIAL"]["gold_cited"]),
+                    rate(r[part]["PARTIAL"]["refused"]),
+                    rate(r[part]["UNDERSPECIFIED"]["refused"]),
+                ]
+                for name, r in results.items()
+            ],
+        )
+    print()
+    for name, r in results.items():
+        print(
+            f"{name}: p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms per turn; "
+            f"longest final query {r['max_query_chars']} characters"
+        )
+    path = write_results(
+        "conversations",
+        {
+            "conversations": len(conversations),
+            "turns": sum(len(c["turns"]) for c in conversations),
+            "refusal_threshold": threshold,
+            "results": results,
+            "finals": rows,
+        },
+        args.out,
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
