@@ -155,6 +155,11 @@ class CitationChecker:
             start += len(units[n])
         supports = []
         for claim, vector in zip(claims, claim_vectors, strict=True):
+            # A whole sentence or list item of a cited source, word for word ("Click Done."),
+            # is its own support however short; a fragment of one is not.
+            if any(_plain(claim.body) in _whole_sentences(sources[n - 1]) for n in claim.cited):
+                supports.append(1.0)
+                continue
             terms = content_terms(claim.body)
             found = terms & content_terms(_source_text(claim.cited, sources))
             semantic = max(
@@ -261,6 +266,21 @@ def _lead_ins_cite_their_lists(claims: list[Claim]) -> list[Claim]:
         if claim.lead_in and not claim.cited and i + 1 < len(result):
             result[i] = Claim(claim.text, result[i + 1].cited, lead_in=True)
     return result
+
+
+def _whole_sentences(chunk: ScoredChunk) -> set[str]:
+    return {
+        _plain(sentence)
+        for unit in _source_units(chunk)
+        for line in unit.splitlines()
+        for sentence in split_sentences(line)
+    }
+
+
+def _plain(text: str) -> str:
+    """Lower-case words without list markers, emphasis or citation markers."""
+    text = _LIST_LINE.sub("", _MARKER_WITH_SPACE.sub("", text)).replace("**", "")
+    return " ".join(text.replace("__", "").split()).lower()
 
 
 def _source_units(chunk: ScoredChunk) -> list[str]:

@@ -14,6 +14,8 @@ _TABLE_RULE = re.compile(r"^:?-+:?$")
 # that did (or after another label): longer lines are prose wrapped by the page.
 _LABEL_WORDS = 6
 _ENDS = (".", "!", "?", ":")
+# A transcript's or chat's line that opens with who speaks: "Maya Chen: …".
+_SPEAKER = re.compile(r"^\s*[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: \S")
 # A sentence ends at . ! ? followed by space and an upper-case letter, digit or quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 # Abbreviations whose dot does not end a sentence.
@@ -137,7 +139,8 @@ def _content_terms(text: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class TextUnit:
     # "sentence", "steps", "list", "table", "item" (one line of a list), "row" (one row of a
-    # table, with its header) or "label" (a short line of its own: a menu name, an option)
+    # table, with its header), "label" (a short line of its own: a menu name, an option) or
+    # "asked" (a sentence of a transcript turn that asks a question)
     kind: str
     text: str
     position: int
@@ -252,8 +255,12 @@ def _units(text: str, labels: bool) -> tuple[TextUnit, ...]:
     block_kind = ""
 
     def flush_paragraph() -> None:
-        for sentence in split_sentences(" ".join(paragraph)):
-            units.append(TextUnit("sentence", sentence, len(units)))
+        text = " ".join(paragraph)
+        # A speaker's turn that ends in a question asks, all of it: 'From Elena: "Our check
+        # fails for real events. Why?"' (kind "asked", for answers to skip).
+        asks = labels and _SPEAKER.match(text) and text.rstrip("\"')] ").endswith("?")
+        for sentence in split_sentences(text):
+            units.append(TextUnit("asked" if asks else "sentence", sentence, len(units)))
         paragraph.clear()
 
     def flush_block() -> None:
@@ -290,6 +297,10 @@ def _units(text: str, labels: bool) -> tuple[TextUnit, ...]:
         elif not line.strip() or _HEADING.match(line):
             flush_block()
             flush_paragraph()
+        elif labels and _SPEAKER.match(line):
+            flush_block()
+            flush_paragraph()  # a new speaker's turn: "Daniel Okafor: You can see…"
+            paragraph.append(line.strip())
         elif labels and _is_label(line) and (not paragraph or paragraph[-1].endswith(_ENDS)):
             flush_block()
             flush_paragraph()

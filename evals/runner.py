@@ -141,10 +141,11 @@ def source_chunk(
 
 
 def cited_chunk(citation: Citation, retrieved: list[ScoredChunk]) -> ScoredChunk | None:
-    """The retrieved chunk a citation quotes: same document, text starting with its snippet."""
+    """The retrieved chunk a citation quotes: same document, text holding its snippet (which
+    starts where the quoted words are, for a transcript: at their cue)."""
     snippet = citation.snippet.rstrip("…")
     for chunk in retrieved:
-        if chunk.document == citation.document and " ".join(chunk.text.split()).startswith(snippet):
+        if chunk.document == citation.document and snippet in " ".join(chunk.text.split()):
             return chunk
     return None
 

@@ -11,7 +11,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -81,6 +81,8 @@ def _signpost(unit: TextUnit) -> bool:
 def _asks(unit: TextUnit) -> bool:
     """A sentence that asks something (a webinar attendee's question, a quoted question) is
     never an answer, however many words it shares with the question."""
+    if unit.kind == "asked":
+        return True
     return unit.kind == "sentence" and ("?" in unit.text.rstrip(")\"' ")[-1:] or '?"' in unit.text)
 
 
@@ -200,7 +202,9 @@ class ExtractiveSynthesizer:
             for section in sections
             for block in section.units
             for unit in (block, *list_items(block), *table_rows(block))
-            if not _asks(unit) and not _signpost(unit) and _LETTER.search(unit.text)
+            if (unit.kind == "asked" or not _asks(unit))
+            and not _signpost(unit)
+            and _LETTER.search(unit.text)
         ]
         if not units:
             return []
@@ -213,6 +217,7 @@ class ExtractiveSynthesizer:
         total = sum(weight.values()) or 1.0
         wants_amount = bool(_AMOUNT_QUESTION.search(question))
         candidates = []
+        asked: dict[int, float] = {}  # id of the turn that answers a quoted question: its score
         for (section, unit), terms in zip(units, unit_terms, strict=True):
             from_heading = (section.heading_terms & question_terms) - terms
             words = sum(weight[t] for t in terms) + 0.5 * sum(weight[t] for t in from_heading)
@@ -221,9 +226,20 @@ class ExtractiveSynthesizer:
             # "How many…?" is answered by a unit that states a number.
             fits = wants_amount and bool(_NUMBER.search(_LIST_MARKER.sub("", unit.text)))
             score = min(1.0, score + _ANSWER_TYPE_BONUS * fits) - ORDER_PRIOR * section.order
+            if unit.kind == "asked":
+                # A webinar reads out an attendee's question, then answers it: the turn after
+                # a question like the user's is scored at least as that question.
+                answer = _after_asked(section, unit)
+                if answer is not None:
+                    asked[id(answer)] = max(asked.get(id(answer), 0.0), score)
+                continue
             candidate = _Candidate(section, unit, score, terms, fits)
             if not _dangling(candidate):
                 candidates.append(candidate)
+        return [
+            replace(c, score=max(c.score, asked[id(c.unit)])) if id(c.unit) in asked else c
+            for c in candidates
+        ]
         return candidates
 
     def _procedure(self, ranked: list[_Candidate], best: _Candidate) -> _Candidate | None:
@@ -244,6 +260,12 @@ class ExtractiveSynthesizer:
             return None
         steps = lists[key]
         return _Candidate(steps.section, steps.unit, best_of_list[key], steps.terms)
+
+
+def _after_asked(section: _Section, unit: TextUnit) -> TextUnit | None:
+    """The first unit after a quoted question and the rest of its turn."""
+    later = [u for u in section.units if u.position > unit.position and u.kind != "asked"]
+    return later[0] if later else None
 
 
 def _finest(best: _Candidate, ranked: list[_Candidate]) -> _Candidate:
@@ -342,12 +364,15 @@ class _Composer:
         return start, end
 
     def _opening(self) -> list[str]:
-        """The section's first sentence, when the anchor is further in: what the section is
-        about ("Edit the channels stored on your TV.")."""
-        first = next((i for i, u in enumerate(self.units) if u.kind != "label"), None)
-        if first is None or first >= self.index - 0 or self.units[first].kind != "sentence":
+        """An article's or lesson's section opens by saying what it is about ("Edit the
+        channels stored on your TV."): its first sentence comes first when the anchor is
+        further in. A transcript window or a forum post opens wherever the talk was."""
+        if self.anchor.section.chunk.metadata.get("source_type", "kb") not in ("kb", "course"):
             return []
-        if self.units[first].text.endswith(":"):
+        first = next((i for i, u in enumerate(self.units) if u.kind != "label"), None)
+        if first is None or first >= self.index or self.units[first].kind != "sentence":
+            return []
+        if self.units[first].text.endswith(":") or _signpost(self.units[first]):
             return []
         return [self.units[first].text]
 

@@ -151,3 +151,38 @@ def test_a_menu_path_on_lines_of_its_own_reads_as_a_path() -> None:
     assert "Settings > General > Eco Solution" in text
     assert "Auto Power Off: Turns off the TV if there is no operation for 4 hours." in text
     assert "Motion Lighting" not in text
+
+
+def test_a_short_step_quoted_whole_is_supported_and_a_fragment_is_not() -> None:
+    """The citation check weighs one or two words as weak evidence; a whole sentence of the
+    source, word for word, is a quote, however short."""
+    source = ScoredChunk(
+        "c1",
+        "6. Save your backup codes somewhere safe.\n7. Click **Done**. You'll see the Security page.",
+        {"title": "Two-factor authentication"},
+        1.0,
+    )
+    embedder = FakeEmbedder()
+    vector = np.zeros(embedder.dimension, dtype=np.float32)
+    checker = CitationChecker(embedder)
+    assert checker.check("Click Done. [1]", [source], question_vector=vector).draft is not None
+    assert checker.check("Done. [1]", [source], question_vector=vector).draft is None
+
+
+def test_a_webinar_answers_with_the_reply_to_the_question_read_out(ledgerly: Answerer) -> None:
+    """The attendee's question quoted in the webinar matches best; the speaker's reply after it
+    is the answer."""
+    answer = ledgerly.ask("Do the automatic payment reminders get sent on weekends too?")
+    assert "weekends included" in answer.answer
+    assert "Aisha" not in answer.answer  # the question as read out is not an answer
+
+
+def test_a_signpost_about_the_document_is_not_an_answer() -> None:
+    text = _synthesize(
+        "What are the API rate limits?",
+        "This article explains how API keys and rate limits work.\n\n"
+        "The API allows 120 requests per minute on Starter and Growth, 300 on Scale.",
+        title="API keys and rate limits",
+    )
+    assert "120 requests per minute" in text
+    assert "This article explains" not in text
