@@ -158,7 +158,7 @@ def test_a_short_step_quoted_whole_is_supported_and_a_fragment_is_not() -> None:
     source, word for word, is a quote, however short."""
     source = ScoredChunk(
         "c1",
-        "6. Save your backup codes somewhere safe.\n7. Click **Done**. You'll see the Security page.",
+        "6. Save your backup codes somewhere safe.\n7. Click **Done**. You'll see it is on.",
         {"title": "Two-factor authentication"},
         1.0,
     )
