@@ -1,6 +1,7 @@
-"""Conversations without an LLM on MTRAG (`../shared/datasets/mtrag-dev`): every conversation's
-user turns replayed in one session, the final answer scored. ANSWERABLE finals: a gold passage
-among the citations (goal >= 85%); UNANSWERABLE finals: refused (goal >= 50%); PARTIAL and
+"""Conversations without an LLM on MTRAG (`../shared/datasets/mtrag-dev`): every multi-turn
+conversation's user turns replayed in one session, the final answer scored. ANSWERABLE finals:
+a gold passage among the citations (goal >= 85%); UNANSWERABLE finals: refused (goal >= 50%);
+PARTIAL and
 UNDERSPECIFIED reported too. Ours beside two baselines in the same run: the last turn alone
 (no history) and the condenser we had before (the topic carried into follow-ups, kept below as
 `todays_condense`). A third of the conversations (by a stable hash of their id) is held out:
@@ -120,7 +121,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    conversations = read_conversations(args.dataset)
+    # The goal is about multi-turn finals: a single question is not a conversation.
+    conversations = [c for c in read_conversations(args.dataset) if len(c["turns"]) > 1]
     if args.part != "both":
         conversations = [c for c in conversations if part_of(c["id"]) == args.part]
     conversations = conversations[: args.limit]

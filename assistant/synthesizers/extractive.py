@@ -43,7 +43,7 @@ _ANSWER_TYPE_BONUS = 0.1
 _BLOCKS = ("list", "steps", "table")
 # How far below the best unit one that states the asked-for amount may score and still answer.
 AMOUNT_REACH = 0.15
-ORDER_PRIOR = 0.1  # score taken off per section below the best usable one
+ORDER_PRIOR = 0.1  # score taken off per document retrieval ranked below the first
 
 # Markdown bold/italic markers: answers are pasted into tickets and chats as plain text.
 _EMPHASIS = re.compile(r"\*\*|__")
@@ -53,11 +53,12 @@ _LETTER = re.compile(r"[^\W\d_]")
 # Words an answer to a fact question stays within; a procedure is capped by steps instead.
 FACT_WORDS = 60
 MAX_STEPS = 8
-# A piece of text "says something" once it holds this many content words the question and the
-# section's heading do not: "An export can hold up to 10,000 rows" restates its question.
+# A fact answer goes on past its match until it holds this many content words the question and
+# the section's heading do not ("An export can hold up to 10,000 rows" restates its question)
+# and this many words in all: a match is seldom the whole answer.
 NEW_WORDS = 6
 MIN_WORDS = 40
-# A line repeated this often in one section is page furniture ("Try Now", "Learn more").
+# A label repeated this often across the retrieved sections is page furniture ("Try Now").
 _FURNITURE_REPEATS = 3
 
 
@@ -196,7 +197,7 @@ class ExtractiveSynthesizer:
         """Every unit, list item and table row, scored between 0 and 1: the question's words it
         holds (IDF over these candidates; its heading's words at half weight), its section's
         closeness in meaning, a bonus when it states the amount an amount question asks for,
-        and a small prior for the sections retrieval ranked first."""
+        and a prior for the documents retrieval ranked first."""
         units = [
             (section, unit)
             for section in sections
@@ -217,7 +218,7 @@ class ExtractiveSynthesizer:
         total = sum(weight.values()) or 1.0
         wants_amount = bool(_AMOUNT_QUESTION.search(question))
         candidates = []
-        asked: dict[int, float] = {}  # id of the turn that answers a quoted question: its score
+        asked: dict[tuple[int, int, str], float] = {}  # a reply to a quoted question: its score
         for (section, unit), terms in zip(units, unit_terms, strict=True):
             from_heading = (section.heading_terms & question_terms) - terms
             words = sum(weight[t] for t in terms) + 0.5 * sum(weight[t] for t in from_heading)
@@ -229,18 +230,18 @@ class ExtractiveSynthesizer:
             if unit.kind == "asked":
                 # A webinar reads out an attendee's question, then answers it: the turn after
                 # a question like the user's is scored at least as that question.
-                answer = _after_asked(section, unit)
-                if answer is not None:
-                    asked[id(answer)] = max(asked.get(id(answer), 0.0), score)
+                reply = _after_asked(section, unit)
+                if reply is not None:
+                    place = (section.rank, reply.position, reply.kind)
+                    asked[place] = max(asked.get(place, 0.0), score)
                 continue
             candidate = _Candidate(section, unit, score, terms, fits)
             if not _dangling(candidate):
                 candidates.append(candidate)
         return [
-            replace(c, score=max(c.score, asked[id(c.unit)])) if id(c.unit) in asked else c
+            replace(c, score=max(c.score, asked[_place(c)])) if _place(c) in asked else c
             for c in candidates
         ]
-        return candidates
 
     def _procedure(self, ranked: list[_Candidate], best: _Candidate) -> _Candidate | None:
         """The step list that answers a how-to question: the best-scoring list whose own score,
@@ -260,6 +261,10 @@ class ExtractiveSynthesizer:
             return None
         steps = lists[key]
         return _Candidate(steps.section, steps.unit, best_of_list[key], steps.terms)
+
+
+def _place(candidate: _Candidate) -> tuple[int, int, str]:
+    return candidate.section.rank, candidate.unit.position, candidate.unit.kind
 
 
 def _after_asked(section: _Section, unit: TextUnit) -> TextUnit | None:
@@ -308,7 +313,7 @@ class _Composer:
         self.min_words = options.min_words
         self.anchor = anchor
         self.units = anchor.section.units
-        self.asked = question_terms
+        self.question_terms = question_terms
         self.known = question_terms | anchor.section.heading_terms
         self.index = next(i for i, u in enumerate(self.units) if u.position == anchor.unit.position)
 
@@ -410,13 +415,12 @@ class _Composer:
         return [before.text] if introduces or names_it else []
 
     def _steps(self, block: TextUnit) -> list[str]:
+        """The whole procedure, or its first `max_steps` steps and a pointer to the rest."""
         lines = block.text.splitlines()
-        steps = [i for i, line in enumerate(lines) if _LIST_MARKER.match(line)]
-        if len([i for i in steps if not lines[i][:1].isspace()]) <= self.max_steps:
+        steps = [i for i, line in enumerate(lines) if _LIST_MARKER.match(line) and line[:1] != " "]
+        if len(steps) <= self.max_steps:
             return [block.text]
-        top = [i for i in steps if not lines[i][:1].isspace()]
-        kept = lines[: top[self.max_steps]]
-        return ["\n".join(kept), FULL_STEPS]
+        return ["\n".join(lines[: steps[self.max_steps]]), FULL_STEPS]
 
     def _item(self, block: TextUnit, item: TextUnit) -> list[str]:
         """One list item, after the list's lead-in and the item it is nested under."""
@@ -473,7 +477,7 @@ class _Composer:
             # Past that, a sentence still comes when it holds question words not yet quoted
             # ("… responds with 429 Too Many Requests" after the limits table).
             if enough and not (
-                unit.kind == "sentence" and content_terms(unit.text) & self.asked - so_far
+                unit.kind == "sentence" and content_terms(unit.text) & self.question_terms - so_far
             ):
                 break
             if unit.kind == "label":
@@ -484,8 +488,10 @@ class _Composer:
                 if previous.text.endswith(":"):
                     # The options a lead-in introduces: the ones the question names.
                     options = following[n : n + len(run)]
-                    named = max(options, key=lambda u: len(content_terms(u.text) & self.asked))
-                    if not content_terms(named.text) & self.asked:
+                    named = max(
+                        options, key=lambda u: len(content_terms(u.text) & self.question_terms)
+                    )
+                    if not content_terms(named.text) & self.question_terms:
                         break
                     self.index = self.index + 1 + n + options.index(named)
                     more.append(self._label(named))
