@@ -96,6 +96,8 @@ class _Section:
     chunk: ScoredChunk
     units: list[TextUnit]
     heading_terms: frozenset[str]
+    # Sentences other retrieved sections have too: disclaimers, not what this one is about.
+    boilerplate: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,12 @@ class ExtractiveSynthesizer:
         ]
         # A label repeated across the sections is page furniture ("Try Now", "Learn more").
         labels = Counter(u.text for _, _, units in usable for u in units if u.kind == "label")
+        shared = Counter(
+            text
+            for _, _, units in usable
+            for text in {u.text for u in units if u.kind == "sentence"}
+        )
+        boilerplate = frozenset(text for text, count in shared.items() if count > 1)
         sections: list[_Section] = []
         documents: dict[str, int] = {}
         for rank, chunk, units in usable:
@@ -190,7 +198,7 @@ class ExtractiveSynthesizer:
             heading = content_terms(str(chunk.metadata.get("title_path", chunk.title)))
             # Retrieval ranks documents well; which section of one answers is the units' call.
             order = documents.setdefault(chunk.document, len(documents))
-            sections.append(_Section(rank, order, chunk, kept, frozenset(heading)))
+            sections.append(_Section(rank, order, chunk, kept, frozenset(heading), boilerplate))
         return sections
 
     def _candidates(self, question: str, sections: list[_Section]) -> list[_Candidate]:
@@ -320,13 +328,15 @@ class _Composer:
     def parts(self) -> list[str]:
         unit = self.anchor.unit
         block = self.units[self.index]
+        opening = self._opening()
         start, end = self._run(self.index)
         if unit.kind == "label" and not self._in_options() and end - start >= 2:
             # The anchor is part of a menu path: the whole path, then what it leads to.
             path = " > ".join(u.text for u in self.units[start:end])
             self.index = end - 1
             description = self._description()
-            parts = [*self._opening(), f"{path}: {description}" if description else path]
+            said = f"{path}: {description}" if description else path
+            parts = [*(o for o in opening if o not in description), said]
             return [*parts, *self._more(parts)]
         if unit.kind == "steps":
             body = self._steps(block)
@@ -339,7 +349,7 @@ class _Composer:
         else:
             body = [_plain(block.text) if block.kind == "sentence" else block.text]
         body += self._introduced(block)
-        parts = list(dict.fromkeys([*self._opening(), *self._path(), *self._lead(), *body]))
+        parts = list(dict.fromkeys([*opening, *self._path(), *self._lead(), *body]))
         if unit.kind != "steps":
             parts += self._more(parts)
         return parts
@@ -377,9 +387,10 @@ class _Composer:
         first = next((i for i, u in enumerate(self.units) if u.kind != "label"), None)
         if first is None or first >= self.index or self.units[first].kind != "sentence":
             return []
-        if self.units[first].text.endswith(":") or _signpost(self.units[first]):
+        opening = self.units[first]
+        if opening.text.endswith(":") or _signpost(opening):
             return []
-        return [self.units[first].text]
+        return [] if opening.text in self.anchor.section.boilerplate else [opening.text]
 
     def _path(self) -> list[str]:
         """The run of labels (menu names) that opens the section before the anchor: where in

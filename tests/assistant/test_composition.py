@@ -186,3 +186,29 @@ def test_a_signpost_about_the_document_is_not_an_answer() -> None:
     )
     assert "120 requests per minute" in text
     assert "This article explains" not in text
+
+
+def test_a_disclaimer_other_sections_repeat_does_not_open_an_answer() -> None:
+    disclaimer = "The image on your TV may differ depending on the model."
+    chunks = [
+        ScoredChunk(
+            f"c{n}",
+            f"{disclaimer}\n{text}",
+            {"document": f"{n}.md", "title": title, "source_type": "kb"},
+            1.0 - n / 10,
+            similarity=0.6,
+        )
+        for n, (title, text) in enumerate(
+            [
+                ("Bixby", "Say a command.\nTo change Bixby's voice style, open Bixby settings."),
+                ("Voice", "Voice Guide reads the menus aloud."),
+            ]
+        )
+    ]
+    embedder = FakeEmbedder()
+    vector = np.zeros(embedder.dimension, dtype=np.float32)
+    draft = ExtractiveSynthesizer(embedder).synthesize(
+        "How do I change the voice style of Bixby?", chunks, question_vector=vector
+    )
+    assert "open Bixby settings" in draft.text
+    assert disclaimer not in draft.text
