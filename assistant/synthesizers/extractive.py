@@ -27,8 +27,9 @@ from assistant.text_units import (
 )
 from assistant.types import ScoredChunk
 
+# At the start of the question or of any sentence in it ("oops, wrong list. can I undo it?").
 _HOW_TO = re.compile(
-    r"^\s*(how (do|can|should|would|to)\b|how do i|steps? to|what are the steps|"
+    r"(?:^|[.!?,;]\s)\s*(how (do|can|should|would|to)\b|how do i|steps? to|what are the steps|"
     r"(can|could) (i|you|we)\b|where (do|can) i|i (want|need|would like) to)",
     re.IGNORECASE,
 )
@@ -43,12 +44,16 @@ _ANSWER_TYPE_BONUS = 0.1
 _BLOCKS = ("list", "steps", "table")
 # How far below the best unit one that states the asked-for amount may score and still answer.
 AMOUNT_REACH = 0.15
+# How far below the best unit a step list may score and still answer a how-to question.
+PROCEDURE_REACH = 0.15
 ORDER_PRIOR = 0.1  # score taken off per document retrieval ranked below the first
 
 # Markdown bold/italic markers: answers are pasted into tickets and chats as plain text.
 _EMPHASIS = re.compile(r"\*\*|__")
 _LIST_MARKER = re.compile(r"^\s*(\d+[.)]|[-*•])\s+")
 _LETTER = re.compile(r"[^\W\d_]")
+# "Settings > Data > Import history": where in the product something is done.
+_MENU_PATH = re.compile(r"\w[\w*]* > [\w*]")
 
 # Words an answer to a fact question stays within; a procedure is capped by steps instead.
 FACT_WORDS = 60
@@ -157,7 +162,7 @@ class ExtractiveSynthesizer:
             best = amount
         anchor = procedure or best
         question_terms = content_terms(_HOW_MUCH.sub(" ", question))
-        parts = _Composer(self, anchor, question_terms).parts()
+        parts = _Composer(self, anchor, question_terms, how_to=is_how_to(question)).parts()
         # The order prior picks among sections; how well the anchor matches is its support.
         support = anchor.score + ORDER_PRIOR * anchor.section.order
         return _render(anchor.section, parts, support=support)
@@ -265,9 +270,12 @@ class ExtractiveSynthesizer:
         if not lists:
             return None
         key = max(lists, key=lambda k: best_of_list[k])
-        if best_of_list[key] < best.score - 0.15:
-            return None
         steps = lists[key]
+        # Within the best unit's section a procedure may score a little lower and still be the
+        # answer; elsewhere it has to match about as well.
+        reach = PROCEDURE_REACH if steps.section is best.section else PROCEDURE_REACH / 3
+        if best_of_list[key] < best.score - reach:
+            return None
         return _Candidate(steps.section, steps.unit, best_of_list[key], steps.terms)
 
 
@@ -313,8 +321,14 @@ class _Composer:
     """The parts of the anchor's section that answer, in reading order."""
 
     def __init__(
-        self, options: ExtractiveSynthesizer, anchor: _Candidate, question_terms: set[str]
+        self,
+        options: ExtractiveSynthesizer,
+        anchor: _Candidate,
+        question_terms: set[str],
+        *,
+        how_to: bool,
     ) -> None:
+        self.how_to = how_to
         self.fact_words = options.fact_words
         self.max_steps = options.max_steps
         self.new_words = options.new_words
@@ -349,7 +363,8 @@ class _Composer:
         else:
             body = [_plain(block.text) if block.kind == "sentence" else block.text]
         body += self._introduced(block)
-        parts = list(dict.fromkeys([*opening, *self._path(), *self._lead(), *body]))
+        lead = self._lead() or self._instruction(body)
+        parts = list(dict.fromkeys([*opening, *self._path(), *lead, *body]))
         if unit.kind != "steps":
             parts += self._more(parts)
         return parts
@@ -388,7 +403,7 @@ class _Composer:
         if first is None or first >= self.index or self.units[first].kind != "sentence":
             return []
         opening = self.units[first]
-        if opening.text.endswith(":") or _signpost(opening):
+        if opening.text.endswith(":") or _signpost(opening) or _asks(opening):
             return []
         return [] if opening.text in self.anchor.section.boilerplate else [opening.text]
 
@@ -424,6 +439,17 @@ class _Composer:
         introduces = before.text.endswith(":")
         names_it = self.anchor.unit.kind == "steps" and content_terms(before.text) & self.known
         return [before.text] if introduces or names_it else []
+
+    def _instruction(self, body: list[str]) -> list[str]:
+        """For a how-to answered by a sentence that names no menu path, the nearest sentence
+        before it in the section that does: "Go to Settings > Data > Import history … click
+        Undo." before "Undo removes the customers the import created"."""
+        if not self.how_to or any(_MENU_PATH.search(part) for part in body):
+            return []
+        for unit in reversed(self.units[: self.index]):
+            if unit.kind == "sentence" and _MENU_PATH.search(unit.text):
+                return [unit.text]
+        return []
 
     def _steps(self, block: TextUnit) -> list[str]:
         """The whole procedure, or its first `max_steps` steps and a pointer to the rest."""

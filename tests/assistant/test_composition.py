@@ -212,3 +212,11 @@ def test_a_disclaimer_other_sections_repeat_does_not_open_an_answer() -> None:
     )
     assert "open Bixby settings" in draft.text
     assert disclaimer not in draft.text
+
+
+def test_a_how_to_gets_the_instruction_before_the_sentence_that_matched(
+    ledgerly: Answerer,
+) -> None:
+    answer = ledgerly.ask("oops, I imported the wrong customer list. can I undo it?")
+    assert "Settings > Data > Import history" in answer.answer
+    assert not answer.answer.startswith("Made a mistake?")
