@@ -510,7 +510,10 @@ class _Composer:
             unit = following[n]
             said = [*parts, *more]
             so_far = content_terms(" ".join(said))
-            enough = len(so_far - self.known) >= self.new_words and _words(said) >= self.min_words
+            # A table row or list item is a whole fact; a sentence or label seldom is.
+            enough = self.anchor.unit.kind in ("row", "item") or (
+                len(so_far - self.known) >= self.new_words and _words(said) >= self.min_words
+            )
             # Past that, a sentence still comes when it holds question words not yet quoted
             # ("… responds with 429 Too Many Requests" after the limits table).
             if enough and not (

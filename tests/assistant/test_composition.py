@@ -220,3 +220,9 @@ def test_a_how_to_gets_the_instruction_before_the_sentence_that_matched(
     answer = ledgerly.ask("oops, I imported the wrong customer list. can I undo it?")
     assert "Settings > Data > Import history" in answer.answer
     assert not answer.answer.startswith("Made a mistake?")
+
+
+def test_which_plan_is_answered_by_the_row_with_its_header(ledgerly: Answerer) -> None:
+    answer = ledgerly.ask("Which plan do I need for SAML single sign-on?")
+    assert "SAML single sign-on; Starter: No; Growth: No; Scale: Yes" in answer.answer
+    assert "|" not in answer.answer
