@@ -195,15 +195,11 @@ async def chat_completions(
 
 
 def standalone_question(questions: list[str]) -> str:
-    """The last question made standalone, condensing each earlier one in turn as a session
-    does (condensation carries the previous standalone query's topic forward)."""
+    """The last question made standalone as a session makes it: after the user's previous
+    questions (assistant/condense.py)."""
     if is_small_talk(questions[-1]):
         return questions[-1]  # "thanks for that!" is not a follow-up: the Answerer replies
-    history: list[Turn] = []
-    for question in questions[:-1]:
-        if not is_small_talk(question):
-            standalone = condense(without_small_talk(question), history)
-            history = [Turn(question, standalone, answer="", refused=False)]
+    history = [Turn(question, question, answer="", refused=False) for question in questions[:-1]]
     return condense(without_small_talk(questions[-1]), history)
 
 
