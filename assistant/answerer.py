@@ -139,8 +139,9 @@ class Answerer:
                 self.sessions.append(session_id, turn, starts_session=starts_session, tenant=tenant)
             yield Finished(reply)
             return
-        query = self.condenser(without_small_talk(question), history)
-        queries = self.retrieval_queries(without_small_talk(question), query, history)
+        asked = without_small_talk(question)  # "hi, how do I…?" asks "how do I…?"
+        query = self.condenser(asked, history)
+        queries = self.retrieval_queries(asked, query, history)
         key = AnswerKey.of(
             " ".join(queries),  # a follow-up's answer depends on the question as asked too
             audience=audience,

@@ -65,10 +65,6 @@ def rouge_l(candidate: str, reference: str) -> tuple[float, float]:
     return common / len(ref), common / len(cand)
 
 
-def rouge_l_recall(candidate: str, reference: str) -> float:
-    return rouge_l(candidate, reference)[0]
-
-
 def first_words(chunk: ScoredChunk | None) -> str:
     return " ".join(chunk.text.split()[:FIRST_WORDS]) if chunk else ""
 

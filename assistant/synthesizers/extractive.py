@@ -148,12 +148,15 @@ class ExtractiveSynthesizer:
         self, question: str, chunks: Sequence[ScoredChunk], *, question_vector: np.ndarray
     ) -> Draft:
         sections = self._sections(chunks)
-        candidates = self._candidates(question, sections)
+        # "How long…" asks for a duration: "long" is the question's form, not its subject.
+        question_terms = content_terms(_HOW_MUCH.sub(" ", question))
+        candidates = self._candidates(question, question_terms, sections)
         if not candidates:
             return Draft(text="", sources=[], support=0.0)
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)  # ties: reading order
         best = ranked[0]
-        procedure = self._procedure(ranked, best) if is_how_to(question) else None
+        how_to = is_how_to(question)
+        procedure = self._procedure(ranked, best) if how_to else None
         if best.unit.kind in _BLOCKS:
             best = _finest(best, ranked)
         # "How long…?" is answered by the unit that states the duration, when one comes close.
@@ -161,8 +164,7 @@ class ExtractiveSynthesizer:
         if amount is not None and not best.fits and amount.score >= best.score - AMOUNT_REACH:
             best = amount
         anchor = procedure or best
-        question_terms = content_terms(_HOW_MUCH.sub(" ", question))
-        parts = _Composer(self, anchor, question_terms, how_to=is_how_to(question)).parts()
+        parts = _Composer(self, anchor, question_terms, how_to=how_to).parts()
         # The order prior picks among sections; how well the anchor matches is its support.
         support = anchor.score + ORDER_PRIOR * anchor.section.order
         return _render(anchor.section, parts, support=support)
@@ -206,7 +208,9 @@ class ExtractiveSynthesizer:
             sections.append(_Section(rank, order, chunk, kept, frozenset(heading), boilerplate))
         return sections
 
-    def _candidates(self, question: str, sections: list[_Section]) -> list[_Candidate]:
+    def _candidates(
+        self, question: str, question_terms: set[str], sections: list[_Section]
+    ) -> list[_Candidate]:
         """Every unit, list item and table row, scored between 0 and 1: the question's words it
         holds (IDF over these candidates; its heading's words at half weight), its section's
         closeness in meaning, a bonus when it states the amount an amount question asks for,
@@ -222,8 +226,6 @@ class ExtractiveSynthesizer:
         ]
         if not units:
             return []
-        # "How long…" asks for a duration: "long" is the question's form, not its subject.
-        question_terms = content_terms(_HOW_MUCH.sub(" ", question))
         unit_terms = [frozenset(content_terms(u.text) & question_terms) for _, u in units]
         count = len(units)
         frequency = Counter(t for terms in unit_terms for t in terms)
