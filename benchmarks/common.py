@@ -5,13 +5,26 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMSUNG = ROOT.parent / "shared" / "datasets" / "samsung-tv"
 RESULTS = Path(__file__).resolve().parent / "results"
+# The packages whose versions decide a result: recorded in every result file.
+RECORDED_PACKAGES = [
+    "qdrant-edge-py",
+    "qdrant-client",
+    "llama-index-core",
+    "onnxruntime",
+    "sentence-transformers",
+    "torch",
+    "numpy",
+    "ragas",
+]
 
 
 def serving_embedder() -> Any:
@@ -40,10 +53,37 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
 def write_results(name: str, data: dict[str, Any], out: Path | None = None) -> Path:
     path = out or RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"benchmark": name, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    meta: dict[str, Any] = {
+        "benchmark": name,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     meta["machine"] = f"{platform.machine()}, {platform.python_version()}"
+    meta["cores"] = os.cpu_count()
+    meta["load_average"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine
+    meta["commit"] = _commit()
+    meta["packages"] = {name: _version(name) for name in RECORDED_PACKAGES}
     path.write_text(json.dumps({**meta, **data}, indent=2), encoding="utf-8")
     return path
+
+
+def _commit() -> str:
+    """HEAD's id, "+dirty" when the working tree has changes; "unknown" outside git."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def index_dataset(docs: Path, embedder: Any, folder: Path) -> tuple[Any, Any]:

@@ -7,6 +7,10 @@ UNDERSPECIFIED reported too. Ours beside two baselines in the same run: the last
 `todays_condense`). A third of the conversations (by a stable hash of their id) is held out:
 tune on `--part dev`, report both.
 
+A fourth run never refuses ("ours, no refusal"): from its finals' confidences, a sweep of the
+refusal threshold shows what each cut would trade, ANSWERABLE finals citing gold against
+UNANSWERABLE ones refused (the table, and a chart beside the JSON).
+
     .venv/bin/python -m benchmarks.conversations [--dataset DIR] [--limit N] [--part PART]
         [--out FILE]
 """
@@ -36,6 +40,8 @@ from benchmarks.common import ROOT, document_name, index_dataset, print_table, w
 MTRAG = ROOT.parent / "shared" / "datasets" / "mtrag-dev"
 KINDS = ["ANSWERABLE", "UNANSWERABLE", "PARTIAL", "UNDERSPECIFIED"]
 PARTS = ["dev", "held-out"]
+NEVER_REFUSING = "ours, no refusal"
+SWEEP = [round(0.30 + 0.02 * i, 2) for i in range(11)]
 
 # The condenser before issue 22, as it was: a short question that opens like a continuation or
 # leans on a pronoun gets the previous standalone query put in front of it (which chains: each
@@ -112,6 +118,56 @@ def score(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def sweep(rows: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """For each refusal threshold in `SWEEP`: the ANSWERABLE finals (with gold) that would
+    cite gold and the UNANSWERABLE ones that would be refused, from finals never refused."""
+    answerable = [r for r in rows if r["answerability"] == "ANSWERABLE" and r["gold"]]
+    unanswerable = [r for r in rows if r["answerability"] == "UNANSWERABLE"]
+    return [
+        {
+            "threshold": threshold,
+            "answerable_gold_cited": mean(
+                r["gold_cited"] * (r["confidence"] >= threshold) for r in answerable
+            ),
+            "unanswerable_refused": mean(r["confidence"] < threshold for r in unanswerable),
+        }
+        for threshold in SWEEP
+    ]
+
+
+def plot_sweep(sweeps: dict[str, list[dict[str, float]]], threshold: float, path: Path) -> None:
+    """ANSWERABLE cited and UNANSWERABLE refused against the threshold, one line per part,
+    with the goals and the product's threshold marked."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4))
+    axes = figure.subplots()
+    for part, points in sweeps.items():
+        x = [p["threshold"] for p in points]
+        style = "-" if part == "dev" else "--"
+        axes.plot(
+            x,
+            [p["answerable_gold_cited"] for p in points],
+            "b" + style,
+            label=f"ANSWERABLE cite gold ({part})",
+        )
+        axes.plot(
+            x,
+            [p["unanswerable_refused"] for p in points],
+            "r" + style,
+            label=f"UNANSWERABLE refused ({part})",
+        )
+    axes.axhline(0.85, color="b", linewidth=0.5, linestyle=":")
+    axes.axhline(0.50, color="r", linewidth=0.5, linestyle=":")
+    axes.axvline(threshold, color="grey", linewidth=0.8)
+    axes.set_xlabel("refusal threshold (grey: the product's)")
+    axes.set_ylabel("share of multi-turn finals")
+    axes.set_title("MTRAG: what each refusal threshold trades (dotted: goals)")
+    axes.legend(fontsize=7, loc="lower left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--dataset", type=Path, default=MTRAG)
@@ -153,6 +209,10 @@ def main() -> None:
                     refusal_threshold=threshold,
                     condenser=todays_condense,
                 ),
+                True,
+            ),
+            NEVER_REFUSING: (
+                Answerer(retriever, synthesizer, sessions=sessions, refusal_threshold=0.0),
                 True,
             ),
         }
@@ -218,6 +278,23 @@ def main() -> None:
             ],
         )
     print()
+    sweeps = {p: sweep([r for r in rows[NEVER_REFUSING] if r["part"] == p]) for p in parts}
+    print("\nrefusal threshold sweep (from the finals never refused):")
+    print_table(
+        ["threshold", *[f"{p}: {label}" for p in parts for label in ("ANS cite", "UNANS refused")]],
+        [
+            [
+                point["threshold"],
+                *[
+                    rate(sweeps[p][i][key])
+                    for p in parts
+                    for key in ("answerable_gold_cited", "unanswerable_refused")
+                ],
+            ]
+            for i, point in enumerate(sweeps[parts[0]])
+        ],
+    )
+    print()
     for name, r in results.items():
         print(
             f"{name}: p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms per turn; "
@@ -230,11 +307,14 @@ def main() -> None:
             "turns": sum(len(c["turns"]) for c in conversations),
             "refusal_threshold": threshold,
             "results": results,
+            "threshold_sweep": sweeps,
             "finals": rows,
         },
         args.out,
     )
-    print(f"wrote {path}")
+    chart = path.with_name(path.stem + "_threshold.png")
+    plot_sweep(sweeps, threshold, chart)
+    print(f"wrote {path} and {chart.name}")
 
 
 if __name__ == "__main__":
