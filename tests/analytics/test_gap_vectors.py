@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
+from assistant.analytics import gaps
 from assistant.analytics.gaps import GapAnalyzer, GapReport
 from assistant.answerer import REFUSAL
 from assistant.embedders import Embedder
@@ -46,9 +47,8 @@ class CountingEmbedder:
         return self.inner.count_tokens(text)
 
     def questions_embedded(self) -> int:
-        from assistant.analytics.gaps import _PROBE
-
-        return sum(t != _PROBE for t in self.texts)
+        probe = getattr(gaps, "_PROBE", None)
+        return sum(t != probe for t in self.texts)
 
 
 def log_questions(log: QuestionLog, count: int, *, start: int = 0) -> None:
