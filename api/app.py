@@ -1,6 +1,7 @@
 """The FastAPI app: chat APIs, feedback, health, metrics and the chat page; heavy objects built
 once in the lifespan."""
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -58,6 +59,9 @@ def create_app(
     )
     app.state.rate_limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
     app.state.metrics = Metrics()
+    # Keys the chat completions' session ids (api/routes/completions.py): only the server
+    # can tell the id of a conversation, so knowing the messages is not enough to join it.
+    app.state.session_secret = secrets.token_bytes(32)
     app.state.ingest_gate = ingest.IngestGate(
         settings.ingest_root,
         data_dir=None if settings.qdrant_url else settings.data_dir,

@@ -7,9 +7,10 @@ To keep keys out of the keys file, store their digests; print a file line with
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.sessions import SessionOwner, caller_identity
 from assistant.types import Audience
 
 
@@ -18,6 +19,18 @@ class Caller:
     audience: Audience
     tenant: str | None = None
     key_id: str | None = None  # a short hash of the key, safe to log
+    key_digest: str | None = field(default=None, repr=False)  # the key's SHA-256; None: no key
+
+    def session_owner(self) -> SessionOwner:
+        """Whose sessions this caller continues: those its key started with the same audience
+        and tenant. Anonymous callers share one identity, so they continue a session only by
+        its unguessable id, never one a key started, and name no session themselves."""
+        tenant = self.tenant or ""
+        if self.key_digest is None:
+            identity = caller_identity("anonymous", self.audience.value, tenant)
+        else:
+            identity = caller_identity("key", self.key_digest, self.audience.value, tenant)
+        return SessionOwner(identity, self.tenant, names_sessions=self.key_digest is not None)
 
 
 class AuthError(Exception):
@@ -93,4 +106,4 @@ class KeyRing:
                 match = entry
         if match is None:
             raise AuthError(401, "unauthorized", "Unknown API key.")
-        return Caller(match[0], match[1], digest[:8])
+        return Caller(match[0], match[1], digest[:8], digest)

@@ -17,7 +17,7 @@ from assistant.confidence import ConfidenceScorer, covered_part
 from assistant.conflicts import note_conflicts
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore, Turn
+from assistant.sessions import SessionOwner, SessionStore, Turn
 from assistant.small_talk import is_small_talk, small_talk_reply, without_small_talk
 from assistant.source_notes import note_sources, note_uncovered
 from assistant.synthesizers import (
@@ -87,6 +87,7 @@ class Answerer:
         product_version: str | None = None,
         page: str | None = None,
         tenant: str | None = None,
+        owner: SessionOwner | None = None,
     ) -> Answer:
         events = self.stream(
             question,
@@ -96,6 +97,7 @@ class Answerer:
             product_version=product_version,
             page=page,
             tenant=tenant,
+            owner=owner,
         )
         return final_answer(events)
 
@@ -109,6 +111,7 @@ class Answerer:
         product_version: str | None = None,
         page: str | None = None,
         tenant: str | None = None,
+        owner: SessionOwner | None = None,
     ) -> Iterator[AnswerEvent]:
         """The answer as it is written: `TextDelta`s (an LLM's tokens as they come; otherwise
         the finished text in word-sized pieces), a `Retraction` when text already shown is
@@ -117,14 +120,17 @@ class Answerer:
 
         `product_version` prefers content for that version; `page` (where the user is in the
         product, e.g. `/settings/reminders`) ranks content made for that page higher. `tenant`
-        adds that tenant's content to the shared content; its sessions are its own.
+        adds that tenant's content to the shared content. `owner` is who asks (default: an
+        operator with this audience and tenant): only the owner that started a session
+        continues it; anyone else sending its id gets a new conversation.
         """
         started = time.perf_counter()
-        if self.sessions and session_id and not self.sessions.claim(session_id, tenant=tenant):
-            session_id = None  # another tenant's conversation: start a new one instead
+        owner = owner or SessionOwner.operator(audience=audience.value, tenant=tenant)
+        if self.sessions and session_id and not self.sessions.claim(session_id, owner):
+            session_id = None  # someone else's conversation: start a new one instead
         history = self.sessions.history(session_id) if self.sessions and session_id else []
-        starts_session = session_id is None
-        session_id = session_id or uuid.uuid4().hex
+        starts_for = owner if session_id is None else None
+        session_id = session_id or uuid.uuid4().hex  # 122 random bits: not to be guessed
         if is_small_talk(question):  # "hi", "thanks!": nothing to search, nothing to log
             reply = Answer(
                 answer=small_talk_reply(question),
@@ -136,7 +142,7 @@ class Answerer:
             if self.sessions:  # the turn keeps the conversation's topic for what follows
                 topic = history[-1].standalone if history else ""
                 turn = Turn(question, topic, reply.answer, refused=False)
-                self.sessions.append(session_id, turn, starts_session=starts_session, tenant=tenant)
+                self.sessions.append(session_id, turn, starts_for=starts_for)
             yield Finished(reply)
             return
         asked = without_small_talk(question)  # "hi, how do I…?" asks "how do I…?"
@@ -159,7 +165,7 @@ class Answerer:
             if self.cache and keep:
                 self.cache.put(key, answer, writes=writes)
         turn = Turn(question, query, answer.answer, answer.refused)
-        self._remember(turn, answer, session_id, starts_session, tenant, started, key)
+        self._remember(turn, answer, session_id, starts_for, started, key)
         yield Finished(answer)
 
     def _remember(
@@ -167,8 +173,7 @@ class Answerer:
         turn: Turn,
         answer: Answer,
         session_id: str,
-        starts_session: bool,
-        tenant: str | None,
+        starts_for: SessionOwner | None,
         started: float,
         key: AnswerKey,
     ) -> None:
@@ -193,8 +198,7 @@ class Answerer:
             self.sessions.append(
                 session_id,
                 turn,
-                starts_session=starts_session,
-                tenant=tenant,
+                starts_for=starts_for,
                 also=log_row if log else None,
             )
             if log:
@@ -276,6 +280,7 @@ class Answerer:
         product_version: str | None = None,
         page: str | None = None,
         tenant: str | None = None,
+        owner: SessionOwner | None = None,
     ) -> Iterator[AnswerEvent]:
         """One query: its answer. Several (a follow-up: the standalone query, then the question
         as asked): the results of each fused, and the more confident of the answers written

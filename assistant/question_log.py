@@ -4,21 +4,37 @@ The knowledge-gap report reads it: which questions were refused, answered with l
 or rated thumbs-down, and which documents answers cite. Question text is redacted (e-mail
 addresses, phone and card numbers) before it is stored, and records older than the retention
 period are deleted together with their conversation turns and ratings.
+
+Each gap question's query vector is kept in its row once a report has embedded it (with the
+model that made it), so later reports embed only questions asked since. Rows logged before
+the columns existed get them on open, empty: they are filled as reports need them.
 """
 
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import DateTime, Float, Integer, String, Text, delete, insert, select
+from sqlalchemy import (
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
 from assistant.feedback import FeedbackRow, Rating
 from assistant.redaction import redact
-from assistant.sessions import Base, TurnRow, insert_row, write_session
+from assistant.sessions import Base, TurnRow, add_missing_columns, insert_row, write_session
 from assistant.types import Answer
 
 _PURGE_EVERY = dt.timedelta(hours=1)
@@ -39,9 +55,19 @@ class QuestionRow(Base):
     refused: Mapped[int] = mapped_column(Integer)
     citations: Mapped[str] = mapped_column(Text)  # JSON list of CitedSource fields
     latency_ms: Mapped[float] = mapped_column(Float)
+    # The query's unit vector as float32 bytes, and which model made it (see `vectors`).
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    vector_model: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
-_INSERT = insert(Base.metadata.tables[QuestionRow.__tablename__])
+_TABLE = Base.metadata.tables[QuestionRow.__tablename__]
+_INSERT = insert(_TABLE)
+_STORE_VECTOR = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(vector=bindparam("vector"), vector_model=bindparam("model"))
+)
+_IDS_PER_QUERY = 500  # SQLite allows a few thousand bound parameters per statement at least
 
 
 @dataclass(frozen=True)
@@ -95,6 +121,7 @@ class QuestionLog:
         self._lock = threading.Lock()
         self._last_purge: dt.datetime | None = None
         Base.metadata.create_all(engine)
+        add_missing_columns(engine, _TABLE)
         self.purge()
 
     def record(
@@ -158,7 +185,7 @@ class QuestionLog:
         self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
     ) -> list[LoggedQuestion]:
         """Questions asked at or after `since` and before `until`, oldest first."""
-        query = select(QuestionRow)
+        query = select(QuestionRow).options(defer(QuestionRow.vector))
         if since is not None:
             query = query.where(QuestionRow.created_at >= since)
         if until is not None:
@@ -175,6 +202,29 @@ class QuestionLog:
                 ).all()
                 ratings = {turn_id: Rating(rating) for turn_id, rating in feedback}  # latest wins
             return [_logged(r, ratings.get(r.turn_id) if r.turn_id else None) for r in rows]
+
+    def vectors(self, ids: Iterable[int], *, model: str) -> dict[int, bytes]:
+        """The stored query vectors `model` made for these questions (those it has), by id."""
+        found: dict[int, bytes] = {}
+        with Session(self._engine) as db:
+            for chunk in _chunks(sorted(set(ids))):
+                rows = db.execute(
+                    select(QuestionRow.id, QuestionRow.vector).where(
+                        QuestionRow.id.in_(chunk),
+                        QuestionRow.vector_model == model,
+                        QuestionRow.vector.is_not(None),
+                    )
+                )
+                found.update({i: bytes(vector) for i, vector in rows if vector is not None})
+        return found
+
+    def store_vectors(self, vectors: dict[int, bytes], *, model: str) -> None:
+        """Keeps query vectors (float32 bytes) with their questions, made by `model`."""
+        if not vectors:
+            return
+        rows = [{"row_id": i, "vector": v, "model": model} for i, v in vectors.items()]
+        with write_session(self._engine) as db:
+            db.connection().execute(_STORE_VECTOR, rows)
 
     def purge(self) -> int:
         """Deletes questions, ratings and conversation turns older than the retention period;
@@ -204,6 +254,11 @@ class QuestionLog:
             due = self._last_purge is None or self._clock() - self._last_purge >= _PURGE_EVERY
         if due:
             self.purge()
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        yield ids[start : start + _IDS_PER_QUERY]
 
 
 def _logged(row: QuestionRow, rating: Rating | None) -> LoggedQuestion:

@@ -2,10 +2,12 @@
 
 Each turn keeps the question as asked, the standalone query it was condensed to, and the
 answer, so follow-ups can be condensed and conversations reviewed later. A session belongs to
-the tenant that started it: no other tenant can continue it and read its history.
+the caller that started it (its key, audience and tenant): nobody else can continue it, read
+its history through a follow-up or rate its answers.
 """
 
 import datetime as dt
+import hashlib
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -13,9 +15,21 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, insert, select
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import Insert
 
@@ -40,12 +54,41 @@ class TurnRow(Base):
 
 class SessionOwnerRow(Base):
     """Who started a session: a table of its own, so databases made before tenants existed
-    gain it without a migration."""
+    gain it without a migration. `caller` came later (`add_missing_columns`): NULL in rows
+    from before it, whose caller nobody can prove to be."""
 
     __tablename__ = "session_owners"
 
     session_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     tenant: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    caller: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+@dataclass(frozen=True)
+class SessionOwner:
+    """Who may continue a session: the caller that started it, and its tenant.
+
+    `caller` is an identity from `caller_identity`, never a key. `names_sessions`: whether an
+    unknown session id the caller sends becomes its session. Anonymous callers all share one
+    identity, so their session ids must be the server's, which cannot be guessed; a key's
+    sessions are its own whatever their ids.
+    """
+
+    caller: str
+    tenant: str | None = None
+    names_sessions: bool = True
+
+    @classmethod
+    def operator(cls, *, audience: str, tenant: str | None = None) -> "SessionOwner":
+        """Someone at the command line (`assistant ask --session`), who holds the database
+        anyway; still not the owner of any HTTP caller's session."""
+        return cls(caller_identity("operator", audience, tenant or ""), tenant)
+
+
+def caller_identity(*parts: str) -> str:
+    """A caller's identity from what identifies it (e.g. the key's digest, its audience and
+    tenant): a digest of those, so the database holds no key and no key digest."""
+    return hashlib.sha256("\0".join(("session-owner", *parts)).encode()).hexdigest()[:32]
 
 
 _INSERT_TURN = insert(Base.metadata.tables[TurnRow.__tablename__])
@@ -101,28 +144,37 @@ class SessionStore:
         if sqlite:
             event.listen(self._engine, "connect", _sqlite_write_ahead_log)
         Base.metadata.create_all(self._engine)
+        add_missing_columns(self._engine, Base.metadata.tables[SessionOwnerRow.__tablename__])
 
-    def owner(self, session_id: str) -> tuple[bool, str | None]:
-        """(whether the session has an owner, its tenant or None). Turns from before sessions
-        had owners belong to callers without a tenant."""
+    def exists(self, session_id: str) -> bool:
+        """Whether anyone started a session with this id (it has an owner or turns)."""
+        with Session(self._engine) as db:
+            if db.get(SessionOwnerRow, session_id) is not None:
+                return True
+            turn = db.scalar(select(TurnRow.id).where(TurnRow.session_id == session_id).limit(1))
+        return turn is not None
+
+    def owns(self, session_id: str, owner: SessionOwner) -> bool:
+        """Whether `owner` started the session. Sessions from before callers were recorded
+        (no owner, or an owner without a caller) belong to nobody."""
         with Session(self._engine) as db:
             row = db.get(SessionOwnerRow, session_id)
-            if row is not None:
-                return True, row.tenant
-            older = db.scalar(select(TurnRow.id).where(TurnRow.session_id == session_id).limit(1))
-        return older is not None, None
+        return row is not None and row.caller == owner.caller and row.tenant == owner.tenant
 
-    def claim(self, session_id: str, *, tenant: str | None) -> bool:
-        """Whether `tenant` (None: callers without one) may continue the session; a session
-        without an owner becomes the tenant's."""
-        owned, owner = self.owner(session_id)
-        if owned:
-            return owner == tenant
+    def claim(self, session_id: str, owner: SessionOwner) -> bool:
+        """Whether `owner` may continue the session: it started it, or the id is new and the
+        owner `names_sessions` (the session then becomes its own)."""
+        if self.owns(session_id, owner):
+            return True
+        if not owner.names_sessions or self.exists(session_id):
+            return False
         try:
             with write_session(self._engine) as db:
-                db.add(SessionOwnerRow(session_id=session_id, tenant=tenant))
+                db.add(
+                    SessionOwnerRow(session_id=session_id, tenant=owner.tenant, caller=owner.caller)
+                )
         except IntegrityError:  # claimed by a concurrent request: its owner decides
-            return self.claim(session_id, tenant=tenant)
+            return self.owns(session_id, owner)
         return True
 
     def history(self, session_id: str, *, limit: int = 6) -> list[Turn]:
@@ -141,13 +193,12 @@ class SessionStore:
         session_id: str,
         turn: Turn,
         *,
-        starts_session: bool = False,
-        tenant: str | None = None,
+        starts_for: SessionOwner | None = None,
         also: Callable[[Session, int], object] | None = None,
     ) -> int:
         """Stores the turn with personal data redacted (see assistant/redaction.py); returns
-        its id. `starts_session`: a session id nobody else has seen yet (one we just made up)
-        becomes `tenant`'s in the same transaction, rather than in a `claim` of its own.
+        its id. `starts_for`: a session id nobody else has seen yet (one we just made up)
+        becomes this owner's in the same transaction, rather than in a `claim` of its own.
         `also(db, turn_id)` writes more rows in that transaction: one commit per answer."""
         row = {
             "session_id": session_id,
@@ -158,8 +209,9 @@ class SessionStore:
             "created_at": dt.datetime.now(dt.UTC),
         }
         with write_session(self._engine) as db:
-            if starts_session:
-                db.connection().execute(_INSERT_OWNER, {"session_id": session_id, "tenant": tenant})
+            if starts_for is not None:
+                owner = {"session_id": session_id, "tenant": starts_for.tenant}
+                db.connection().execute(_INSERT_OWNER, owner | {"caller": starts_for.caller})
             turn_id = insert_row(db, _INSERT_TURN, row)
             if also is not None:
                 also(db, turn_id)
@@ -172,6 +224,25 @@ class SessionStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def add_missing_columns(engine: Engine, table: Table) -> None:
+    """Adds the columns that `table`, made by an earlier version, lacks; its old rows get
+    NULL (every column added this way is nullable). Two processes may start at once: the one
+    that loses the race finds the column there."""
+    present = {column["name"] for column in inspect(engine).get_columns(table.name)}
+    for column in table.columns:
+        if column.name in present:
+            continue
+        assert column.nullable, f"{table.name}.{column.name} must be nullable to be added"
+        kind = column.type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as db:
+                db.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+        except DBAPIError:
+            columns = inspect(engine).get_columns(table.name)
+            if column.name not in {c["name"] for c in columns}:
+                raise
 
 
 def _sqlite_write_ahead_log(connection: Any, _record: object) -> None:

@@ -104,7 +104,8 @@ def grouping_quality(embedder: Any, rows: list[tuple[str, str]]) -> list[dict[st
 
 def report_time(embedder: Any, questions: int, folder: Path) -> dict[str, Any]:
     """Seconds to build the report over a log of `questions` rows (40% refused, 10% low
-    confidence, 5% rated down) drawn from the golden questions, over the corpora/ index."""
+    confidence, 5% rated down) drawn from the golden questions, over the corpora/ index: the
+    first report and the next one (which finds the questions' vectors in the log)."""
     from assistant.analytics.gaps import GapAnalyzer
     from assistant.answerer import REFUSAL
     from assistant.feedback import FeedbackStore, Rating
@@ -147,12 +148,14 @@ def report_time(embedder: Any, questions: int, folder: Path) -> dict[str, Any]:
             if roll > 0.95:
                 feedback.add(f"s{n}", Rating.DOWN)
         documents = [m.document for m in components.store.manifests().values()]
-        analyzer = GapAnalyzer(log, components.retriever)
-        start = time.perf_counter()
-        report = analyzer.report(
-            since=dt.datetime.now(dt.UTC) - dt.timedelta(days=1), documents=documents
-        )
-        seconds = time.perf_counter() - start
+        timings = []
+        for _ in range(2):  # the first report embeds the gap questions, the second reads them
+            analyzer = GapAnalyzer(log, components.retriever)
+            start = time.perf_counter()
+            report = analyzer.report(
+                since=dt.datetime.now(dt.UTC) - dt.timedelta(days=1), documents=documents
+            )
+            timings.append(time.perf_counter() - start)
     finally:
         components.close()
     gap_queries = len({q for g in report.groups for q in g.queries})
@@ -160,7 +163,8 @@ def report_time(embedder: Any, questions: int, folder: Path) -> dict[str, Any]:
         "questions": report.questions,
         "groups_shown": len(report.groups),
         "distinct_gap_queries_in_shown_groups": gap_queries,
-        "report_seconds": round(seconds, 2),
+        "report_seconds": round(timings[0], 2),
+        "second_report_seconds": round(timings[1], 2),
     }
 
 

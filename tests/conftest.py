@@ -68,3 +68,23 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory, real_embedder, fake_llm) -
         tmp_path_factory.mktemp("llm"), real_embedder, fake_llm.base_url
     ) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty app database: SQLite in a temporary folder, and Postgres when
+    ASSISTANT_TEST_POSTGRES_URL names one (e.g. postgresql+psycopg://postgres@127.0.0.1/test;
+    its tables are dropped first)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'app.db'}"
+    url = os.environ.get("ASSISTANT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set ASSISTANT_TEST_POSTGRES_URL to run against Postgres")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as db:
+        db.execute(text("DROP SCHEMA public CASCADE"))
+        db.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url

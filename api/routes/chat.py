@@ -83,6 +83,7 @@ async def chat(
         product_version=body.product_version,
         page=body.page,
         tenant=caller.tenant,
+        owner=caller.session_owner(),  # another caller's session_id starts a new conversation
     )
     if body.stream or "text/event-stream" in (accept or ""):
         # The first event is computed before the response starts, so a store that is down

@@ -7,10 +7,13 @@ are condensed from it by replaying condensation over the earlier user messages, 
 session would have. No stored history is needed, so conversations cannot mix, however many
 clients share a key or start with the same question. Each exchange is still recorded as a
 session (for review, the gap report and `/v1/feedback`) under an id derived from the caller's
-key, `user`, mode and the messages: a retried request lands in the same session.
+key, `user`, mode and the messages with the server's secret: a retried request lands in the
+same session, and nobody who knows a conversation can work out its id.
 """
 
+import dataclasses
 import hashlib
+import hmac
 import json
 import re
 import time
@@ -18,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -159,6 +162,7 @@ async def models() -> ModelList:
 )
 async def chat_completions(
     body: CompletionRequest,
+    request: Request,
     answerer: AnswererDep,
     caller: CallerDep,
     metrics: MetricsDep,
@@ -173,8 +177,10 @@ async def chat_completions(
         standalone_question(body.questions),
         audience=caller.audience,
         mode=body.mode,
-        session_id=session_id_for(body, caller),
+        session_id=session_id_for(body, caller, secret=request.app.state.session_secret),
         tenant=caller.tenant,
+        # The id is the server's (keyed with its secret), so an anonymous caller may start it.
+        owner=dataclasses.replace(caller.session_owner(), names_sessions=True),
     )
     metrics.observe_answer(answer, mode=body.mode)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
@@ -203,15 +209,15 @@ def standalone_question(questions: list[str]) -> str:
     return condense(without_small_talk(questions[-1]), history)
 
 
-def session_id_for(body: CompletionRequest, caller: Caller) -> str:
+def session_id_for(body: CompletionRequest, caller: Caller, *, secret: bytes) -> str:
     identity = {
         "key": caller.key_id,
         "user": body.user,
         "mode": body.mode.value,
         "messages": [(m.role, m.text) for m in body.messages],
     }
-    digest = hashlib.sha256(json.dumps(identity, ensure_ascii=False).encode()).hexdigest()
-    return f"oai-{digest[:32]}"
+    message = json.dumps(identity, ensure_ascii=False).encode()
+    return f"oai-{hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]}"
 
 
 def reply_text(answer: Answer) -> str:

@@ -42,10 +42,10 @@ async def feedback(
     components: ComponentsDep,
 ) -> FeedbackReceipt:
     """Rates the latest answer of the session (the `session_id` of a /v1/chat answer or of a
-    chat completion); 404 when no answer has that session id, or when another tenant's
-    caller started it."""
-    owned, owner = await run_in_threadpool(components.sessions.owner, body.session_id)
-    if owned and owner != caller.tenant:
+    chat completion); 404 when no answer has that session id, or when another caller (other
+    key, audience or tenant, or no key) started it."""
+    owner = caller.session_owner()
+    if not await run_in_threadpool(components.sessions.owns, body.session_id, owner):
         raise UnknownSessionError(body.session_id)  # as if absent: no hint it exists
     saved = await run_in_threadpool(
         store.add, body.session_id, body.rating, comment=body.comment or None

@@ -3,12 +3,14 @@
 Refused, low-confidence and thumbs-down questions from the question log are embedded and
 grouped (one group per thing people could not find), each with the nearest existing content
 to fix, or "no content: write it". Beside the groups: the most and never cited documents and
-the answer rate by content kind.
+the answer rate by content kind. A question is embedded once, by the first report that needs
+it: its vector is kept in the log.
 """
 
 import datetime as dt
 import hashlib
 import re
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
@@ -29,6 +31,10 @@ Trend = Literal["new", "up", "down", "flat"]
 ALL_AUDIENCES = Audience.INTERNAL.visible()  # analytics are internal: every document counts
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+# Which model made a stored vector: a digest of what it makes of this text (embedders have no
+# name, and the same class may load other weights).
+_PROBE = "How do I turn on automatic payment reminders?"
+_MODEL_IDS: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
 
 
 class GapExample(BaseModel):
@@ -214,8 +220,12 @@ class GapAnalyzer:
         if not distinct:
             return []
         previous_queries = sorted({q.query for q in previous_gaps})
-        vectors = self.embedder.embed([*distinct, *previous_queries])
-        matrix, previous_vectors = vectors[: len(distinct)], vectors[len(distinct) :]
+        chosen = set(distinct)
+        vector_of = self._query_vectors(
+            [q for q in gaps if q.query in chosen] + list(previous_gaps)
+        )
+        matrix = np.vstack([vector_of[query] for query in distinct])
+        previous_vectors = [vector_of[query] for query in previous_queries]
         members = cluster(matrix, min_similarity=self.settings.min_similarity)
         centroids = np.vstack([centroid(matrix[m]) for m in members])
         previous_of = {
@@ -238,6 +248,26 @@ class GapAnalyzer:
                 )
             )
         return sorted(groups, key=lambda g: (-g.count, -g.previous_count, g.label))
+
+    def _query_vectors(self, questions: Sequence[LoggedQuestion]) -> dict[str, np.ndarray]:
+        """Each distinct query's vector: kept in the log by an earlier report, or embedded now
+        (once per distinct query) and kept with every question that asked it."""
+        model = model_id(self.embedder)
+        stored = self.log.vectors((q.id for q in questions), model=model)
+        vector_of: dict[str, np.ndarray] = {}
+        for question in questions:
+            if question.id in stored and question.query not in vector_of:
+                vector_of[question.query] = np.frombuffer(stored[question.id], dtype=np.float32)
+        missing = sorted({q.query for q in questions} - vector_of.keys())
+        if missing:
+            vector_of.update(zip(missing, self.embedder.embed(missing), strict=True))
+        fresh = {
+            q.id: np.asarray(vector_of[q.query], dtype=np.float32).tobytes()
+            for q in questions
+            if q.id not in stored
+        }
+        self.log.store_vectors(fresh, model=model)
+        return vector_of
 
     def _group(
         self,
@@ -310,6 +340,17 @@ class GapAnalyzer:
             audience=question.audience,
             mode=question.mode,
         )
+
+
+def model_id(embedder: Embedder) -> str:
+    """Names the model behind `embedder` by its vector for a fixed text (rounded, so the
+    last bits of float arithmetic do not matter); worked out once per embedder."""
+    known = _MODEL_IDS.get(embedder)
+    if known is None:
+        probe = np.round(embedder.embed([_PROBE])[0].astype(np.float64), 4)
+        digest = hashlib.sha256(f"{embedder.dimension}:".encode() + probe.tobytes())
+        known = _MODEL_IDS[embedder] = digest.hexdigest()[:32]
+    return known
 
 
 def trend(count: int, previous: int) -> Trend:

@@ -1,8 +1,17 @@
-"""The gap report for people: a Markdown page and a PNG chart (matplotlib, no display needed)."""
+"""The gap report for people: a Markdown page and a PNG chart (matplotlib, no display needed).
+
+Questions, titles, document paths and authors are untrusted text (anyone may ask anything, and
+content metadata comes from whoever wrote the files): the page shows them as text, never as
+Markdown or HTML, so a question such as `[Reset the admin password](https://evil.example)`
+is no link and `![x](http://tracker/)` loads nothing. The only links are the content's own
+http(s) URLs.
+"""
 
 import io
+import re
 import warnings
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from assistant.analytics.gaps import GapGroup, GapReport
 
@@ -16,6 +25,14 @@ _REASON_LABELS = {
 _REASON_COLOURS = {"refused": "#c0392b", "low_confidence": "#e1a32a", "thumbs_down": "#6c4fb3"}
 _TREND_MARKS = {"new": "new", "up": "▲ up", "down": "▼ down", "flat": "= flat"}
 _CHART_GROUPS = 12
+# Every character Markdown (CommonMark, GitHub's and common extensions) or HTML may read as
+# syntax within a line, and a dot inside a word (untrusted text never starts a line). A
+# backslash makes any ASCII punctuation literal; it also keeps "https\://…", "www\.…" and
+# "evil\.example" from becoming automatic links.
+_SYNTAX = re.compile(r"[\\`*_{}\[\]()<>#|~&:@$]|\.(?=\w)")
+_URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # kept as they are in a link; "(", ")", spaces are encoded
+# Controls, and the bidirectional overrides that show text in another order than it is read.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def write_report(report: GapReport, folder: Path) -> tuple[Path, Path]:
@@ -52,8 +69,8 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
         ]
         for n, group in enumerate(report.groups, start=1):
             lines.append(
-                f"| {n} | {_cell(group.label)} | {group.count} | {_trend(group)} | "
-                f"{_reasons(group)} | {_cell(group.suggestion)} |"
+                f"| {n} | {_text(group.label)} | {group.count} | {_trend(group)} | "
+                f"{_reasons(group)} | {_suggestion(group)} |"
             )
         lines.append("")
         for n, group in enumerate(report.groups, start=1):
@@ -62,7 +79,7 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
     if report.answer_rate_by_kind:
         lines += ["| kind | questions | answered | rate |", "|---|---|---|---|"]
         lines += [
-            f"| {k.kind} | {k.questions} | {k.answered} | {k.answer_rate:.0%} |"
+            f"| {_text(k.kind)} | {k.questions} | {k.answered} | {k.answer_rate:.0%} |"
             for k in report.answer_rate_by_kind
         ]
     else:
@@ -71,7 +88,8 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
     if report.most_cited:
         lines += ["| document | kind | answers citing it |", "|---|---|---|"]
         lines += [
-            f"| {_cell(d.title)} (`{d.document}`) | {d.source_type} | {d.citations} |"
+            f"| {_text(d.title)} ({_code(d.document, cell=True)}) | {_text(d.source_type)} | "
+            f"{d.citations} |"
             for d in report.most_cited
         ]
     else:
@@ -84,10 +102,10 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
             "| author | answers citing their posts |",
         ]
         lines += ["|---|---|"] + [
-            f"| {_cell(c.author)} | {c.answers} |" for c in report.top_contributors
+            f"| {_text(c.author)} | {c.answers} |" for c in report.top_contributors
         ]
     lines += ["", f"## Never cited documents ({len(report.never_cited)})", ""]
-    lines += [f"- `{d}`" for d in report.never_cited] or ["Every indexed document was cited."]
+    lines += [f"- {_code(d)}" for d in report.never_cited] or ["Every indexed document was cited."]
     lines += [
         "",
         "Questions are stored redacted (e-mail addresses, phone and card numbers). Turn a group "
@@ -98,23 +116,25 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
 
 
 def _group_section(n: int, group: GapGroup) -> list[str]:
-    lines = [f"### {n}. {_cell(group.label)}", ""]
+    lines = [f"### {n}. {_text(group.label)}", ""]
     lines.append(
         f"{_questions(group.count)} ({_reasons(group)}), {group.previous_count} in the period "
-        f"before ({_trend(group)}); mostly `{group.audience}` callers in `{group.mode}` mode. "
-        f"Shared words: {', '.join(group.terms) or 'none'}. Group id `{group.id}`."
+        f"before ({_trend(group)}); mostly {_code(group.audience)} callers in "
+        f"{_code(group.mode)} mode. Shared words: "
+        f"{', '.join(_text(t) for t in group.terms) or 'none'}. Group id {_code(group.id)}."
     )
     lines.append("")
     near = group.nearest
     if group.action == "write":
-        where = f" (closest: `{near.document}`, similarity {near.similarity})" if near else ""
+        where = f" (closest: {_code(near.document)}, similarity {near.similarity})" if near else ""
         lines.append(f"**No content: write it**{where}.")
     elif near:
         how = "cited by these weak answers" if near.found_by == "cited" else "closest content"
-        link = f"[{near.title}]({near.url})" if near.url else near.title
-        lines.append(f"**Fix** {link} (`{near.document}`, {how}).")
+        lines.append(f"**Fix** {_link(near.title, near.url)} ({_code(near.document)}, {how}).")
     lines += ["", "Examples:", ""]
-    lines += [f"- {_cell(e.question)} ({', '.join(e.reasons)})" for e in group.examples]
+    lines += [
+        f"- {_text(e.question)} ({', '.join(_text(r) for r in e.reasons)})" for e in group.examples
+    ]
     lines.append("")
     return lines
 
@@ -162,16 +182,47 @@ def _questions(count: int) -> str:
 
 
 def _reasons(group: GapGroup) -> str:
-    return ", ".join(f"{n} {_REASON_LABELS.get(r, r)}" for r, n in group.reasons.items())
+    return ", ".join(f"{n} {_text(_REASON_LABELS.get(r, r))}" for r, n in group.reasons.items())
+
+
+def _suggestion(group: GapGroup) -> str:
+    near = group.nearest
+    if group.action == "write" or near is None:
+        return "no content: write it"
+    return f"fix {_code(near.document, cell=True)} ({_text(near.title)})"
 
 
 def _trend(group: GapGroup) -> str:
     return _TREND_MARKS[group.trend]
 
 
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell or list item."""
-    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;")
+def _text(text: str) -> str:
+    """Untrusted text shown as itself in Markdown, on one line: in a table cell, list item,
+    heading or sentence."""
+    return _SYNTAX.sub(lambda m: "\\" + m.group(), " ".join(_INVISIBLE.sub(" ", text).split()))
+
+
+def _code(text: str, *, cell: bool = False) -> str:
+    """Untrusted text as inline code (a path, a mode): fenced by more backticks than it holds
+    in a row, so it cannot close the span early. In a table `cell`, "|" is escaped too (GitHub
+    splits cells before it reads code spans)."""
+    text = " ".join(_INVISIBLE.sub(" ", text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    code = f"{fence}{padded}{fence}"
+    return code.replace("|", "\\|") if cell else code
+
+
+def _link(label: str, url: str | None) -> str:
+    """`label` linked to `url` when that is an http(s) URL (anything else, such as
+    `javascript:`, is left out), its characters that could end the link percent-encoded."""
+    shown = _text(label)
+    if not url:
+        return shown
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return shown
+    return f"[{shown}]({quote(url.strip(), safe=_URL_SAFE)})"
 
 
 def _short(text: str, limit: int = 48) -> str:

@@ -2,11 +2,13 @@
 suite's own loader reads."""
 
 import datetime as dt
+import html
 import json
 from pathlib import Path
 
 import matplotlib.image
 import pytest
+from markdown_it import MarkdownIt
 
 from assistant.analytics.export import export_cases
 from assistant.analytics.gaps import GapAnalyzer, GapReport
@@ -28,8 +30,9 @@ def test_markdown_and_chart(report: GapReport, tmp_path: Path) -> None:
     markdown, chart = write_report(report, tmp_path / "out")
     page = markdown.read_text()
     assert "![Gap groups by number of questions](gaps.png)" in page
+    shown = MarkdownIt("commonmark").enable("table").render(page)
     for group in report.groups:
-        assert group.label in page
+        assert html.escape(group.label, quote=False) in shown  # as text, escaped for Markdown
     assert "**No content: write it**" in page and "**Fix**" in page
     assert "## Never cited documents" in page and "`kb/internal-refunds.md`" in page
     image = matplotlib.image.imread(chart)

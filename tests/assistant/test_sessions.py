@@ -1,7 +1,16 @@
 import threading
 from pathlib import Path
 
-from assistant.sessions import SessionStore, Turn, write_session
+from sqlalchemy import text
+
+from assistant.sessions import (
+    Base,
+    SessionOwner,
+    SessionStore,
+    Turn,
+    caller_identity,
+    write_session,
+)
 
 
 def test_history_is_per_session_oldest_first_and_limited(tmp_path: Path) -> None:
@@ -43,23 +52,78 @@ def test_a_reader_is_not_blocked_by_an_open_write(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_session_belongs_to_the_tenant_that_started_it(tmp_path: Path) -> None:
-    store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
-    assert store.claim("s-acme", tenant="acme")
-    assert store.claim("s-acme", tenant="acme")  # its own tenant continues it
-    assert not store.claim("s-acme", tenant="globex")
-    assert not store.claim("s-acme", tenant=None)
-    assert store.claim("s-none", tenant=None)
-    assert not store.claim("s-none", tenant="acme")
+ACME = SessionOwner(caller_identity("key", "acme-digest", "public", "acme"), "acme")
+GLOBEX = SessionOwner(caller_identity("key", "globex-digest", "public", "globex"), "globex")
+EMPLOYEE = SessionOwner(caller_identity("key", "emp-digest", "internal", ""))
+COLLEAGUE = SessionOwner(caller_identity("key", "other-digest", "internal", ""))
+ANONYMOUS = SessionOwner(caller_identity("anonymous", "public", ""), names_sessions=False)
+
+
+def test_a_session_belongs_to_the_tenant_that_started_it(database_url: str) -> None:
+    store = SessionStore(database_url)
+    assert store.claim("s-acme", ACME)
+    assert store.claim("s-acme", ACME)  # its own caller continues it
+    assert not store.claim("s-acme", GLOBEX)
+    assert not store.claim("s-acme", EMPLOYEE)
+    assert store.claim("s-none", EMPLOYEE)
+    assert not store.claim("s-none", ACME)
     store.close()
 
 
-def test_sessions_from_before_owners_belong_to_callers_without_a_tenant(tmp_path: Path) -> None:
-    store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
-    store.append("old", Turn("q", "q", "a", refused=False))  # written without a claim
-    assert not store.claim("old", tenant="acme")
-    assert store.claim("old", tenant=None)
+def test_a_session_belongs_to_the_caller_that_started_it(database_url: str) -> None:
+    """Same tenant (none) is not enough: another key, the same key with another audience, or
+    no key at all gets a new conversation, and may not rate the session's answers."""
+    store = SessionStore(database_url)
+    store.append(
+        "emp",
+        Turn("Which staging database is marlin-staging-db-04?", "q", "a", False),
+        starts_for=EMPLOYEE,
+    )
+    same_key_as_public = SessionOwner(caller_identity("key", "emp-digest", "public", ""))
+    for other in (COLLEAGUE, same_key_as_public, ANONYMOUS):
+        assert not store.claim("emp", other)
+        assert not store.owns("emp", other)
+    assert store.claim("emp", EMPLOYEE) and store.owns("emp", EMPLOYEE)
     store.close()
+
+
+def test_anonymous_callers_name_no_session_but_continue_their_own(database_url: str) -> None:
+    store = SessionStore(database_url)
+    assert not store.claim("chosen-by-the-client", ANONYMOUS)
+    assert not store.owns("chosen-by-the-client", ANONYMOUS)
+    store.append("server-made", Turn("q", "q", "a", False), starts_for=ANONYMOUS)
+    assert store.claim("server-made", ANONYMOUS)
+    assert not store.claim("server-made", EMPLOYEE)  # nor does a key take it over
+    store.close()
+
+
+def test_sessions_from_before_callers_were_recorded_belong_to_nobody(database_url: str) -> None:
+    """A database made before owners had a caller (or before sessions had owners) gains the
+    column on open; nobody can prove they started its sessions, so none is continued."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    Base.metadata.tables["turns"].create(engine)  # unchanged since
+    with engine.begin() as db:
+        for statement in (
+            "CREATE TABLE session_owners (session_id VARCHAR(128) PRIMARY KEY, "
+            "tenant VARCHAR(128))",
+            "INSERT INTO turns (session_id, question, standalone, answer, refused, created_at) "
+            "VALUES ('unowned', 'q', 'q', 'a', 0, '2026-01-01'), ('owned', 'q', 'q', 'a', 0, "
+            "'2026-01-01')",
+            "INSERT INTO session_owners VALUES ('owned', NULL)",
+        ):
+            db.execute(text(statement))
+    engine.dispose()
+    store = SessionStore(database_url)
+    for session_id in ("unowned", "owned"):
+        assert not store.claim(session_id, EMPLOYEE)
+        assert not store.claim(session_id, SessionOwner.operator(audience="public"))
+    assert store.history("owned")[0].question == "q"  # the data is kept
+    store.append("new", Turn("q", "q", "a", False), starts_for=EMPLOYEE)
+    assert store.claim("new", EMPLOYEE)
+    store.close()
+    SessionStore(database_url).close()  # opening again finds the column there
 
 
 def test_writers_queue_in_process_and_none_is_lost(tmp_path: Path) -> None:
@@ -79,7 +143,8 @@ def test_writers_queue_in_process_and_none_is_lost(tmp_path: Path) -> None:
 
     def many(thread: int) -> None:
         for turn in range(25):
-            store.append(f"s{thread}", Turn(f"q{turn}", "q", "a", False), starts_session=turn == 0)
+            owner = EMPLOYEE if turn == 0 else None
+            store.append(f"s{thread}", Turn(f"q{turn}", "q", "a", False), starts_for=owner)
 
     threads = [threading.Thread(target=many, args=(n,)) for n in range(16)]
     for t in threads:
@@ -87,4 +152,4 @@ def test_writers_queue_in_process_and_none_is_lost(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert all(len(store.history(f"s{n}", limit=100)) == 25 for n in range(16))
-    assert all(store.owner(f"s{n}") == (True, None) for n in range(16))
+    assert all(store.owns(f"s{n}", EMPLOYEE) for n in range(16))

@@ -1,0 +1,146 @@
+"""The Markdown gap report shows untrusted text (questions, titles, paths, authors) as text:
+rendered by a real Markdown renderer, no link, image or HTML comes from it."""
+
+import datetime as dt
+import html
+import re
+
+from markdown_it import MarkdownIt
+
+from assistant.analytics.gaps import (
+    Contributor,
+    DocumentUse,
+    GapExample,
+    GapGroup,
+    GapReport,
+    KindRate,
+    NearestContent,
+)
+from assistant.analytics.report import to_markdown
+
+PHISHING = "[Click here to reset the admin password](https://evil.example/reset)"
+BEACON = "![beacon](http://tracker.example/track.png)"
+HTML_TITLE = '<img src=x onerror="alert(document.cookie)">Refunds'
+QUESTIONS = [
+    PHISHING,
+    BEACON,
+    "<script>alert(1)</script> how do I export?",
+    "see <https://evil.example/auto> or www.evil.example or evil.example/x",
+    "**urgent** _please_ `code` | pipe ~~gone~~ &amp; # heading?",
+    "bidi \u202eevil\u202c and an\nembedded newline\n# not a heading",
+]
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def _example(question: str) -> GapExample:
+    return GapExample(
+        question=question,
+        query=question,
+        asked_at=NOW,
+        reasons=["refused"],
+        confidence=0.1,
+        audience="public",
+        mode="customer",
+    )
+
+
+def _group(label: str, nearest: NearestContent, action: str = "fix") -> GapGroup:
+    return GapGroup(
+        id="0123456789",
+        label=label,
+        terms=["<b>", "[x](https://evil.example)"],
+        count=len(QUESTIONS),
+        previous_count=0,
+        trend="new",
+        reasons={"refused": len(QUESTIONS)},
+        action=action,  # type: ignore[arg-type]
+        suggestion=f"fix {nearest.document} ({nearest.title})",
+        nearest=nearest,
+        audience="public`<b>",
+        mode="customer",
+        examples=[_example(q) for q in QUESTIONS],
+        questions=QUESTIONS,
+    )
+
+
+def hostile_report() -> GapReport:
+    cited = NearestContent(
+        document="kb/`evil`|<img src=x onerror=alert(1)>.md",
+        title=HTML_TITLE,
+        source_type="kb",
+        url="javascript:alert(1)",
+        found_by="cited",
+    )
+    searched = NearestContent(
+        document="kb/refunds.md",
+        title="Refunds](https://evil.example) [x",
+        source_type="kb",
+        url='https://help.example.com/refunds (1)"onmouseover=alert(1)',
+        found_by="search",
+        similarity=0.4,
+    )
+    return GapReport(
+        since=NOW - dt.timedelta(days=30),
+        until=NOW,
+        generated_at=NOW,
+        low_confidence_below=0.52,
+        questions=10,
+        answered=4,
+        refused=6,
+        low_confidence=0,
+        thumbs_down=0,
+        answer_rate=0.4,
+        groups=[
+            _group(PHISHING, cited),
+            _group(BEACON, searched),
+            _group(HTML_TITLE, searched, "write"),
+        ],
+        most_cited=[
+            DocumentUse(document="kb/`x`.md", title=HTML_TITLE, source_type="kb<i>", citations=3)
+        ],
+        never_cited=["kb/<img src=x onerror=alert(1)>.md", "kb/``a``.md"],
+        answer_rate_by_kind=[KindRate(kind="kb<i>", questions=4, answered=4, answer_rate=1.0)],
+        top_contributors=[Contributor(author="[mallory](https://evil.example)", answers=2)],
+    )
+
+
+RENDERERS = {
+    "commonmark": MarkdownIt("commonmark").enable("table").enable("strikethrough"),
+    "html on": MarkdownIt("commonmark", {"html": True}).enable("table"),
+}
+
+
+def test_untrusted_text_makes_no_link_image_or_html() -> None:
+    page = to_markdown(hostile_report(), chart="gaps.png")
+    for name, renderer in RENDERERS.items():
+        shown = renderer.render(page)
+        images = re.findall(r"<img [^>]*>", shown)
+        assert images == ['<img src="gaps.png" alt="Gap groups by number of questions" />'], name
+        links = re.findall(r'<a href="([^"]*)"', shown)
+        assert links == ["https://help.example.com/refunds%20%281%29%22onmouseover=alert%281%29"]
+        made = ("<script", "<b>", "<i>", "<strong>urgent", "<em>please", "<del>gone", "<h1>not")
+        for tag in (*made, "<code>code", "<code>evil"):
+            assert tag not in shown, (name, tag)
+        assert "\u202e" not in shown
+        # The text is all there, as text.
+        text = html.unescape(re.sub(r"<[^>]+>", "", shown))
+        for question in QUESTIONS[:4]:
+            assert question in text, (name, question)
+        assert HTML_TITLE in text and "[mallory](https://evil.example)" in text
+
+
+def test_table_cells_stay_whole() -> None:
+    """A "|" in a question, title or path does not add a column to a table row."""
+    shown = RENDERERS["commonmark"].render(to_markdown(hostile_report()))
+    tables = shown.split("</table>")[:-1]
+    cells = [
+        {row.count("<td") for row in re.findall(r"<tr>.*?</tr>", table, flags=re.S)} - {0}
+        for table in tables
+    ]
+    assert cells == [{6}, {4}, {3}, {2}]  # groups, kinds, most cited, contributors
+
+
+def test_only_http_urls_are_linked() -> None:
+    page = to_markdown(hostile_report())
+    assert "javascript:" not in page.replace("javascript\\:", "")
+    assert "](javascript" not in page
