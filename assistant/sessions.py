@@ -8,6 +8,7 @@ its history through a follow-up or rate its answers.
 
 import datetime as dt
 import hashlib
+import re
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -83,6 +84,15 @@ class SessionOwner:
         """Someone at the command line (`assistant ask --session`), who holds the database
         anyway; still not the owner of any HTTP caller's session."""
         return cls(caller_identity("operator", audience, tenant or ""), tenant)
+
+
+# An id of 32 or more letters, digits, "-" and "_" (a UUID, a random token) is not guessed:
+# anonymous callers may name their sessions with one.
+_UNGUESSABLE = re.compile(r"[A-Za-z0-9_-]{32,128}")
+
+
+def unguessable(session_id: str) -> bool:
+    return bool(_UNGUESSABLE.fullmatch(session_id))
 
 
 def caller_identity(*parts: str) -> str:
@@ -163,10 +173,12 @@ class SessionStore:
 
     def claim(self, session_id: str, owner: SessionOwner) -> bool:
         """Whether `owner` may continue the session: it started it, or the id is new and the
-        owner `names_sessions` (the session then becomes its own)."""
+        owner `names_sessions` or the id is as hard to guess as one of ours (a client that
+        makes its own UUIDs): the session then becomes its own."""
         if self.owns(session_id, owner):
             return True
-        if not owner.names_sessions or self.exists(session_id):
+        may_name = owner.names_sessions or unguessable(session_id)
+        if not may_name or self.exists(session_id):
             return False
         try:
             with write_session(self._engine) as db:

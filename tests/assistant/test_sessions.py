@@ -94,6 +94,11 @@ def test_anonymous_callers_name_no_session_but_continue_their_own(database_url: 
     store.append("server-made", Turn("q", "q", "a", False), starts_for=ANONYMOUS)
     assert store.claim("server-made", ANONYMOUS)
     assert not store.claim("server-made", EMPLOYEE)  # nor does a key take it over
+    # A client that makes its own random ids (a UUID) may name its sessions with them.
+    client_made = "7f0c5a52-2d4e-4f0e-9a51-0c3b1e6d2f4a"
+    assert store.claim(client_made, ANONYMOUS)
+    assert store.owns(client_made, ANONYMOUS)
+    assert not store.claim(client_made, EMPLOYEE)
     store.close()
 
 
