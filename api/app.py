@@ -17,7 +17,11 @@ from api.deps import RateLimitDep
 from api.errors import REQUEST_ID_HEADER, install_error_handlers
 from api.json_logging import configure_logging
 from api.metrics import Metrics
-from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from api.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from api.rate_limit import TokenBucketLimiter
 from api.routes import analytics, chat, completions, feedback, health, ingest, metrics, search
 from assistant.settings import Settings
@@ -53,6 +57,10 @@ def create_app(
         "Authenticate with `Authorization: Bearer KEY`; errors are JSON "
         '`{"error": {"code", "message", "request_id"}}`.',
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN, which an offline install cannot
+        # reach and the Content-Security-Policy forbids: /openapi.json is the reference.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.keyring = KeyRing.parse(
         settings.api_keys, file=settings.api_keys_file, anonymous=settings.allow_anonymous
@@ -85,10 +93,10 @@ def create_app(
         return FileResponse(STATIC / "widget.js", media_type="text/javascript")
 
     install_error_handlers(app)
-    # Added innermost first: the request id and log wrap everything, CORS headers reach the
-    # 413s, and the body limit runs before any route parses a body.
+    # Added innermost first: the request id and log wrap everything, CORS and security headers
+    # reach the 413s, and the body limit runs before any route parses a body.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    origins = settings.cors_origin_list
     if origins:
         app.add_middleware(
             CORSMiddleware,
@@ -98,5 +106,6 @@ def create_app(
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(SecurityHeadersMiddleware, frame_origins=origins)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -135,3 +135,47 @@ class BodyLimitMiddleware:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": data})
+
+
+class SecurityHeadersMiddleware:
+    """Sets `Content-Security-Policy` and `X-Content-Type-Options: nosniff` on every response.
+
+    The pages load only their own scripts and styles (no inline ones) and talk only to this
+    server, so the policy allows `'self'` and nothing else; `frame-ancestors` lets the
+    configured origins (`ASSISTANT_CORS_ORIGINS`, the sites that embed widget.js) frame the
+    chat page, and no one else.
+    """
+
+    def __init__(self, app: ASGIApp, *, frame_origins: list[str]) -> None:
+        self.app = app
+        self.policy = content_security_policy(frame_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = self.policy
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def content_security_policy(frame_origins: list[str]) -> str:
+    """The chat and gap pages' policy; `frame_origins` may frame them besides this site
+    (`*`: any site)."""
+    ancestors = "*" if "*" in frame_origins else " ".join(["'self'", *frame_origins])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "img-src 'self' blob:",  # the gap chart, fetched with the key, shown from a blob
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            f"frame-ancestors {ancestors}",
+        ]
+    )

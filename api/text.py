@@ -11,7 +11,8 @@ from pydantic import AfterValidator
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def _safe(value: str) -> str:
+def safe_text(value: str) -> str:
+    """`value`, or a ValueError naming its first control or invalid character."""
     if bad := _UNSAFE.search(value):
         raise ValueError(
             f"contains the control or invalid character U+{ord(bad.group()):04X}; remove it"
@@ -19,4 +20,6 @@ def _safe(value: str) -> str:
     return value
 
 
-SafeText = Annotated[str, AfterValidator(_safe)]
+SafeText = Annotated[str, AfterValidator(safe_text)]
+# A length limit goes before the check (`Annotated[SafeText, Field(max_length=...)]` inside
+# a container would check it after, with a message about "items").

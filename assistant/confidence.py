@@ -39,6 +39,9 @@ _MIN_LETTERS = 3
 _TYPO_MIN_LETTERS = 4
 # Store lookups per question at most: a question rarely has more than one or two rare words.
 _MAX_LOOKUPS = 4
+# Typo checks per question at most: each costs about 0.2 ms (a thousand candidate spellings),
+# and a real question has a few rare words, not hundreds; later words are looked up instead.
+_MAX_TYPO_CHECKS = 16
 _WORD = re.compile(r"[a-z][a-z0-9]*")
 # Where one part of a question ends and another begins.
 _PARTS = re.compile(
@@ -69,7 +72,7 @@ class ConfidenceScorer:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._bm25 = Bm25Encoder()
-        word_ranks()  # read once now, not on the first question
+        _longest_frequent()  # reads the vocabulary once now, not on the first question
 
     def score(
         self,
@@ -109,7 +112,7 @@ class ConfidenceScorer:
         may read (`audiences`, shared content plus `tenant`'s own) uses, in question order."""
         texts = [chunk.text.lower() for chunk in chunks]
         found: list[str] = []
-        lookups = 0
+        lookups = typo_checks = 0
         # Cheapest checks first: most words stop at the first or second.
         for word in dict.fromkeys(_WORD.findall(question.lower())):
             if len(word) < _MIN_LETTERS or _frequent(word):
@@ -119,13 +122,15 @@ class ConfidenceScorer:
                 continue
             if not self._bm25.query(word)[0]:
                 continue  # a stopword to BM25: never indexed, so never missing
-            if _typo_of_frequent(word):
-                continue
-            if lookups == _MAX_LOOKUPS:
-                break
+            if typo_checks < _MAX_TYPO_CHECKS:
+                typo_checks += 1
+                if _typo_of_frequent(word):
+                    continue
             lookups += 1
             if not self._content_uses(word, audiences, tenant):
                 found.append(word)
+            if lookups == _MAX_LOOKUPS:
+                break  # nothing after this could be found
         return found
 
     def _content_uses(self, word: str, audiences: Sequence[str], tenant: str | None) -> bool:
@@ -172,7 +177,10 @@ def _frequent(word: str) -> bool:
 
 
 def _typo_of_frequent(word: str) -> bool:
-    if len(word) < _TYPO_MIN_LETTERS:
+    """One edit away from a frequent word. A word more than one letter longer than the longest
+    frequent word cannot be, and is not checked: its candidates grow with the square of its
+    length (a 4,000-letter word has 216,000 of 4,000 letters each)."""
+    if not _TYPO_MIN_LETTERS <= len(word) <= _longest_frequent() + 1:
         return False
     ranks = word_ranks()
     return any(ranks.get(near, EVERYDAY_RANK) < EVERYDAY_RANK for near in _one_typo(word))
@@ -187,6 +195,11 @@ def word_ranks() -> dict[str, int]:
         if token.isalnum() and token.isascii():  # skips [PAD], ##pieces and punctuation
             ranks.setdefault(token, rank)
     return ranks
+
+
+@lru_cache(maxsize=1)
+def _longest_frequent() -> int:
+    return max(len(word) for word, rank in word_ranks().items() if rank < EVERYDAY_RANK)
 
 
 def _one_typo(word: str) -> Iterator[str]:

@@ -1,11 +1,15 @@
 """The one settings object, read from the environment and `.env` by entry points only."""
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# scheme://host[:port]: it lands in CORS and Content-Security-Policy headers as it is.
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -100,7 +104,8 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         default="",
         description="Comma-separated origins whose pages may call the API from a browser "
-        "(e.g. `https://help.example.com`); `*` for any; none by default.",
+        "and frame the chat page (the sites that embed widget.js), e.g. "
+        "`https://help.example.com`; `*` for any; none by default.",
     )
     ingest_root: Path | None = Field(
         default=None,
@@ -161,6 +166,22 @@ class Settings(BaseSettings):
         description="Logged questions, conversation turns and ratings older than this many "
         "days are deleted (at start and hourly); 0 keeps them forever.",
     )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in value.split(","):
+            origin = origin.strip()
+            if origin and origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme, host and optional port, "
+                    "e.g. https://help.example.com or http://localhost:3000"
+                )
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def database(self) -> str:

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_slot
 from api.errors import error_responses
 from api.metrics import Metrics
-from api.text import SafeText
+from api.text import SafeText, safe_text
 from assistant.answerer import AnswerEvent, final_answer
 from assistant.stores import StoreError
 from assistant.synthesizers import Retraction, TextDelta
@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["chat"])
 
 MAX_MESSAGE_CHARS = 4000
+# The widget sends the host page's path cut to 500 characters; browsers' URLs stay within 2,048.
+MAX_PAGE_CHARS = 2048
+MAX_CONTEXT_KEY_CHARS = 64
+
+ContextKey = Annotated[
+    str, StringConstraints(max_length=MAX_CONTEXT_KEY_CHARS), AfterValidator(safe_text)
+]
+ContextValue = Annotated[
+    str, StringConstraints(max_length=MAX_PAGE_CHARS), AfterValidator(safe_text)
+]
 
 
 class ChatRequest(BaseModel):
@@ -37,7 +47,7 @@ class ChatRequest(BaseModel):
         description="The product version the user runs, e.g. `4.1`: content for it first; "
         "other versions only when none matches (the answer's warnings say so).",
     )
-    context: dict[SafeText, SafeText] | None = Field(
+    context: dict[ContextKey, ContextValue] | None = Field(
         default=None,
         max_length=16,
         description='Where the user is in the product, e.g. `{"page": "/billing/invoices"}`:'

@@ -39,6 +39,9 @@ from assistant.types import Answer, Citation, InternalNotes, Mode
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 MODEL_ID = "assistant"
+# System prompts and earlier replies are only replayed, never searched; they are bounded so
+# that no field is unbounded whatever the body limit.
+MAX_OTHER_MESSAGE_CHARS = 32_000
 
 
 class TextPart(BaseModel):
@@ -53,6 +56,18 @@ class ChatMessage(BaseModel):
     content: SafeText | list[TextPart] | None = Field(
         default=None, description="Text, or a list of text parts (images are not supported)."
     )
+
+    @model_validator(mode="after")
+    def _within_limit(self) -> "ChatMessage":
+        # Every user message is a question of the conversation and is condensed and searched
+        # like the last one, so it has the same limit as /v1/chat's `message`.
+        limit = MAX_MESSAGE_CHARS if self.role == "user" else MAX_OTHER_MESSAGE_CHARS
+        if len(self.text) > limit:
+            raise ValueError(
+                f"a {self.role} message may be at most {limit} characters "
+                f"(this one has {len(self.text)}); send a shorter one"
+            )
+        return self
 
     @property
     def text(self) -> str:
@@ -83,8 +98,6 @@ class CompletionRequest(BaseModel):
         question = self.messages[-1]
         if question.role != "user" or not question.text.strip():
             raise ValueError("the last message must be the user's question, with text")
-        if len(question.text) > MAX_MESSAGE_CHARS:
-            raise ValueError(f"the question is longer than {MAX_MESSAGE_CHARS} characters")
         return self
 
     @property

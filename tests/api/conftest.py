@@ -68,9 +68,10 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Runs the app (lifespan included) in a thread; yields its base URL."""
-    port = free_port()
+def serve(app: FastAPI, *, port: int | None = None) -> Iterator[str]:
+    """Runs the app (lifespan included) in a thread, on `port` or a free one; yields its base
+    URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

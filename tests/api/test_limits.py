@@ -153,6 +153,67 @@ def test_bad_chat_fields_are_422(base_url: str, body: dict[str, object]) -> None
     assert response.json()["error"]["code"] == "invalid_request"
 
 
+# Length limits: every text field that reaches the answer path
+
+
+def _conversation(*messages: tuple[str, str]) -> dict[str, object]:
+    return {"model": "assistant", "messages": [{"role": r, "content": c} for r, c in messages]}
+
+
+@pytest.mark.parametrize(
+    ("messages", "problem"),
+    [
+        ((("user", "x" * 4001), ("user", "and as PDF?")), "messages.0: Value error, a user "),
+        ((("user", "hi"), ("assistant", "a"), ("user", "y" * 4001)), "messages.2"),
+        ((("system", "s" * 32_001), ("user", "How do I export?")), "at most 32000 characters"),
+    ],
+)
+def test_every_message_of_a_conversation_has_a_length_limit(
+    base_url: str, messages: tuple[tuple[str, str], ...], problem: str
+) -> None:
+    """Earlier user messages are condensed and searched with the last one: they had no limit
+    (up to the 64 KB body), now the same 4,000 characters as /v1/chat's `message`."""
+    body = _conversation(*messages)
+    response = httpx.post(f"{base_url}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert problem in message and "characters" in message
+
+
+def test_long_messages_within_the_limits_are_answered(base_url: str) -> None:
+    body = _conversation(
+        ("system", "You are a helpful assistant. " * 1000),
+        ("user", "How do I reset my password? " * 142),
+        ("assistant", "Open Settings > Security. " * 1000),
+        ("user", "And how long is the link valid? " + "x" * 3960),
+    )
+    response = httpx.post(f"{base_url}/v1/chat/completions", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("context", "problem"),
+    [
+        ({"page": "/" + "p" * 2048}, "2048 characters"),
+        ({"k" * 65: "/billing"}, "64 characters"),
+    ],
+)
+def test_context_has_length_limits(base_url: str, context: dict[str, str], problem: str) -> None:
+    body = {"message": "How do I export invoices?", "context": context}
+    response = httpx.post(f"{base_url}/v1/chat", json=body, timeout=30)
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert message.startswith("context.") and problem in message
+
+
+def test_pages_as_long_as_the_widget_sends_are_kept(base_url: str) -> None:
+    """The widget cuts the host page's path at 500 characters; up to 2,048 are accepted."""
+    for page in ("/" + "p" * 499, "/" + "p" * 2047):
+        body = {"message": "How do I export invoices?", "context": {"page": page}}
+        response = httpx.post(f"{base_url}/v1/chat", json=body, timeout=30)
+        assert response.status_code == 200, response.text
+
+
 @pytest.mark.parametrize("query", ["q=%00", "q=a%1Bb", "q=x&k=abc", "q=x&k=1e9", "q=x&k=-1", "k=3"])
 def test_bad_search_parameters_are_422(base_url: str, query: str) -> None:
     response = httpx.get(f"{base_url}/v1/search?{query}", timeout=30)

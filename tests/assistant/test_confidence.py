@@ -1,6 +1,7 @@
 """Answer confidence: the cut for question words the content never uses, on both stores."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -8,10 +9,12 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from assistant.answerer import REFUSAL, Answerer, readable_audiences
 from assistant.confidence import (
+    EVERYDAY_RANK,
     UNCOVERED_FACTOR,
     ConfidenceScorer,
     answer_confidence,
     is_everyday,
+    word_ranks,
 )
 from assistant.embedders.fake import FakeEmbedder
 from assistant.retriever import HybridRetriever
@@ -140,3 +143,38 @@ def test_an_internal_word_is_uncovered_for_customer_facing_answers(answerer: Ans
     customer = readable_audiences(Audience.INTERNAL, Mode.CUSTOMER)
     assert answerer.confidence.uncovered_terms(question, [], audiences=internal) == []
     assert answerer.confidence.uncovered_terms(question, [], audiences=customer) == ["pelican"]
+
+
+def _least_cpu(work: Callable[[], object], *, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.process_time()
+        work()
+        times.append(time.process_time() - started)
+    return min(times)
+
+
+def test_an_absurdly_long_word_costs_no_more_than_a_long_real_one() -> None:
+    """Typo candidates grow with the square of a word's length (a 4,000-letter word took
+    0.4 s); no word longer than the longest frequent word plus one can be a typo of one."""
+    assert not is_everyday("q" * 4000)
+    assert is_everyday("telecommunicatoins")  # 18 letters, two swapped: still checked
+    long_real = _least_cpu(lambda: is_everyday("qwertyuiopasdfghjk"))
+    assert _least_cpu(lambda: is_everyday("q" * 4000)) < 2 * long_real
+
+
+def test_typo_checks_per_question_are_bounded(store: Store) -> None:
+    """A question of hundreds of typos of frequent words ("responsibilitie": each takes a
+    thousand candidate spellings to recognise) costs about what one of twenty does: after
+    `_MAX_TYPO_CHECKS` words no candidates are made."""
+    scorer = ConfidenceScorer(store)
+    ranks = word_ranks()
+    frequent = [w for w, rank in ranks.items() if rank < EVERYDAY_RANK and len(w) >= 11]
+    # Without its last letter, and neither that nor its singular a frequent word itself.
+    typos = [w[:-1] for w in frequent if w[:-1] not in ranks and w[:-2] not in ranks]
+    few = " ".join(typos[:20])
+    many = " ".join(typos[:300])
+    assert len(many) < 4000  # one question within /v1/chat's limit
+    cost_few = _least_cpu(lambda: scorer.uncovered_terms(few, [], audiences=["public"]))
+    cost_many = _least_cpu(lambda: scorer.uncovered_terms(many, [], audiences=["public"]))
+    assert cost_many < 3 * cost_few

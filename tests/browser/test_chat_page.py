@@ -255,3 +255,14 @@ def test_keyboard_only_question_and_feedback(page: Page, served: Served, artifac
     page.screenshot(path=artifacts / "browser-keyboard.png")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Thanks for your feedback.")).to_be_visible()
+
+
+def test_the_page_works_within_its_content_security_policy(page: Page, served: Served) -> None:
+    """No script, style or request of the page is one its policy blocks."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Security Policy" in m.text else None)
+    page.goto(f"{served.url}/?embed=1")
+    ask(page, "How do I reset my password?")
+    page.goto(f"{served.url}/static/gaps.html")
+    expect(page.get_by_label("API key", exact=False).first).to_be_visible()
+    assert violations == []

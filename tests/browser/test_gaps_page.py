@@ -28,7 +28,8 @@ def test_employee_sees_groups_and_chart(page: Page, served: Served, artifacts: P
     expect(page.locator("#summary")).to_contain_text("questions")
     chart = page.locator("#chart")
     expect(chart).to_be_visible()
-    page.wait_for_function("document.getElementById('chart').naturalWidth > 0")
+    # A function, not an expression string: the page's policy forbids evaluating strings.
+    page.wait_for_function("() => document.getElementById('chart').naturalWidth > 0")
     assert "largest gap groups" in (chart.get_attribute("alt") or "")
     page.screenshot(path=artifacts / "browser-gaps.png", full_page=True)
 

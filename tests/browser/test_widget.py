@@ -1,7 +1,10 @@
 """widget.js in a page of another site: one script tag gives a launcher and a chat panel that
-answers, sending the host page's path as context."""
+answers, sending the host page's path as context. Only the sites `ASSISTANT_CORS_ORIGINS`
+names may frame the panel."""
 
 import re
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,11 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Page, Request, expect
 
-from tests.api.conftest import Served, serve
+from api.app import create_app
+from assistant.embedders import Embedder
+from assistant.settings import Settings
+from assistant.wiring import build_components
+from tests.api.conftest import Served, free_port, serve
 
 pytestmark = pytest.mark.browser
 
@@ -35,13 +42,34 @@ def host_site(assistant_url: str) -> FastAPI:
     return site
 
 
+HOST_PORT = free_port()
+# localhost vs 127.0.0.1 (and another port): a different site, as on the web.
+HOST_ORIGIN = f"http://localhost:{HOST_PORT}"
+
+
+@pytest.fixture(scope="module")
+def embedding_site_allowed(
+    corpus_settings: Settings, real_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The assistant over a copy of the test corpus's index (the session's server holds the
+    original), with the host site among its origins; yields its base URL."""
+    data = tmp_path_factory.mktemp("widget") / "data"
+    shutil.copytree(corpus_settings.data_dir, data)
+    settings = corpus_settings.model_copy(update={"data_dir": data, "cors_origins": HOST_ORIGIN})
+    app = create_app(
+        settings, components_factory=lambda s: build_components(s, embedder=real_embedder)
+    )
+    with serve(app) as url:
+        yield url
+
+
 def test_widget_on_another_site_opens_and_answers(
-    page: Page, served: Served, artifacts: Path
+    page: Page, embedding_site_allowed: str, artifacts: Path
 ) -> None:
+    assistant = embedding_site_allowed
     chats: list[Request] = []
-    page.on("request", lambda r: chats.append(r) if r.url == f"{served.url}/v1/chat" else None)
-    with serve(host_site(served.url)) as site_url:
-        # localhost vs 127.0.0.1 (and another port): a different site, as on the web.
+    page.on("request", lambda r: chats.append(r) if r.url == f"{assistant}/v1/chat" else None)
+    with serve(host_site(assistant), port=HOST_PORT) as site_url:
         site_url = site_url.replace("127.0.0.1", "localhost")
         page.goto(f"{site_url}/docs/getting-paid")
         launcher = page.get_by_role("button", name="Help", exact=True)
@@ -68,3 +96,18 @@ def test_widget_on_another_site_opens_and_answers(
         question.press("Escape")
         expect(page.get_by_role("dialog", name="Ledgerly Help")).to_be_hidden()
         expect(launcher).to_be_focused()
+
+
+def test_a_site_the_settings_do_not_name_cannot_frame_the_chat_page(
+    page: Page, served: Served
+) -> None:
+    """Clickjacking: a site `ASSISTANT_CORS_ORIGINS` does not name gets the launcher, but the
+    browser refuses to show the chat page in its frame."""
+    with serve(host_site(served.url)) as site_url:
+        page.goto(f"{site_url.replace('127.0.0.1', 'localhost')}/docs/getting-paid")
+        refusal = page.expect_console_message(lambda m: "frame-ancestors" in m.text)
+        with refusal as message:
+            page.get_by_role("button", name="Help", exact=True).click()
+        assert "has been blocked" in message.value.text
+        frame = page.frame_locator('iframe[title="Ledgerly Help"]')
+        expect(frame.get_by_label("Your question")).to_have_count(0)
