@@ -241,6 +241,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
+    trusted_proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     print(f"Chat page and API on http://{host}:{port} (docs at /docs)", file=sys.stderr)
     # The app logs each request as JSON without query strings; uvicorn's own access log
     # would write questions from /v1/search?q=… into the logs.
@@ -251,6 +252,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level="info",
         access_log=False,
         timeout_keep_alive=settings.keep_alive_seconds,
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise (its
+        # FORWARDED_ALLOW_IPS), which lets any local client pick its rate-limit bucket.
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies or None,
     )
     return 0
 

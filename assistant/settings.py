@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Larger request bodies are refused with 413."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (`10.0.0.0/8`) of the reverse "
+        "proxies in front of `assistant serve`; only a connection from one of them may set "
+        "the client address with `X-Forwarded-For` (rate limits and logs use it). None by "
+        "default: behind no proxy, any local process could rotate the header to escape the "
+        "rate limit.",
+    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated origins whose pages may call the API from a browser "
