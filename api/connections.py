@@ -9,6 +9,7 @@ answers 503 to new requests, /healthz included, while slow clients keep their co
 
 import json
 import resource
+import uuid
 from asyncio import TimerHandle, Transport
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import ClassVar
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from api.errors import error_body
+from api.errors import REQUEST_ID_HEADER, error_body
 
 # Descriptors the process needs beside client connections: the store's files, the database,
 # logs, connections to an LLM endpoint or a Qdrant server.
@@ -101,7 +102,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         if not self.admission.admit(self):
             self._answer_and_close(
-                503, "busy", "Too many open connections; try again in a few seconds."
+                503,
+                "too_many_connections",
+                "The server holds as many connections as it may; try again in a few seconds.",
             )
             return
         self._start_deadline()
@@ -208,10 +211,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _answer_and_close(self, status: int, code: str, message: str) -> None:
-        body = json.dumps(error_body(code, message, None)).encode()
+        request_id = uuid.uuid4().hex
+        body = json.dumps(error_body(code, message, request_id)).encode()
         head = (
             f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+            f"content-length: {len(body)}\r\n{REQUEST_ID_HEADER}: {request_id}\r\n"
+            "connection: close\r\n\r\n"
         )
         self.transport.write(head.encode() + body)
         self.transport.close()

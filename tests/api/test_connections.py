@@ -228,6 +228,7 @@ def test_a_request_that_does_not_arrive_in_time_gets_408(tmp_path: Path) -> None
             started = time.monotonic()
             response = read_until_closed(sock, timeout=5)
         assert response.startswith(b"HTTP/1.1 408 ") and b'"request_timeout"' in response
+        assert b"X-Request-ID: " in response  # like every other response
         assert time.monotonic() - started < 3
 
         with connect(url) as sock:  # a connection that never sends a byte
@@ -258,6 +259,21 @@ def test_healthz_answers_while_slow_clients_hold_connections(tmp_path: Path) -> 
             assert len(clients.closed) == 20, "slow clients outlived the request timeout"
         assert max(latencies) < 1.0, latencies
         assert held <= idle + 10, (idle, held)  # evicted, not queued: within the cap
+
+
+def test_a_connection_beyond_the_cap_gets_503_when_none_can_be_closed(tmp_path: Path) -> None:
+    with server(tmp_path, max_connections="2", request_timeout_seconds="3") as (url, _):
+        busy = [connect(url), connect(url)]
+        for sock in busy:  # requests being answered (the app waits for their bodies)
+            sock.sendall(b"POST /v1/chat HTTP/1.1\r\nHost: test\r\ncontent-length: 10\r\n\r\n")
+        time.sleep(0.3)
+        with connect(url) as sock:
+            response = read_until_closed(sock, timeout=5)
+        assert response.startswith(b"HTTP/1.1 503 ") and b"too_many_connections" in response
+        for sock in busy:
+            assert read_until_closed(sock, timeout=5).startswith(b"HTTP/1.1 408 ")
+            sock.close()
+        assert healthz_seconds(url) < 1.0
 
 
 def test_the_descriptor_limit_is_raised_to_fit_the_connections() -> None:
