@@ -76,8 +76,9 @@ async def enforce_rate_limit(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     """One token per request from the bucket of the caller's key, or of the client address
-    for anonymous callers and refused keys (so guessing keys is throttled too). Behind a
-    proxy, run uvicorn with `--proxy-headers` so the address is the client's."""
+    for anonymous callers and refused keys (so guessing keys is throttled too). The address
+    comes from `X-Forwarded-For` only when the connection is from one of
+    `ASSISTANT_TRUSTED_PROXIES` (`assistant serve` configures uvicorn so)."""
     limiter: TokenBucketLimiter = request.app.state.rate_limiter
     address = request.client.host if request.client else "unknown"
     try:

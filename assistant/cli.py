@@ -238,10 +238,26 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.connections import ConnectionLimits, fit_descriptor_limit, guarded_protocol
 
     host = args.host or settings.host
     port = args.port or settings.port
+    trusted_proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     print(f"Chat page and API on http://{host}:{port} (docs at /docs)", file=sys.stderr)
+    max_connections = fit_descriptor_limit(settings.max_connections)
+    if max_connections < settings.max_connections:
+        print(
+            f"The open-file limit (ulimit -n) fits {max_connections} connections, not "
+            f"ASSISTANT_MAX_CONNECTIONS={settings.max_connections}; serving at most "
+            f"{max_connections}. Raise the limit or lower the setting.",
+            file=sys.stderr,
+        )
+    limits = ConnectionLimits(
+        max_connections=max_connections,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        request_timeout=settings.request_timeout_seconds,
+    )
     # The app logs each request as JSON without query strings; uvicorn's own access log
     # would write questions from /v1/search?q=… into the logs.
     uvicorn.run(
@@ -251,6 +267,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level="info",
         access_log=False,
         timeout_keep_alive=settings.keep_alive_seconds,
+        http=guarded_protocol(limits),
+        ws="none",  # the API has no WebSocket routes
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise (its
+        # FORWARDED_ALLOW_IPS), which lets any local client pick its rate-limit bucket.
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies or None,
     )
     return 0
 

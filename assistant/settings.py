@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Larger request bodies are refused with 413."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (`10.0.0.0/8`) of the reverse "
+        "proxies in front of `assistant serve`; only a connection from one of them may set "
+        "the client address with `X-Forwarded-For` (rate limits and logs use it). None by "
+        "default: behind no proxy, any local process could rotate the header to escape the "
+        "rate limit.",
+    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated origins whose pages may call the API from a browser "
@@ -135,6 +143,30 @@ class Settings(BaseSettings):
         "than a proxy's idle timeout (nginx 75 s, AWS ALB 60 s): with uvicorn's 5 s, a "
         "connection could close just as a client reused it (1-3 failed requests a minute "
         "in benchmarks/load.py).",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open client connections `assistant serve` holds; a new one beyond this "
+        "closes the connection that has waited longest without a request being answered "
+        "(idle, or still sending its request), so clients that hold connections cannot "
+        "lock others out. The open-file limit is raised to fit when the system allows.",
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="A request line and headers larger than this get 431 and the connection "
+        "is closed, before the rest is read.",
+    )
+    max_headers: int = Field(
+        default=100, ge=10, description="Requests with more header fields get 431."
+    )
+    request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's line, headers and body must arrive within this many seconds "
+        "of the connection opening (or, on a kept-alive connection, of its first byte); "
+        "else 408 and the connection is closed. Answering time is not counted.",
     )
 
     top_k: int = Field(default=8, ge=1, le=50, description="Chunks retrieved per question.")
