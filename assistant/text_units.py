@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from nltk.stem.snowball import EnglishStemmer
+
 _STEP = re.compile(r"^\s*(\d+)[.)]\s+")
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
@@ -26,6 +28,8 @@ PASSAGE_WORDS = 40
 
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+# Snowball, as BM25 in the store stems: "invite" and "invitation", "deleted" and "delete" match.
+_STEMMER = EnglishStemmer()
 _STOPWORDS = frozenset(
     [
         "a",
@@ -124,7 +128,7 @@ _STOPWORDS = frozenset(
 
 
 def content_terms(text: str) -> set[str]:
-    """Lower-cased words that carry meaning (no stopwords), with a crude plural fold."""
+    """Lower-cased words that carry meaning (no stopwords), stemmed."""
     return set(_content_terms(text))
 
 
@@ -132,8 +136,13 @@ def content_terms(text: str) -> set[str]:
 def _content_terms(text: str) -> frozenset[str]:
     # Kept: an answer reads the same chunks and sentences several times (extractive units,
     # conflicts, confidence), and popular chunks come back question after question.
-    terms = {w.rstrip("s") if len(w) > 3 else w for w in _WORD.findall(text.lower())}
-    return frozenset(terms - _STOPWORDS)
+    words = set(_WORD.findall(text.lower())) - _STOPWORDS
+    return frozenset(_stem(w) for w in words)
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _STEMMER.stem(word)
 
 
 @dataclass(frozen=True)
