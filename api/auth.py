@@ -96,6 +96,10 @@ class KeyRing:
             raise AuthError(
                 401, "unauthorized", "An API key is required: send Authorization: Bearer KEY."
             )
+        if not self._entries and self.anonymous:
+            # No keys configured: every caller is public, so a key that OpenAI clients insist
+            # on sending ("sk-anything") is no reason to refuse one.
+            return Caller(Audience.PUBLIC)
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise AuthError(401, "unauthorized", "Use the header Authorization: Bearer KEY.")

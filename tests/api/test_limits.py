@@ -16,12 +16,13 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.auth import KeyRing, key_file_line
+from api.auth import AuthError, KeyRing, key_file_line
 from api.deps import InternalCallerDep
 from api.json_logging import JsonFormatter
 from api.rate_limit import RateLimited, TokenBucketLimiter
 from assistant.embedders.fake import FakeEmbedder
 from assistant.settings import Settings
+from assistant.types import Audience
 from assistant.wiring import build_components
 from tests.api.conftest import KEYS, serve
 
@@ -524,3 +525,14 @@ def test_openapi_declares_the_error_model_per_route(base_url: str) -> None:
     assert "201" in paths["/v1/feedback"]["post"]["responses"]
     assert {"/metrics", "/healthz", "/v1/search", "/v1/models"} <= set(paths)
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_without_configured_keys_any_key_is_a_public_caller() -> None:
+    """README's OpenAI snippet sends a made-up key: with no keys configured it is answered as
+    an anonymous caller; once keys exist, an unknown one is refused."""
+    caller = KeyRing.parse("").caller("Bearer YOUR-KEY-OR-ANYTHING")
+    assert caller.audience == Audience.PUBLIC and caller.key_digest is None
+    with pytest.raises(AuthError, match="Unknown API key"):
+        KeyRing.parse("real-key=internal").caller("Bearer YOUR-KEY-OR-ANYTHING")
+    with pytest.raises(AuthError):
+        KeyRing.parse("", anonymous=False).caller("Bearer YOUR-KEY-OR-ANYTHING")
