@@ -21,5 +21,16 @@ def safe_text(value: str) -> str:
 
 
 SafeText = Annotated[str, AfterValidator(safe_text)]
+
+
+def not_blank(value: str) -> str:
+    """`value`, or a ValueError when it holds nothing but spaces."""
+    if not value.strip():
+        raise ValueError("is blank: write a question")
+    return value
+
+
+# A question: safe text with something besides spaces in it.
+QuestionText = Annotated[SafeText, AfterValidator(not_blank)]
 # A length limit goes before the check (`Annotated[SafeText, Field(max_length=...)]` inside
 # a container would check it after, with a message about "items").

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_slot
 from api.errors import error_responses
 from api.metrics import Metrics
-from api.text import SafeText, safe_text
+from api.text import QuestionText, SafeText, safe_text
 from assistant.answerer import AnswerEvent, final_answer
 from assistant.stores import StoreError
 from assistant.synthesizers import Retraction, TextDelta
@@ -37,7 +37,7 @@ ContextValue = Annotated[
 
 
 class ChatRequest(BaseModel):
-    message: SafeText = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=r"\S")
+    message: QuestionText = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     session_id: SafeText | None = Field(default=None, max_length=128)
     mode: Mode = Mode.CUSTOMER
     stream: bool = False

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from api.deps import AnswerSlotsDep, CallerDep, ComponentsDep, run_in_slot
 from api.errors import error_responses
-from api.text import SafeText
+from api.text import QuestionText
 from assistant.types import ScoredChunk
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -42,7 +42,7 @@ async def search(
     components: ComponentsDep,
     caller: CallerDep,
     slots: AnswerSlotsDep,
-    q: Annotated[SafeText, Query(min_length=1, max_length=1000, pattern=r"\S")],
+    q: Annotated[QuestionText, Query(min_length=1, max_length=1000)],
     k: Annotated[int, Query(ge=1, le=50)] = 8,
 ) -> SearchResponse:
     chunks = await run_in_slot(

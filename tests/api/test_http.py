@@ -98,6 +98,15 @@ def test_bad_requests_get_json_errors(
     assert response.json()["error"]["message"]
 
 
+def test_a_blank_message_is_refused_in_words_not_a_pattern(base_url: str) -> None:
+    response = httpx.post(f"{base_url}/v1/chat", json={"message": " \n\t "}, timeout=30)
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert "blank" in message and "\\S" not in message and "pattern" not in message
+    search = httpx.get(f"{base_url}/v1/search", params={"q": "   "}, timeout=30)
+    assert search.status_code == 422 and "blank" in search.json()["error"]["message"]
+
+
 def test_health_page_and_docs(base_url: str) -> None:
     health = httpx.get(f"{base_url}/healthz").json()
     assert health["status"] == "ok" and health["chunks"] > 0
