@@ -87,6 +87,11 @@ def create_app(
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        """Browsers ask for /favicon.ico whatever the page links: the SVG icon serves both."""
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
     @app.get("/widget.js", include_in_schema=False)
     async def widget() -> FileResponse:
         """The embeddable widget: `<script src="https://HOST/widget.js" defer></script>`."""

@@ -114,6 +114,8 @@ def test_health_page_and_docs(base_url: str) -> None:
     assert page.status_code == 200 and 'id="question"' in page.text
     assert httpx.get(f"{base_url}/static/chat.js").status_code == 200
     assert "/v1/chat" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
+    icon = httpx.get(f"{base_url}/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     missing = httpx.get(f"{base_url}/nope")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
