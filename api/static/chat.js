@@ -19,6 +19,10 @@
   // Configuration
   // ---------------------------------------------------------------------------
 
+  // Characters a source chip's title shows (CSS clips it too, at the end: keep it under that).
+  const CHIP_TITLE_CHARS = 48;
+  const CONFLICT_WARNING = "Sources disagree:";
+
   const CONFIG = Object.freeze({
     endpoint: "/v1/chat",
     feedbackEndpoint: "/v1/feedback",
@@ -460,11 +464,20 @@
     return audience === "partner" ? "Partner" : "Internal";
   }
 
-  /** "Course > Module > Lesson" titles keep their ends: "Course › … › Lesson". */
+  /**
+   * "Course > Module > Lesson > Tips" shows its two most specific parts, "Lesson › Tips" (the
+   * whole path is the chip's tooltip); a long lesson name is shortened, never the last part.
+   */
   function shortTitle(title) {
     const parts = title.split(" > ").map((part) => part.trim()).filter(Boolean);
-    if (parts.length <= 2) return parts.join(" › ");
-    return `${parts[0]} › … › ${parts[parts.length - 1]}`;
+    const last = parts[parts.length - 1] || "";
+    if (parts.length < 2) return clip(last, CHIP_TITLE_CHARS);
+    const room = Math.max(16, CHIP_TITLE_CHARS - last.length - 3);
+    return `${clip(parts[parts.length - 2], room)} › ${last}`;
+  }
+
+  function clip(text, chars) {
+    return text.length <= chars ? text : `${text.slice(0, chars - 1).trimEnd()}…`;
   }
 
   function renderCitation(citation) {
@@ -790,10 +803,14 @@
       const conf = citations.length ? renderConfidence(data.confidence) : null;
       if (conf) content.append(conf);
     }
-    // A note the answer text already says ("Part of your question is not covered …") is not repeated.
+    // A note the answer text already says ("Part of your question is not covered …") is not
+    // repeated; nor is "Sources disagree: …", since the answer itself then says which source
+    // said what (assistant/conflicts.py writes both).
     const text = typeof data.answer === "string" ? data.answer : "";
     const warnings = renderWarnings(
-      (Array.isArray(data.warnings) ? data.warnings : []).filter((w) => !text.includes(w))
+      (Array.isArray(data.warnings) ? data.warnings : []).filter(
+        (w) => !text.includes(w) && !(w.startsWith(CONFLICT_WARNING) && /\[\d+\]/.test(text))
+      )
     );
     if (warnings) content.append(warnings);
     const ticket = renderTicket(data.ticket_text);

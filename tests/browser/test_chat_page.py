@@ -266,3 +266,18 @@ def test_the_page_works_within_its_content_security_policy(page: Page, served: S
     page.goto(f"{served.url}/static/gaps.html")
     expect(page.get_by_label("API key", exact=False).first).to_be_visible()
     assert violations == []
+
+
+def test_a_lesson_chip_shows_the_lesson_not_the_course(page: Page, served: Served) -> None:
+    """A course title path is long ("Essentials > Getting started > Taxes"): the chip keeps
+    its most specific parts, the whole path is its tooltip."""
+    question = "How do I add a tax rate?"
+    citation = api_answer(served, question)["citations"][0]
+    parts = citation["title"].split(" > ")
+    assert len(parts) >= 3, citation["title"]  # the case this is about
+    page.goto(served.url)
+    ask(page, question)
+    chip = page.locator(".msg.assistant .citation").first
+    shown = chip.locator(".citation-title").text_content() or ""
+    assert shown == f"{parts[-2]} › {parts[-1]}"
+    assert citation["title"] in (chip.get_attribute("title") or "")
