@@ -5,6 +5,7 @@ This is the one module that ties the core to ingest/ and api/.
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,21 @@ environment:
   ASSISTANT_DATA_DIR   where the embedded Qdrant store lives (default ./data)
   ASSISTANT_API_KEYS   key=audience[:tenant],... for the HTTP API
 """
+
+
+SERVE_SETTINGS = """settings that matter most (environment variables):
+  ASSISTANT_DATA_DIR       the index and app database (default ./data)
+  ASSISTANT_API_KEYS       key=public|partner|internal[:tenant],...: who may read what
+                           (without keys every caller is public)
+  ASSISTANT_INGEST_ROOT    the folder POST /v1/ingest may index while serving (off if unset)
+  ASSISTANT_CORS_ORIGINS   sites that embed the widget or call the API from a browser
+  LLM_BASE_URL, LLM_MODEL  an OpenAI-compatible endpoint for written answers (default:
+                           extractive answers quoted from the sources)
+  QDRANT_URL               a Qdrant server instead of the embedded store
+  DATABASE_URL             the app database (default SQLite in ASSISTANT_DATA_DIR)
+
+A running server holds the embedded store: stop it before `assistant ingest` or
+`assistant ask`, or ingest through POST /v1/ingest with ASSISTANT_INGEST_ROOT set."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
-    ask = commands.add_parser("ask", help="answer one question with cited sources")
+    ask = commands.add_parser(
+        "ask",
+        help="answer one question with cited sources",
+        description="Answer one question from the ingested content, with numbered citations, "
+        "as the chat API would for this audience and mode; below the confidence threshold the "
+        "answer says the content does not cover it. Reads the index in ASSISTANT_DATA_DIR "
+        "(or QDRANT_URL).",
+        epilog='example: assistant ask "How do I reset my password?" --mode agent --json',
+    )
     ask.add_argument("question")
     ask.add_argument(
         "--audience",
@@ -111,7 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--json", action="store_true", help="print the Answer object as JSON")
 
-    serve = commands.add_parser("serve", help="start the HTTP API and the chat page")
+    serve = commands.add_parser(
+        "serve",
+        help="start the HTTP API and the chat page",
+        description="Serve the chat page at / and the HTTP API (/v1/chat, /v1/chat/completions, "
+        "/v1/search, /v1/feedback, /healthz) over the index in ASSISTANT_DATA_DIR. Settings "
+        "come from the environment or a .env file (README, Configuration).",
+        epilog=SERVE_SETTINGS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
 
@@ -131,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
+    try:
+        return _run(args, settings)
+    except BrokenPipeError:
+        # The reader went away (`assistant ask --json | head`): nothing more to print, and
+        # Python would print a traceback flushing stdout at exit unless it goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "ingest":
             return _ingest(args, settings)

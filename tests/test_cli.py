@@ -40,6 +40,21 @@ def test_ingest_then_ask_json(tmp_path: Path) -> None:
     assert answer["citations"][0]["document"] == "kb/reset-password.md"
     assert set(answer) >= {"answer", "citations", "confidence", "refused", "session_id"}
 
+    # `assistant ask … --json | head`: the reader is gone before the answer is printed.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
+    closed = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "How do I reset my password?", "--json"],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    os.close(write_end)
+    assert closed.returncode == 1 and "Traceback" not in closed.stderr, closed.stderr
+
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     result = run("ingest", data=tmp_path / "data")
