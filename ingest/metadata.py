@@ -5,10 +5,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from assistant.types import Audience
 from ingest.documents import LoadError
+from ingest.safe_yaml import load_yaml
 
 KNOWN_KEYS = (
     "title",
@@ -44,10 +43,7 @@ def split_front_matter(text: str, *, where: str) -> tuple[dict[str, Any], str]:
 
 
 def parse_yaml_mapping(text: str, *, where: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise LoadError(f"invalid YAML metadata in {where}: {exc}") from exc
+    data = load_yaml(text, where=where) or {}
     if not isinstance(data, dict):
         raise LoadError(f"metadata in {where} must be a mapping of keys to values")
     return data

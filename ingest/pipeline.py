@@ -13,6 +13,7 @@ tokens with the embedder's own tokenizer, whose truncation settings are per call
 using it from two threads at once miscounts or fails.
 """
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -31,12 +32,16 @@ from ingest.documents import LoadError, ParsedDocument
 from ingest.loaders import LoadContext
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# How much of an unexpected error's message goes into the summary (the log has all of it).
+MAX_REASON_CHARS = 300
 # Chunks per batch: sorted by length, 1024 texts pad about 3% more than sorting a whole corpus
 # (512: 9%, 256: 17%), and a kill loses at most one batch of embedding work.
 BATCH_CHUNKS = 1024
 # Sorted texts go to the embedder this many at a time (a multiple of its batch size, so its
 # batches stay the same), letting the progress bar move while a batch is embedded.
 EMBED_SLICE = 256
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -175,12 +180,16 @@ class IngestJob:
             total=len(sources), desc="Ingesting", unit="file", disable=not show, file=sys.stderr
         ) as bar:
             for source in sources:
-                rel = context.relative(source.path) if source.path != root else source.path.name
+                rel = _relative(source.path, context)
                 documents = self._load(source, rel, context, run.summary, failed_files)
                 waiting = False
                 for doc in documents:
                     seen.add(doc.doc_id)
-                    waiting = self._prepare(doc, run) or waiting
+                    try:
+                        waiting = self._prepare(doc, run) or waiting
+                    except Exception as exc:  # a chunker bug: this document keeps its last version
+                        run.summary.failed.append(Failure(doc.document, _unexpected(exc)))
+                        failed_files.add(doc.document)
                 if waiting:
                     run.pending_sources += 1
                 else:
@@ -203,12 +212,18 @@ class IngestJob:
             summary.failed.append(Failure(rel, source.reason))
             return []
         try:
+            _check_inside(source.path, context.root)
             _check_size(source.path)
             return source.loader.load(source.path, context)
         except (LoadError, OSError) as exc:
-            summary.failed.append(Failure(rel, str(exc)))
-            failed_files.add(rel)
-            return []
+            reason = str(exc)
+        except RecursionError:
+            reason = "nested too deeply to read"
+        except Exception as exc:  # a loader bug must cost one file, not the whole run
+            reason = _unexpected(exc)
+        summary.failed.append(Failure(rel, reason))
+        failed_files.add(rel)
+        return []
 
     def _prepare(self, doc: ParsedDocument, run: _Run) -> bool:
         """Counts an unchanged document, or chunks a changed one into the pending batch.
@@ -343,6 +358,33 @@ def _advance(bar: tqdm, files: int, run: _Run) -> None:
 
 def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 2) if seconds > 0 else 0.0
+
+
+def _relative(path: Path, context: LoadContext) -> str:
+    """How the summary names a source: as its documents are named, or a symlink out of the
+    folder (refused by `_check_inside`) by its own name."""
+    if path == context.root:
+        return path.name
+    try:
+        return context.relative(path)
+    except ValueError:
+        return path.relative_to(context.root).as_posix()
+
+
+def _check_inside(path: Path, root: Path) -> None:
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise LoadError(
+            "a symlink to a file outside the ingested folder: not read (ingest the target's "
+            "folder itself, or copy the file in)"
+        )
+
+
+def _unexpected(exc: Exception) -> str:
+    log.error("ingest: unexpected %s", type(exc).__name__, exc_info=exc)
+    message = str(exc)
+    if len(message) > MAX_REASON_CHARS:
+        message = message[:MAX_REASON_CHARS] + "…"
+    return f"could not read the file ({type(exc).__name__}: {message}); the log has the details"
 
 
 def _check_size(path: Path) -> None:

@@ -19,6 +19,8 @@ class CourseYamlLoader:
 
     def load(self, path: Path, context: LoadContext) -> list[ParsedDocument]:
         manifest = path / MANIFEST_NAME
+        if not manifest.resolve().is_relative_to(path.resolve()):
+            raise LoadError(f"{MANIFEST_NAME} points outside the course folder (a symlink?)")
         course = parse_yaml_mapping(read_text(manifest), where=str(manifest))
         meta = normalize(course, default_audience=context.default_audience, where=MANIFEST_NAME)
         meta.setdefault("title", path.name.replace("-", " ").title())
@@ -28,8 +30,24 @@ class CourseYamlLoader:
             raise LoadError(f"{MANIFEST_NAME} lists no modules: add modules with lessons")
         documents = []
         for module_number, module in enumerate(modules, start=1):
+            if not isinstance(module, dict):
+                raise LoadError(
+                    f"module {module_number} in {MANIFEST_NAME} is a {type(module).__name__}, "
+                    "not a mapping: write it as `- title: …` with `lessons:`"
+                )
             module_title = str(module.get("title") or f"Module {module_number}")
-            for lesson in module.get("lessons") or []:
+            lessons = module.get("lessons") or []
+            if not isinstance(lessons, list):
+                raise LoadError(
+                    f"lessons of module {module_title!r} in {MANIFEST_NAME} must be a list"
+                )
+            for lesson in lessons:
+                if not isinstance(lesson, dict):
+                    raise LoadError(
+                        f"a lesson of module {module_title!r} in {MANIFEST_NAME} is a "
+                        f"{type(lesson).__name__}, not a mapping: write it as "
+                        "`- file: lessons/…md` (and `title:`)"
+                    )
                 documents.append(self._lesson(path, context, course, meta, module_title, lesson))
         if not documents:
             raise LoadError(f"{MANIFEST_NAME} lists no lessons")

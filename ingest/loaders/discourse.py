@@ -26,13 +26,39 @@ def topic_url(meta_url: str | None, topic: dict[str, Any]) -> str | None:
     return f"{base.split('/t/')[0]}{marker}"
 
 
+def whole_number(value: object, *, field: str) -> int:
+    """An integer field of the topic JSON (Discourse writes numbers; exports sometimes quote
+    them); a LoadError naming the field otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise LoadError(f"{field} is {value!r}, not a whole number")
+
+
+def topic_posts(topic: dict[str, Any]) -> list[dict[str, Any]]:
+    """`post_stream.posts`, checked to be a list of post objects."""
+    posts = topic["post_stream"].get("posts", [])
+    if not isinstance(posts, list):
+        raise LoadError("post_stream.posts must be a list of posts")
+    for index, post in enumerate(posts):
+        if not isinstance(post, dict):
+            raise LoadError(
+                f"post_stream.posts[{index}] is a {type(post).__name__}, not a post object "
+                "(with post_number, username, cooked)"
+            )
+    return posts
+
+
 def accepted_post_number(topic: dict[str, Any]) -> int | None:
     accepted = topic.get("accepted_answer")
     if isinstance(accepted, dict) and accepted.get("post_number"):
-        return int(accepted["post_number"])
-    for post in topic["post_stream"].get("posts", []):
+        return whole_number(accepted["post_number"], field="accepted_answer.post_number")
+    for index, post in enumerate(topic_posts(topic)):
         if post.get("accepted_answer") is True or post.get("accept_answer") is True:
-            return int(post["post_number"])
+            return whole_number(
+                post.get("post_number"), field=f"post_stream.posts[{index}].post_number"
+            )
     return None
 
 
@@ -49,6 +75,8 @@ class DiscourseLoader:
             topic = json.loads(read_text(path))
         except json.JSONDecodeError as exc:
             raise LoadError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise LoadError("the JSON is nested too deeply to be a Discourse topic") from exc
         if not is_discourse_topic(topic):
             raise LoadError("not a Discourse topic: expected post_stream.posts")
         meta = normalize(
@@ -61,11 +89,14 @@ class DiscourseLoader:
         reviewed_by_sidecar = "reviewed" in meta
         staff_answered = False
         sections: list[Section] = []
-        for post in topic["post_stream"].get("posts", []):
+        for index, post in enumerate(topic_posts(topic)):
             text = html_to_text(str(post.get("cooked", "")))
             if not text:
                 continue
-            number = int(post.get("post_number", len(sections) + 1))
+            number = whole_number(
+                post.get("post_number", len(sections) + 1),
+                field=f"post_stream.posts[{index}].post_number",
+            )
             is_accepted = number == accepted
             role = "question" if number == 1 else "accepted_answer" if is_accepted else "reply"
             label = role.replace("_", " ").capitalize()
@@ -81,7 +112,10 @@ class DiscourseLoader:
                         "post_role": role,
                         "author": str(post.get("username", "")),
                         "accepted": is_accepted,
-                        "like_count": int(post.get("like_count") or 0),
+                        "like_count": whole_number(
+                            post.get("like_count") or 0,
+                            field=f"post_stream.posts[{index}].like_count",
+                        ),
                         "staff": staff,
                         # A staff post is reviewed even in an unreviewed thread.
                         **({"reviewed": True} if staff and not reviewed_by_sidecar else {}),

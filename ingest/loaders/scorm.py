@@ -3,7 +3,10 @@
 Each lesson (an item of the package's organization that launches an HTML page) becomes one
 document, as with `course.yaml`: its chunks carry Course > Module > Lesson and the lesson URL.
 The package is read in memory, never unpacked: member names and hrefs that climb out of it
-(`..`, absolute paths), symlinks and archives that unpack to more than a set size are refused.
+(`..`, absolute paths), symlinks and archives that unpack to more than a set size or ratio are
+refused. Only the manifest and the lesson pages are decompressed, each streamed in blocks that
+count towards a per-page and a per-package limit, so a page that would unpack past its limit
+costs one block of memory, not its whole size.
 """
 
 import re
@@ -12,7 +15,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element, ParseError
 
@@ -26,8 +29,19 @@ from ingest.loaders.unstructured_kb import decode_html, html_sections
 from ingest.metadata import normalize, read_sidecar
 
 MANIFEST_NAME = "imsmanifest.xml"
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+# What the zip's directory may declare in all: media included (the zip itself is at most
+# pipeline.MAX_FILE_BYTES, and media barely compress).
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+# Declared unpacked size over packed size, for the package and for each member: HTML and
+# scripts pack 5-20 times, a zip bomb hundreds of times (deflate's ceiling is about 1,000).
+MAX_RATIO = 100
+RATIO_FLOOR_BYTES = 1024 * 1024  # smaller members and packages unpack to too little to matter
+# What is read and parsed: the manifest and each lesson page, and all of them together
+# (HTML parses at about 2.5 s per MB on one core).
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+MAX_READ_BYTES = 20 * 1024 * 1024
 MAX_MEMBERS = 20_000
+_BLOCK_BYTES = 64 * 1024
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
@@ -48,6 +62,53 @@ def _check_href(href: str) -> None:
         raise LoadError(f"unsafe href {href!r} in {MANIFEST_NAME}: it leaves the package")
 
 
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.3g} MB"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a package may be decompressed and read (see the module's constants)."""
+
+    max_unpacked_bytes: int
+    max_ratio: int
+    max_page_bytes: int
+    max_read_bytes: int
+
+
+class _Budget:
+    """Reads members in blocks, refusing a page past its limit or a package past its total."""
+
+    def __init__(self, limits: ReadLimits) -> None:
+        self.limits = limits
+        self.read_bytes = 0
+
+    def check_size(self, name: str, size: int) -> None:
+        if size > self.limits.max_page_bytes:
+            raise LoadError(
+                f"{name} is {_mb(size)}, more than the {_mb(self.limits.max_page_bytes)} limit "
+                "for one page: split the lesson"
+            )
+        self.check_total(size)
+
+    def check_total(self, size: int) -> None:
+        if self.read_bytes + size > self.limits.max_read_bytes:
+            raise LoadError(
+                f"the package's pages hold more than {_mb(self.limits.max_read_bytes)} of text: "
+                "split the course into smaller packages"
+            )
+
+    def read(self, name: str, stream: IO[bytes]) -> bytes:
+        blocks: list[bytes] = []
+        size = 0
+        while block := stream.read(_BLOCK_BYTES):
+            size += len(block)
+            self.check_size(name, size)
+            blocks.append(block)
+        self.read_bytes += size
+        return b"".join(blocks)
+
+
 class _Package(Protocol):
     def read(self, name: str) -> bytes:
         """The member's bytes; a LoadError when it is missing, unsafe or too large."""
@@ -61,9 +122,10 @@ class _Package(Protocol):
 
 
 class _ZipPackage:
-    def __init__(self, path: Path, *, max_unpacked_bytes: int) -> None:
+    def __init__(self, path: Path, *, limits: ReadLimits) -> None:
         self.path = path
-        self.max_unpacked_bytes = max_unpacked_bytes
+        self.limits = limits
+        self.budget = _Budget(limits)
         try:
             self.zip = zipfile.ZipFile(path)
         except zipfile.BadZipFile as exc:
@@ -87,11 +149,25 @@ class _ZipPackage:
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise LoadError(f"the package holds a symlink ({info.filename}): not allowed")
         unpacked = sum(info.file_size for info in infos)
-        if unpacked > self.max_unpacked_bytes:
+        limit = self.limits.max_unpacked_bytes
+        if unpacked > limit:
             raise LoadError(
-                f"the package unpacks to {unpacked / 2**20:.0f} MB, more than the "
-                f"{self.max_unpacked_bytes / 2**20:.0f} MB limit (a zip bomb?)"
+                f"the package unpacks to {_mb(unpacked)}, more than the {_mb(limit)} limit "
+                "(a zip bomb?)"
             )
+        packed = self.path.stat().st_size
+        ratio = self.limits.max_ratio
+        if unpacked >= RATIO_FLOOR_BYTES and unpacked > ratio * packed:
+            raise LoadError(
+                f"the package unpacks to {_mb(unpacked)} from {_mb(packed)}, more than "
+                f"{ratio} times its size (a zip bomb?)"
+            )
+        for info in infos:
+            if info.file_size >= RATIO_FLOOR_BYTES and info.file_size > ratio * info.compress_size:
+                raise LoadError(
+                    f"{info.filename} unpacks to {_mb(info.file_size)}, more than {ratio} times "
+                    "its packed size (a zip bomb?)"
+                )
         return {info.filename: info for info in infos if not info.is_dir()}
 
     def _find_base(self) -> str:
@@ -115,14 +191,12 @@ class _ZipPackage:
             raise LoadError(f"{name} is listed in {MANIFEST_NAME} but missing from the package")
         if info.flag_bits & 0x1:
             raise LoadError(f"{name} is password-protected in the zip: repack it without one")
+        self.budget.check_size(name, info.file_size)  # before anything is decompressed
         try:
             with self.zip.open(info) as member:
-                data = member.read(self.max_unpacked_bytes + 1)
+                return self.budget.read(name, member)
         except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError) as exc:
             raise LoadError(f"corrupt zip member {name}: {exc}") from exc
-        if len(data) > self.max_unpacked_bytes:
-            raise LoadError(f"{name} unpacks to more than the limit (a zip bomb?)")
-        return data
 
     def location(self, name: str) -> Path:
         return self.path / (self.base + name)
@@ -132,10 +206,10 @@ class _ZipPackage:
 
 
 class _FolderPackage:
-    def __init__(self, folder: Path, *, max_unpacked_bytes: int) -> None:
+    def __init__(self, folder: Path, *, limits: ReadLimits) -> None:
         self.folder = folder
         self.root = folder.resolve()
-        self.max_unpacked_bytes = max_unpacked_bytes
+        self.budget = _Budget(limits)
         if not (folder / MANIFEST_NAME).is_file():
             raise LoadError(f"not a SCORM package: no {MANIFEST_NAME} in the folder")
 
@@ -145,9 +219,9 @@ class _FolderPackage:
             raise LoadError(f"{name} points outside the package (a symlink?): not allowed")
         if not target.is_file():
             raise LoadError(f"{name} is listed in {MANIFEST_NAME} but missing from the package")
-        if target.stat().st_size > self.max_unpacked_bytes:
-            raise LoadError(f"{name} is larger than the limit for one file")
-        return target.read_bytes()
+        self.budget.check_size(name, target.stat().st_size)
+        with target.open("rb") as file:
+            return self.budget.read(name, file)
 
     def location(self, name: str) -> Path:
         return self.folder / name
@@ -240,15 +314,27 @@ class ScormLoader:
 
     source_type = SourceType.COURSE.value
 
-    def __init__(self, *, max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> None:
-        self.max_unpacked_bytes = max_unpacked_bytes
+    def __init__(
+        self,
+        *,
+        max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+        max_ratio: int = MAX_RATIO,
+        max_page_bytes: int = MAX_PAGE_BYTES,
+        max_read_bytes: int = MAX_READ_BYTES,
+    ) -> None:
+        self.limits = ReadLimits(
+            max_unpacked_bytes=max_unpacked_bytes,
+            max_ratio=max_ratio,
+            max_page_bytes=max_page_bytes,
+            max_read_bytes=max_read_bytes,
+        )
 
     def load(self, path: Path, context: LoadContext) -> list[ParsedDocument]:
         package: _Package
         if path.is_dir():
-            package = _FolderPackage(path, max_unpacked_bytes=self.max_unpacked_bytes)
+            package = _FolderPackage(path, limits=self.limits)
         else:
-            package = _ZipPackage(path, max_unpacked_bytes=self.max_unpacked_bytes)
+            package = _ZipPackage(path, limits=self.limits)
         try:
             return self._load(path, package, context)
         finally:

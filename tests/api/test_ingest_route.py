@@ -113,6 +113,26 @@ def test_the_server_ingests_and_a_new_document_answers_while_chats_keep_succeedi
     assert again.json()["unchanged"] == 8 and again.json()["added"] == 0
 
 
+def test_bad_files_and_symlinks_out_cost_only_themselves(
+    server: httpx.Client, content: Path
+) -> None:
+    """Each used to end the whole ingest with a 500 and nothing indexed."""
+    folder = content / "content" / "mixed"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\n\nThe one good file of the mixed folder.\n")
+    (folder / "secret.md").symlink_to(content / "outside" / "secret.md")
+    (folder / "strings.json").write_text('{"post_stream": {"posts": ["hello"]}}')
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "bomb.md").write_text('---\na: &a ["x"]\nb: [*a, *a]\n---\n# B\n\nText.\n')
+    reply = server.post("/v1/ingest", json={"paths": ["mixed"]}, headers=INTERNAL)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["added"] == 1
+    reasons = {f["file"]: f["reason"] for f in reply.json()["failed"]}
+    assert set(reasons) == {"secret.md", "strings.json", "deep.json", "bomb.md"}
+    assert "outside the ingested folder" in reasons["secret.md"]
+    assert "Not for the index" not in reply.text
+
+
 @pytest.mark.parametrize(
     "path",
     ["../outside/secret.md", "../outside", "/etc/passwd", "/", "corpus/../../outside"],

@@ -2,7 +2,10 @@
 
 import io
 import os
+import random
 import stat
+import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -247,6 +250,98 @@ def test_zip_bomb_is_refused_before_anything_is_unpacked(tmp_path: Path) -> None
     assert package.stat().st_size < 20_000
     with pytest.raises(LoadError, match=r"unpacks to 3 MB, more than the 1 MB limit \(a zip bomb"):
         ScormLoader(max_unpacked_bytes=2**20).load(package, context(tmp_path))
+
+
+PARAGRAPH = "<p>Open Banking, pick your bank and sign in to connect the feed.</p>\n"
+
+
+def padded_bank(size: int) -> str:
+    """The bank lesson grown to `size` bytes of repeated paragraphs: packs about 500 times."""
+    return BANK + PARAGRAPH * (size // len(PARAGRAPH))
+
+
+def test_a_package_that_unpacks_far_past_its_size_is_refused_unread(tmp_path: Path) -> None:
+    """The issue's package unpacked 677 KB to 190 MB (under the size limit) and was parsed for
+    150 s; here 1.5 MB from about 5 KB, refused by its ratio before a byte is decompressed."""
+    members = {"imsmanifest.xml": MANIFEST_2004, "content/bank.html": padded_bank(3 * 2**19)}
+    package = write_zip(tmp_path / "ratio.zip", members)
+    assert package.stat().st_size < 20_000
+    started = time.perf_counter()
+    with pytest.raises(LoadError, match=r"unpacks to 1.5 MB from .* more than 100 times its size"):
+        ScormLoader().load(package, context(tmp_path))
+    assert time.perf_counter() - started < 1
+
+
+def test_one_member_that_unpacks_past_the_ratio_is_refused(tmp_path: Path) -> None:
+    """Incompressible media hide a bomb from the package's ratio, not from the member's."""
+    members = {
+        "imsmanifest.xml": MANIFEST_2004,
+        "content/bank.html": padded_bank(3 * 2**19),
+        "content/video.mp4": random.Random(1).randbytes(2**20),
+    }
+    package = write_zip(tmp_path / "member.zip", members)
+    with pytest.raises(LoadError, match=r"content/bank.html unpacks to 1.5 MB, more than 100 "):
+        ScormLoader().load(package, context(tmp_path))
+
+
+@pytest.mark.parametrize("kind", ["zip", "folder"])
+def test_a_lesson_page_past_the_page_limit_is_refused(tmp_path: Path, kind: str) -> None:
+    files = {"imsmanifest.xml": MANIFEST_2004, "content/bank.html": padded_bank(100_000)}
+    if kind == "zip":
+        package = write_zip(tmp_path / "big.zip", dict(files))
+    else:
+        package = write_folder(tmp_path / "big", files)
+    with pytest.raises(LoadError, match=r"content/bank.html is 0.095\d* MB, more than the 0.0625 "):
+        ScormLoader(max_page_bytes=64 * 1024).load(package, context(tmp_path))
+
+
+def test_the_pages_of_a_package_share_one_read_limit(tmp_path: Path) -> None:
+    package = essentials(tmp_path / "essentials.zip")
+    whole = 1469 + 238 + 81 + 124  # the manifest and the three lesson pages
+    assert len(ScormLoader(max_read_bytes=whole).load(package, context(tmp_path))) == 3
+    with pytest.raises(LoadError, match=r"pages hold more than 0.00182 MB of text"):
+        ScormLoader(max_read_bytes=whole - 1).load(package, context(tmp_path))
+
+
+def test_a_page_past_its_limit_is_refused_before_it_is_decompressed(tmp_path: Path) -> None:
+    package = write_zip(
+        tmp_path / "big.zip",
+        {"imsmanifest.xml": MANIFEST_2004, "content/bank.html": padded_bank(2 * 2**20)},
+    )
+    loader = ScormLoader(max_page_bytes=2**20, max_ratio=10_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(LoadError, match=r"content/bank.html is .* more than the 1 MB limit"):
+            loader.load(package, context(tmp_path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**18
+
+
+@pytest.mark.slow  # builds the issue's 190 MB package (a few seconds of compression)
+def test_the_issues_package_is_refused_in_moments_and_little_memory(tmp_path: Path) -> None:
+    package = tmp_path / "course.zip"
+    with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("imsmanifest.xml", MANIFEST_2004)
+        with archive.open("content/bank.html", "w", force_zip64=True) as page:
+            page.write(BANK.encode())
+            block = (PARAGRAPH * (2**20 // len(PARAGRAPH))).encode()
+            for _ in range(190):
+                page.write(block)
+    assert package.stat().st_size < 2**20
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(LoadError, match=r"unpacks to 190 MB, more than the 100 MB limit"):
+            ScormLoader().load(package, context(tmp_path))
+        with pytest.raises(LoadError, match=r"more than 100 times its size"):
+            ScormLoader(max_unpacked_bytes=2**30).load(package, context(tmp_path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 1
+    assert peak < 2**20
 
 
 def test_corrupt_member_is_refused(tmp_path: Path) -> None:

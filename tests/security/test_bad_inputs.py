@@ -21,13 +21,22 @@ from assistant.stores.edge import EdgeStore
 from ingest import pipeline
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
-from tests.ingest.test_scorm_loader import BANK, MANIFEST_2004, essentials, write_zip
+from tests.ingest.test_per_file_failures import post, topic
+from tests.ingest.test_safe_yaml import front_matter_bomb
+from tests.ingest.test_scorm_loader import (
+    BANK,
+    MANIFEST_2004,
+    essentials,
+    padded_bank,
+    write_folder,
+    write_zip,
+)
 from tests.ingest.test_unstructured_loader import ARTICLE_PAGES, write_pdf
 
 GOOD = "good.md"
 GOOD_TEXT = "---\ntitle: Good\n---\n# Good\n\nExport invoices from the Invoices page.\n"
 MAX_TEST_FILE_BYTES = 1024 * 1024
-BOMB_MB = 210
+BOMB_MB = 110
 
 
 def _zip_with_member(path: Path, info: zipfile.ZipInfo, data: str) -> Path:
@@ -48,7 +57,7 @@ def _symlink_zip(path: Path) -> Path:
 
 
 def _zip_bomb(path: Path) -> Path:
-    """A package that unpacks past the loader's 200 MB limit from well under 1 MB."""
+    """A package that unpacks past the loader's 100 MB limit from well under 1 MB."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("imsmanifest.xml", MANIFEST_2004)
         archive.writestr("content/bank.html", BANK)
@@ -88,6 +97,9 @@ def write_bad_corpus(root: Path) -> dict[str, str]:
     # Forum threads
     put("threads/cut.json", '{"post_stream": {"posts": [', "invalid JSON")
     put("threads/list.json", "[1, 2, 3]", "not a Discourse topic")
+    put("threads/deep.json", "[" * 100_000 + "]" * 100_000, "nested too deeply")
+    put("threads/strings.json", topic(["hello", "world"]), "not a post object")
+    put("threads/number.json", topic([post("abc")]), "not a whole number")
     # Transcripts
     put(
         "transcripts/timing.vtt",
@@ -125,6 +137,11 @@ def write_bad_corpus(root: Path) -> dict[str, str]:
     _zip_bomb(root / "courses" / "bomb.zip")
     expected["courses/bomb.zip"] = "zip bomb"
     write_zip(
+        root / "courses" / "ratio.zip",
+        {"imsmanifest.xml": MANIFEST_2004, "content/bank.html": padded_bank(2 * 2**20)},
+    )
+    expected["courses/ratio.zip"] = "times its size (a zip bomb?)"
+    write_zip(
         root / "courses" / "xxe.zip",
         {
             "imsmanifest.xml": '<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x SYSTEM '
@@ -146,6 +163,18 @@ def write_bad_corpus(root: Path) -> dict[str, str]:
     put("kb/slides.key", "?", "unsupported file type .key")
     put("kb/meta.md", "# Meta\n\nA fine article with broken metadata.\n", "invalid YAML")
     (root / "kb" / "meta.md.meta.yaml").write_text("title: [unclosed\n")
+    put("kb/alias-bomb.md", front_matter_bomb(5), "aliases are not allowed")
+    # A course.yaml whose modules are plain strings
+    write_folder(
+        root / "courses" / "strings",
+        {"course.yaml": "title: C\nmodules: [intro, advanced]\n", "a.md": "# A\n\nText.\n"},
+    )
+    expected["courses/strings"] = "not a mapping"
+    # A symlink to a file outside the folder
+    outside = root.parent / f"{root.name}-outside.md"
+    outside.write_text("# Outside\n\nNot part of this folder.\n")
+    (root / "kb" / "outside.md").symlink_to(outside)
+    expected["kb/outside.md"] = "outside the ingested folder"
     return expected
 
 
