@@ -136,12 +136,17 @@ def content_terms(text: str) -> set[str]:
 def _content_terms(text: str) -> frozenset[str]:
     # Kept: an answer reads the same chunks and sentences several times (extractive units,
     # conflicts, confidence), and popular chunks come back question after question.
-    words = set(_WORD.findall(text.lower())) - _STOPWORDS
-    return frozenset(_stem(w) for w in words)
+    return frozenset(stem(w) for w in content_words(text))
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words that carry meaning (no stopwords), as written: for people to read."""
+    return set(_WORD.findall(text.lower())) - _STOPWORDS
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The word's Snowball stem, as `content_terms` holds it."""
     return _STEMMER.stem(word)
 
 

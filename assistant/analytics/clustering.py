@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from assistant.text_units import content_terms
+from assistant.text_units import content_words, stem
 
 
 def cluster(vectors: np.ndarray, *, min_similarity: float) -> list[list[int]]:
@@ -44,7 +44,15 @@ def medoid(vectors: np.ndarray) -> int:
 
 
 def top_terms(texts: Sequence[str], *, limit: int = 4) -> list[str]:
-    """The content words most of the texts share, most frequent first (ties alphabetical)."""
-    counts = Counter(term for text in texts for term in content_terms(text))
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [term for term, _ in ranked[:limit]]
+    """The content words most of the texts share, most frequent first (ties alphabetical).
+    Forms of one word count together ("invoice", "invoices") and show as the most used one."""
+    counts: Counter[str] = Counter()
+    forms: dict[str, Counter[str]] = {}
+    for text in texts:
+        words = content_words(text)
+        counts.update({stem(word) for word in words})
+        for word in words:
+            forms.setdefault(stem(word), Counter())[word] += 1
+    shown = {s: min(f.items(), key=lambda item: (-item[1], item[0]))[0] for s, f in forms.items()}
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], shown[item[0]]))
+    return [shown[term] for term, _ in ranked[:limit]]
