@@ -1,7 +1,6 @@
 """A whole document read back by path, doc id or a citation's URL, within the caller's audience
 and tenant (FakeEmbedder: meaning plays no part)."""
 
-
 import pytest
 
 from assistant.document_reader import read_document
