@@ -217,8 +217,8 @@ def build_mcp_server(resolve: Callable[[Context], ToolCall]) -> MCPServer:
             )
         if found is None:
             raise ToolError(
-                f"No document {document or url!r} that you may read. Use the `document` of a "
-                "search hit or citation, or its URL."
+                f"No document with that {'path' if document else 'URL'} that you may read. Use "
+                "the `document` of a search hit or citation, or its URL."
             )
         return found
 
