@@ -8,7 +8,7 @@ answer slot, and `answer` is `/v1/chat`'s answer (question log and metrics inclu
 
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -239,7 +239,7 @@ def _start(resolve: Callable[[Context], ToolCall], ctx: Context) -> ToolCall:
 
 
 @contextlib.contextmanager
-def _tool_errors() -> Any:
+def _tool_errors() -> Iterator[None]:
     try:
         yield
     except StoreError as exc:

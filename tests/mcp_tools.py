@@ -23,11 +23,14 @@ Call = tuple[str, dict[str, Any]]
 class HttpTarget:
     url: str  # the server's base URL
     key: str | None = None
+    mode: str = "auto"  # "legacy": the initialize handshake (protocol 2025-11-25)
 
 
-def http_target(base_url: str, key: str | None = None) -> HttpTarget:
-    """The server's /mcp over streamable HTTP, sending `key` as a Bearer token."""
-    return HttpTarget(base_url, key)
+def http_target(base_url: str, key: str | None = None, *, mode: str = "auto") -> HttpTarget:
+    """The server's /mcp over streamable HTTP, sending `key` as a Bearer token. `mode` "auto"
+    negotiates the newest protocol; "legacy" speaks the initialize handshake most clients use
+    today."""
+    return HttpTarget(base_url, key, mode)
 
 
 @asynccontextmanager
@@ -41,7 +44,7 @@ async def connect(target: HttpTarget | StdioServerParameters) -> AsyncIterator[C
     headers = {"Authorization": f"Bearer {target.key}"} if target.key else {}
     async with create_mcp_http_client(headers=headers) as http:
         transport = streamable_http_client(f"{target.url}/mcp", http_client=http)
-        async with Client(transport, read_timeout_seconds=300) as client:
+        async with Client(transport, read_timeout_seconds=300, mode=target.mode) as client:
             yield client
 
 

@@ -132,12 +132,15 @@ def test_the_key_decides_what_every_tool_reads(mcp_server: McpServer) -> None:
         ("get_document", {"document": INTERNAL_DOCUMENT}),
         ("get_document", {"url": "https://wiki.example.com/support/refunds"}),
     ]
-    employee = [data(r) for r in call_tools(http_target(mcp_server.url, "emp-secret"), calls)]
-    assert INTERNAL_DOCUMENT in documents(employee[0]["hits"])
-    assert "PELICAN-42" in employee[2]["text"] and employee[2]["audience"] == "internal"
-    assert employee[3]["document"] == INTERNAL_DOCUMENT
-    for key in (None, "public-key", "partner-key"):
-        replies = [data(r) for r in call_tools(http_target(mcp_server.url, key), calls)]
+    for mode in ("auto", "legacy"):
+        target = http_target(mcp_server.url, "emp-secret", mode=mode)
+        employee = [data(r) for r in call_tools(target, calls)]
+        assert INTERNAL_DOCUMENT in documents(employee[0]["hits"])
+        assert "PELICAN-42" in employee[2]["text"] and employee[2]["audience"] == "internal"
+        assert employee[3]["document"] == INTERNAL_DOCUMENT
+    for key, mode in [(None, "auto"), ("public-key", "legacy"), ("partner-key", "auto")]:
+        target = http_target(mcp_server.url, key, mode=mode)
+        replies = [data(r) for r in call_tools(target, calls)]
         assert INTERNAL_DOCUMENT not in documents(replies), key
         assert "PELICAN" not in str(replies), key
         assert {h["audience"] for h in replies[0]["hits"]} <= {"public", "partner"}
