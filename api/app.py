@@ -1,5 +1,5 @@
-"""The FastAPI app: chat APIs, feedback, health, metrics and the chat page; heavy objects built
-once in the lifespan."""
+"""The FastAPI app: chat APIs, feedback, health, metrics, the MCP server and the chat page;
+heavy objects built once in the lifespan."""
 
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +16,7 @@ from api.auth import KeyRing
 from api.deps import RateLimitDep
 from api.errors import REQUEST_ID_HEADER, install_error_handlers
 from api.json_logging import configure_logging
+from api.mcp_server import McpRoute, build_mcp_server, http_sessions, http_tool_call
 from api.metrics import Metrics
 from api.middleware import (
     BodyLimitMiddleware,
@@ -46,7 +47,11 @@ def create_app(
         if app.state.components.answerer.cache:
             app.state.metrics.watch_answer_cache(app.state.components.answerer.cache)
         try:
-            yield
+            async with http_sessions(
+                mcp_server, max_body_bytes=settings.max_body_bytes
+            ) as sessions:
+                app.state.mcp_sessions = sessions
+                yield
         finally:
             app.state.components.close()
 
@@ -81,6 +86,9 @@ def create_app(
     app.include_router(analytics.router, dependencies=[RateLimitDep])
     app.include_router(health.router)
     app.include_router(metrics.router)
+    # Model Context Protocol (streamable HTTP) for agents: see api/mcp_server.py.
+    mcp_server = build_mcp_server(http_tool_call)
+    app.router.routes.append(McpRoute())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import Depends, Header, Request
+from starlette.types import Scope
 
 from api.auth import AuthError, Caller, KeyRing
 from api.metrics import Metrics
@@ -80,13 +81,24 @@ async def enforce_rate_limit(
     comes from `X-Forwarded-For` only when the connection is from one of
     `ASSISTANT_TRUSTED_PROXIES` (`assistant serve` configures uvicorn so)."""
     limiter: TokenBucketLimiter = request.app.state.rate_limiter
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request.scope)
     try:
         caller = await get_caller(request, authorization)
     except AuthError:
-        limiter.take(f"address:{address}")
+        limiter.take(rate_limit_bucket(None, address))
         raise
-    limiter.take(f"key:{caller.key_id}" if caller.key_id else f"address:{address}")
+    limiter.take(rate_limit_bucket(caller, address))
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def rate_limit_bucket(caller: Caller | None, address: str) -> str:
+    """The bucket a request spends from: its key's, or its address's for anonymous callers
+    and refused keys."""
+    return f"key:{caller.key_id}" if caller and caller.key_id else f"address:{address}"
 
 
 ComponentsDep = Annotated[Components, Depends(get_components)]

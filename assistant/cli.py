@@ -1,4 +1,5 @@
-"""The `assistant` command: ingest content, ask questions, serve the chat API and page.
+"""The `assistant` command: ingest content, ask questions, serve the chat API and page, and the
+MCP tools over stdio.
 
 This is the one module that ties the core to ingest/ and api/.
 """
@@ -24,7 +25,8 @@ examples:
   assistant ask "How do I reset my password?"
   assistant ask "What is the refund approval limit?" --audience internal --mode internal --json
   assistant ask "How do I export invoices?" --tenant acme   shared content plus acme's own
-  assistant serve --port 8000               chat page on http://127.0.0.1:8000
+  assistant serve --port 8000               chat page on http://127.0.0.1:8000 (MCP at /mcp)
+  assistant mcp                             MCP tools over stdio for a local agent
   assistant gaps --since 7d --out reports/  what people asked that the content did not answer
   assistant eval                            score answers on corpora/ (the CI quality gate)
 
@@ -147,6 +149,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
 
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the MCP tools (search, answer, get_document) over stdio for local agents",
+        description="Serve the Model Context Protocol tools search, answer and get_document "
+        "over stdin/stdout, for agents that start the server themselves (Claude Desktop, "
+        "Cursor, VS Code, ...). `assistant serve` offers the same tools over HTTP at /mcp.",
+        epilog="caller: there is no Authorization header on stdio, so the caller is the API "
+        "key in the environment variable named by --api-key-env (ASSISTANT_MCP_API_KEY by "
+        "default), looked up in ASSISTANT_API_KEYS or ASSISTANT_API_KEYS_FILE like an HTTP "
+        "key: its audience and tenant decide what the tools read. Without that variable the "
+        "caller is public (shared public content only), unless "
+        "ASSISTANT_ALLOW_ANONYMOUS=false. An unknown key exits with status 2. Rate limits and "
+        "the question log apply as on /v1/chat. The embedded store belongs to one process: "
+        "while `assistant serve` runs on the same ASSISTANT_DATA_DIR, use its /mcp instead.",
+    )
+    mcp.add_argument(
+        "--api-key-env",
+        default="ASSISTANT_MCP_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the caller's API key (default: "
+        "ASSISTANT_MCP_API_KEY; unset means a public caller)",
+    )
+
     add_gaps_command(commands)
 
     evaluate = commands.add_parser(
@@ -182,6 +207,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return run_gaps(args, settings)
         if args.command == "eval":
             return eval_command.run(args, settings)
+        if args.command == "mcp":
+            from api.mcp_server import run_stdio
+
+            return run_stdio(settings, api_key=os.environ.get(args.api_key_env) or None)
         return _serve(args, settings)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,15 +6,17 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from api.auth import Caller
 from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_slot
 from api.errors import error_responses
 from api.metrics import Metrics
 from api.text import QuestionText, SafeText, safe_text
-from assistant.answerer import AnswerEvent, final_answer
+from assistant.answerer import Answerer, AnswerEvent, final_answer
 from assistant.stores import StoreError
 from assistant.synthesizers import Retraction, TextDelta
 from assistant.types import Answer, Mode
@@ -85,7 +87,35 @@ async def chat(
     Streaming sends an LLM's text as it is written; a `retraction` event (`{"reason"}`) means
     "discard what was shown: the whole answer follows" (its citations failed the check, or
     the evidence proved too weak)."""
-    events = answerer.stream(
+    if body.stream or "text/event-stream" in (accept or ""):
+        events = _events(body, caller, answerer)
+        # The first event is computed before the response starts, so a store that is down
+        # still gets a JSON error with the right status rather than a broken stream.
+        first = await run_in_slot(slots, next, events)
+        return StreamingResponse(
+            _sse(itertools.chain([first], events), metrics, body.mode),
+            media_type="text/event-stream",
+        )
+    return await answer_chat(body, caller, answerer=answerer, slots=slots, metrics=metrics)
+
+
+async def answer_chat(
+    body: ChatRequest,
+    caller: Caller,
+    *,
+    answerer: Answerer,
+    slots: CapacityLimiter,
+    metrics: Metrics,
+) -> Answer:
+    """The whole Answer to `body` for `caller`, computed in an answer slot and counted in the
+    metrics: `/v1/chat` as JSON, and the MCP `answer` tool."""
+    answer = await run_in_slot(slots, final_answer, _events(body, caller, answerer))
+    metrics.observe_answer(answer, mode=body.mode)
+    return answer
+
+
+def _events(body: ChatRequest, caller: Caller, answerer: Answerer) -> Iterator[AnswerEvent]:
+    return answerer.stream(
         body.message,
         audience=caller.audience,
         mode=body.mode,
@@ -95,17 +125,6 @@ async def chat(
         tenant=caller.tenant,
         owner=caller.session_owner(),  # another caller's session_id starts a new conversation
     )
-    if body.stream or "text/event-stream" in (accept or ""):
-        # The first event is computed before the response starts, so a store that is down
-        # still gets a JSON error with the right status rather than a broken stream.
-        first = await run_in_slot(slots, next, events)
-        return StreamingResponse(
-            _sse(itertools.chain([first], events), metrics, body.mode),
-            media_type="text/event-stream",
-        )
-    answer = await run_in_slot(slots, final_answer, events)
-    metrics.observe_answer(answer, mode=body.mode)
-    return answer
 
 
 def _sse(events: Iterator[AnswerEvent], metrics: Metrics, mode: Mode) -> Iterator[str]:

@@ -3,13 +3,16 @@ and tenant."""
 
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from api.auth import Caller
 from api.deps import AnswerSlotsDep, CallerDep, ComponentsDep, run_in_slot
 from api.errors import error_responses
 from api.text import QuestionText
 from assistant.types import ScoredChunk
+from assistant.wiring import Components
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -45,6 +48,14 @@ async def search(
     q: Annotated[QuestionText, Query(min_length=1, max_length=1000)],
     k: Annotated[int, Query(ge=1, le=50)] = 8,
 ) -> SearchResponse:
+    return await search_chunks(q, k, caller, components=components, slots=slots)
+
+
+async def search_chunks(
+    q: str, k: int, caller: Caller, *, components: Components, slots: CapacityLimiter
+) -> SearchResponse:
+    """The `k` best chunks for `q` that `caller` may read, retrieved in an answer slot:
+    `/v1/search` and the MCP `search` tool."""
     chunks = await run_in_slot(
         slots,
         components.retriever.retrieve,

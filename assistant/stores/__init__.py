@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from llama_index.core.schema import BaseNode
+from llama_index.core.schema import BaseNode, TextNode
 from llama_index.core.vector_stores.types import (
     FilterCondition,
     FilterOperator,
@@ -57,6 +57,12 @@ class Store(Protocol):
     def delete(self, ref_doc_id: str) -> None: ...
 
     def query(self, query: VectorStoreQuery) -> VectorStoreQueryResult: ...
+
+    def chunks(self, filters: MetadataFilters, *, limit: int) -> list[TextNode]:
+        """Up to `limit` chunks that match `filters`, without vectors, in no set order (a
+        document's chunks by id or URL). `filters` must carry the caller's audience and tenant
+        conditions, as a query's do (build them with `audience_filters()`)."""
+        ...
 
     def put_manifest(self, manifest: DocumentManifest) -> None: ...
 

@@ -200,6 +200,21 @@ class EdgeStore(BasePydanticVectorStore):
             if offset is None:
                 return payloads
 
+    def chunks(self, filters: MetadataFilters, *, limit: int) -> list[TextNode]:
+        flt = qe.Filter(
+            must=[
+                qe.FieldCondition(key="kind", match=qe.MatchValue(CHUNK)),
+                _edge_group(require_caller_filters(filters)),
+            ]
+        )
+        try:
+            records, _ = self._shard.scroll(
+                qe.ScrollRequest(limit=limit, filter=flt, with_payload=True, with_vector=False)
+            )
+        except Exception as exc:
+            raise StoreError(f"Qdrant Edge scroll failed: {exc}") from exc
+        return [payload_node(r.payload or {}) for r in records]
+
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         # No kind=chunk condition: manifests carry no vectors, so vector queries never see them,
         # and the extra condition cost ~35% on an unoptimized shard (benchmarks/latency.py).

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from llama_index.core.bridge.pydantic import PrivateAttr
-from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.schema import BaseNode, MetadataMode, TextNode
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
     FilterCondition,
@@ -305,6 +305,20 @@ class QdrantServerStore(BasePydanticVectorStore):
             payloads.extend(r.payload or {} for r in records)
             if offset is None:
                 return payloads
+
+    def chunks(self, filters: MetadataFilters, *, limit: int) -> list[TextNode]:
+        records, _ = self._call(
+            "scroll",
+            partial(
+                self._client.scroll,
+                self.collection,
+                scroll_filter=_qdrant_filter(require_caller_filters(filters)),
+                limit=limit,
+                with_payload=True,
+                with_vectors=False,
+            ),
+        )
+        return [payload_node(r.payload or {}) for r in records]
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         flt = _qdrant_filter(require_caller_filters(query.filters))

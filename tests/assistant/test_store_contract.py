@@ -318,6 +318,32 @@ def test_extra_filters_never_widen_the_tenant(tenanted: Store, fake_embedder: Fa
     assert set(doc_ids(tenanted, request)) == set()
 
 
+def test_chunks_are_read_by_filter_within_the_callers_audience_and_tenant(
+    tenanted: Store,
+) -> None:
+    def texts(audiences: list[str], tenant: str | None, *extra: MetadataFilter) -> set[str]:
+        filters = audience_filters(audiences, *extra, tenant=tenant)
+        return {node.text for node in tenanted.chunks(filters, limit=10)}
+
+    acme = MetadataFilter(key="doc_id", value="acme")
+    assert texts(ALL, "acme", acme) == {"acme exports invoices to CSV ACMECANARY"}
+    assert texts(ALL, "globex", acme) == set()
+    assert texts(ALL, None, acme) == set()
+    runbook = MetadataFilter(key="document", value="acme-runbook.md")
+    assert texts(["public"], "acme", runbook) == set()
+    assert texts(ALL, "acme", runbook) == {"acme internal invoice export override"}
+    assert len(texts(ALL, "acme")) == 3  # shared, acme's two
+    tenanted.put_manifest(DocumentManifest("acme", "acme.md", "root", "hash", 1))
+    nodes = tenanted.chunks(audience_filters(ALL, acme, tenant="acme"), limit=10)
+    assert [n.metadata["title"] for n in nodes] == ["acme"] and nodes[0].ref_doc_id == "acme"
+    assert len(tenanted.chunks(audience_filters(ALL, tenant="acme"), limit=2)) == 2
+    with pytest.raises(MissingAudienceFilter):
+        tenanted.chunks(MetadataFilters(filters=[acme]), limit=10)
+    with pytest.raises(MissingTenantFilter):
+        audience = MetadataFilter(key="audience", value=ALL, operator=FilterOperator.IN)
+        tenanted.chunks(MetadataFilters(filters=[audience, acme]), limit=10)
+
+
 def test_results_carry_text_metadata_and_dense_vector(
     filled: Store, fake_embedder: FakeEmbedder
 ) -> None:
