@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import Insert
@@ -140,10 +140,20 @@ class Turn:
     refused: bool
 
 
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL for a DATABASE_URL. `postgresql://` and `postgres://` (what Postgres
+    hosts hand out) mean psycopg 3, the driver we ship; SQLAlchemy would look for psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 class SessionStore:
     """Reads and appends conversation turns; safe to share between threads."""
 
     def __init__(self, url: str) -> None:
+        url = engine_url(url)
         sqlite = url.startswith("sqlite")
         # Another process (`assistant gaps`, an ingest) may hold the write lock for a while.
         connect_args = {"check_same_thread": False, "timeout": 30} if sqlite else {}
