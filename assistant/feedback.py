@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.redaction import redact
-from assistant.sessions import Base, TurnRow, write_session
+from assistant.sessions import Base, TurnRow, stored_utc, write_session
 
 
 class Rating(StrEnum):
@@ -100,5 +100,5 @@ def _feedback(row: FeedbackRow, turn: TurnRow) -> Feedback:
         comment=row.comment,
         question=turn.question,
         refused=bool(turn.refused),
-        created_at=row.created_at,
+        created_at=stored_utc(row.created_at),
     )

@@ -267,6 +267,12 @@ def add_missing_columns(engine: Engine, table: Table) -> None:
                 raise
 
 
+def stored_utc(moment: dt.datetime) -> dt.datetime:
+    """A time read back from the app database, in UTC: SQLite hands datetimes back without
+    their zone (they were stored in UTC), Postgres with it."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _sqlite_write_ahead_log(connection: Any, _record: object) -> None:
     """Readers never wait for the writer, and a commit syncs the log rather than the whole
     database: every answer writes a turn and a question-log row, and a synchronous commit
