@@ -37,7 +37,7 @@ from assistant.redaction import redact
 from assistant.sessions import (
     Base,
     TurnRow,
-    add_missing_columns,
+    create_tables,
     insert_row,
     stored_utc,
     write_session,
@@ -127,8 +127,7 @@ class QuestionLog:
         self._clock = clock
         self._lock = threading.Lock()
         self._last_purge: dt.datetime | None = None
-        Base.metadata.create_all(engine)
-        add_missing_columns(engine, _TABLE)
+        create_tables(engine, _TABLE)
         self.purge()
 
     def record(

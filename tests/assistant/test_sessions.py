@@ -201,3 +201,19 @@ def _at_once(work: Callable[[int], bool], count: int) -> list[bool]:
     for t in threads:
         t.join()
     return results
+
+
+def test_instances_starting_together_on_an_empty_database_all_start(database_url: str) -> None:
+    """API instances started at once each create the tables they find missing: none may fail
+    because another created one first."""
+    from assistant.feedback import FeedbackStore
+    from assistant.question_log import QuestionLog
+
+    def start(_: int) -> bool:
+        store = SessionStore(database_url)
+        FeedbackStore(store.engine)
+        QuestionLog(store.engine, retention_days=90)
+        store.close()
+        return True
+
+    assert _at_once(start, 4) == [True] * 4
