@@ -89,7 +89,7 @@ def postgres() -> Iterator[PostgresCluster]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty app database: SQLite in a temporary folder, then a new database in the
-    throwaway Postgres cluster (`-m 'not postgres'` leaves that one out)."""
+    throwaway Postgres cluster (`-m 'not slow and not postgres'` leaves that one out)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
     cluster: PostgresCluster = request.getfixturevalue("postgres")

@@ -20,7 +20,7 @@ from psycopg import sql
 
 INSTALL_HINT = (
     "`make test` installs it, or run `sudo apt-get install -y postgresql`. To run the other "
-    "tests without it: pytest -m 'not postgres'."
+    "tests without it: pytest -m 'not slow and not postgres'."
 )
 
 
