@@ -16,9 +16,13 @@ run: $(VENV)/.installed
 	$(BIN)/assistant ingest corpora/
 	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
-# The browser tests (tests/browser) drive Debian's chromium: installed here when it is missing.
+# The browser tests (tests/browser) drive Debian's chromium, and the app-database tests start a
+# throwaway cluster with Debian's postgresql (its initdb is not on PATH but under
+# /usr/lib/postgresql): each installed here when it is missing.
 test: $(VENV)/.installed
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql)
 	$(BIN)/pytest
 
 check: $(VENV)/.installed lint

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.redaction import redact
-from assistant.sessions import Base, TurnRow, write_session
+from assistant.sessions import Base, TurnRow, create_tables, stored_utc, write_session
 
 
 class Rating(StrEnum):
@@ -54,7 +54,7 @@ class FeedbackStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        Base.metadata.create_all(engine)
+        create_tables(engine)
 
     def add(self, session_id: str, rating: Rating, *, comment: str | None = None) -> Feedback:
         """Rates the session's latest turn.
@@ -100,5 +100,5 @@ def _feedback(row: FeedbackRow, turn: TurnRow) -> Feedback:
         comment=row.comment,
         question=turn.question,
         refused=bool(turn.refused),
-        created_at=row.created_at,
+        created_at=stored_utc(row.created_at),
     )

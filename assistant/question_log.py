@@ -34,7 +34,14 @@ from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
 from assistant.feedback import FeedbackRow, Rating
 from assistant.redaction import redact
-from assistant.sessions import Base, TurnRow, add_missing_columns, insert_row, write_session
+from assistant.sessions import (
+    Base,
+    TurnRow,
+    create_tables,
+    insert_row,
+    stored_utc,
+    write_session,
+)
 from assistant.types import Answer
 
 _PURGE_EVERY = dt.timedelta(hours=1)
@@ -120,8 +127,7 @@ class QuestionLog:
         self._clock = clock
         self._lock = threading.Lock()
         self._last_purge: dt.datetime | None = None
-        Base.metadata.create_all(engine)
-        add_missing_columns(engine, _TABLE)
+        create_tables(engine, _TABLE)
         self.purge()
 
     def record(
@@ -264,7 +270,7 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 def _logged(row: QuestionRow, rating: Rating | None) -> LoggedQuestion:
     return LoggedQuestion(
         id=row.id,
-        created_at=_aware(row.created_at),
+        created_at=stored_utc(row.created_at),
         session_id=row.session_id,
         question=row.question,
         query=row.query,
@@ -276,8 +282,3 @@ def _logged(row: QuestionRow, rating: Rating | None) -> LoggedQuestion:
         latency_ms=row.latency_ms,
         rating=rating,
     )
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands datetimes back without their zone; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

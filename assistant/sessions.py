@@ -29,8 +29,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import Insert
 
@@ -140,10 +140,20 @@ class Turn:
     refused: bool
 
 
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL for a DATABASE_URL. `postgresql://` and `postgres://` (what Postgres
+    hosts hand out) mean psycopg 3, the driver we ship; SQLAlchemy would look for psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 class SessionStore:
     """Reads and appends conversation turns; safe to share between threads."""
 
     def __init__(self, url: str) -> None:
+        url = engine_url(url)
         sqlite = url.startswith("sqlite")
         # Another process (`assistant gaps`, an ingest) may hold the write lock for a while.
         connect_args = {"check_same_thread": False, "timeout": 30} if sqlite else {}
@@ -153,8 +163,7 @@ class SessionStore:
         )
         if sqlite:
             event.listen(self._engine, "connect", _sqlite_write_ahead_log)
-        Base.metadata.create_all(self._engine)
-        add_missing_columns(self._engine, Base.metadata.tables[SessionOwnerRow.__tablename__])
+        create_tables(self._engine, Base.metadata.tables[SessionOwnerRow.__tablename__])
 
     def exists(self, session_id: str) -> bool:
         """Whether anyone started a session with this id (it has an owner or turns)."""
@@ -238,23 +247,45 @@ class SessionStore:
         self._engine.dispose()
 
 
-def add_missing_columns(engine: Engine, table: Table) -> None:
+# Any fixed 64-bit number, the same in every process: the key of the advisory lock below.
+_SCHEMA_LOCK = 0x4C41_5353_4348_454D
+
+
+def create_tables(engine: Engine, *grown: Table) -> None:
+    """Creates the app database's missing tables, and the missing columns of `grown` tables
+    (see `add_missing_columns`), in one transaction that holds the database's write lock.
+    Instances started together on one database take turns: two CREATE TABLEs of one table at
+    once fail one of them ("already exists" in SQLite, a unique violation in Postgres'
+    catalog), and with it that instance's start."""
+    with engine.connect() as db:
+        if engine.dialect.name == "postgresql":
+            # Released at commit; Postgres' DDL is transactional, so the tables come with it.
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+        elif engine.dialect.name == "sqlite":
+            db.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock; the driver sends no BEGIN
+        Base.metadata.create_all(db)
+        for table in grown:
+            add_missing_columns(db, table)
+        db.commit()
+
+
+def add_missing_columns(db: Connection, table: Table) -> None:
     """Adds the columns that `table`, made by an earlier version, lacks; its old rows get
-    NULL (every column added this way is nullable). Two processes may start at once: the one
-    that loses the race finds the column there."""
-    present = {column["name"] for column in inspect(engine).get_columns(table.name)}
+    NULL (every column added this way is nullable). Call it in `create_tables`' transaction,
+    so that two processes starting at once do not both add a column."""
+    present = {column["name"] for column in inspect(db).get_columns(table.name)}
     for column in table.columns:
         if column.name in present:
             continue
         assert column.nullable, f"{table.name}.{column.name} must be nullable to be added"
-        kind = column.type.compile(dialect=engine.dialect)
-        try:
-            with engine.begin() as db:
-                db.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-        except DBAPIError:
-            columns = inspect(engine).get_columns(table.name)
-            if column.name not in {c["name"] for c in columns}:
-                raise
+        kind = column.type.compile(dialect=db.dialect)
+        db.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+
+
+def stored_utc(moment: dt.datetime) -> dt.datetime:
+    """A time read back from the app database, in UTC: SQLite hands datetimes back without
+    their zone (they were stored in UTC), Postgres with it."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _sqlite_write_ahead_log(connection: Any, _record: object) -> None:

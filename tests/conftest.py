@@ -12,6 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from assistant.embedders.fake import FakeEmbedder
 from assistant.stores.edge import EdgeStore
+from tests.postgres import PostgresCluster, PostgresMissingError
 
 _real_connect = socket.socket.connect
 
@@ -70,21 +71,26 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory, real_embedder, fake_llm) -
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway Postgres cluster for the whole run (see tests/postgres.py). Missing
+    binaries fail the tests that need it: a skipped backend would pass for a tested one."""
+    try:
+        cluster = PostgresCluster()
+    except PostgresMissingError as exc:
+        missing = str(exc)
+    else:
+        yield cluster
+        cluster.stop()
+        return
+    pytest.fail(missing, pytrace=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty app database: SQLite in a temporary folder, and Postgres when
-    ASSISTANT_TEST_POSTGRES_URL names one (e.g. postgresql+psycopg://postgres@127.0.0.1/test;
-    its tables are dropped first)."""
+    """An empty app database: SQLite in a temporary folder, then a new database in the
+    throwaway Postgres cluster (`-m 'not slow and not postgres'` leaves that one out)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
-    url = os.environ.get("ASSISTANT_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("set ASSISTANT_TEST_POSTGRES_URL to run against Postgres")
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.begin() as db:
-        db.execute(text("DROP SCHEMA public CASCADE"))
-        db.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.database()

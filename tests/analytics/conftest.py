@@ -31,13 +31,32 @@ PERIOD = dt.timedelta(days=7)
 
 
 @pytest.fixture(scope="session")
-def gap_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
+def gap_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
+    """A data folder with the test corpus ingested; each backend's question log uses it."""
     root: Path = tmp_path_factory.mktemp("gaps")
-    settings = Settings(data_dir=root / "data")
-    components = build_components(settings, embedder=real_embedder)
+    components = build_components(Settings(data_dir=root / "data"), embedder=real_embedder)
     try:
         chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
         IngestJob(components.store, real_embedder, chunker).run([write_corpus(root / "corpus")])
+    finally:
+        components.close()
+    return root / "data"
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def gap_settings(
+    request: pytest.FixtureRequest, gap_data: Path, real_embedder: Embedder
+) -> Settings:
+    """The ingested corpus with the gap questions asked, in a SQLite app database in the data
+    folder, then in a database of the throwaway Postgres cluster."""
+    database = None
+    if request.param == "postgres":
+        database = request.getfixturevalue("postgres").database()
+    settings = Settings(data_dir=gap_data, database_url=database)
+    components = build_components(settings, embedder=real_embedder)
+    try:
         answerer = components.answerer
         for question in [*PAYROLL, *TIME_TRACKING, PII, ANSWERED]:
             answerer.ask(question)

@@ -18,7 +18,7 @@ from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore
+from assistant.sessions import SessionStore, engine_url
 from assistant.stores.edge import EdgeStore
 from assistant.types import Answer
 
@@ -120,7 +120,7 @@ def test_a_log_from_before_vectors_is_filled_as_reports_run(
 ) -> None:
     """A questions table without the vector columns (as earlier versions made it) gains them
     on open; its rows are embedded by the first report and kept."""
-    engine = create_engine(database_url)
+    engine = create_engine(engine_url(database_url))
     with engine.begin() as db:
         db.execute(
             text(

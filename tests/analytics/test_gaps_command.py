@@ -18,6 +18,8 @@ def test_json_markdown_and_export_in_one_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(gap_settings.data_dir))
+    if gap_settings.database_url:
+        monkeypatch.setenv("DATABASE_URL", gap_settings.database_url)
     code = main(
         ["gaps", "--since", "7d", "--json", "--out", str(tmp_path / "report"),
          "--export", str(tmp_path / "cases")]

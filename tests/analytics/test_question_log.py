@@ -1,9 +1,8 @@
-"""The question log in a real SQLite database: what it stores, redacted, with ratings linked,
-and the retention period that deletes old questions, turns and ratings."""
+"""The question log in a real SQLite and a real Postgres database: what it stores, redacted,
+with ratings linked, and the retention period that deletes old questions, turns and ratings."""
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -29,8 +28,8 @@ class Clock:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[SessionStore]:
-    store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
+def sessions(database_url: str) -> Iterator[SessionStore]:
+    store = SessionStore(database_url)
     yield store
     store.close()
 

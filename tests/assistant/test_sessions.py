@@ -1,4 +1,5 @@
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -9,12 +10,13 @@ from assistant.sessions import (
     SessionStore,
     Turn,
     caller_identity,
+    engine_url,
     write_session,
 )
 
 
-def test_history_is_per_session_oldest_first_and_limited(tmp_path: Path) -> None:
-    store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
+def test_history_is_per_session_oldest_first_and_limited(database_url: str) -> None:
+    store = SessionStore(database_url)
     for i in range(8):
         store.append("s1", Turn(f"q{i}", f"s{i}", f"a{i}", refused=i == 3))
     store.append("s2", Turn("other", "other", "x", refused=False))
@@ -26,12 +28,13 @@ def test_history_is_per_session_oldest_first_and_limited(tmp_path: Path) -> None
     store.close()
 
 
-def test_sessions_survive_a_restart(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    first = SessionStore(url)
+def test_sessions_survive_a_restart(database_url: str) -> None:
+    first = SessionStore(database_url)
     first.append("s", Turn("q", "q", "a", refused=False))
     first.close()
-    assert [t.answer for t in SessionStore(url).history("s")] == ["a"]
+    again = SessionStore(database_url)
+    assert [t.answer for t in again.history("s")] == ["a"]
+    again.close()
 
 
 def test_a_reader_is_not_blocked_by_an_open_write(tmp_path: Path) -> None:
@@ -107,7 +110,7 @@ def test_sessions_from_before_callers_were_recorded_belong_to_nobody(database_ur
     column on open; nobody can prove they started its sessions, so none is continued."""
     from sqlalchemy import create_engine
 
-    engine = create_engine(database_url)
+    engine = create_engine(engine_url(database_url))
     Base.metadata.tables["turns"].create(engine)  # unchanged since
     with engine.begin() as db:
         for statement in (
@@ -131,9 +134,9 @@ def test_sessions_from_before_callers_were_recorded_belong_to_nobody(database_ur
     SessionStore(database_url).close()  # opening again finds the column there
 
 
-def test_writers_queue_in_process_and_none_is_lost(tmp_path: Path) -> None:
+def test_sqlite_writers_queue_in_process(tmp_path: Path) -> None:
     """Under load SQLite's polling busy handler gave up ("database is locked"); writers of one
-    process now wait on a lock, so every turn of many concurrent threads is stored."""
+    process now wait on a lock instead of failing."""
     store = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
     holder = write_session(store.engine)
     holder.__enter__()  # an open write transaction, as a slow writer would hold it
@@ -145,6 +148,11 @@ def test_writers_queue_in_process_and_none_is_lost(tmp_path: Path) -> None:
     assert not done.wait(0.5)  # queued behind the open write, not failing
     holder.__exit__(None, None, None)
     assert done.wait(10)
+    store.close()
+
+
+def test_no_turn_of_concurrent_writers_is_lost(database_url: str) -> None:
+    store = SessionStore(database_url)
 
     def many(thread: int) -> None:
         for turn in range(25):
@@ -158,3 +166,54 @@ def test_writers_queue_in_process_and_none_is_lost(tmp_path: Path) -> None:
         t.join()
     assert all(len(store.history(f"s{n}", limit=100)) == 25 for n in range(16))
     assert all(store.owns(f"s{n}", EMPLOYEE) for n in range(16))
+    store.close()
+
+
+def test_one_of_two_instances_claiming_a_new_session_at_once_gets_it(database_url: str) -> None:
+    """Two API instances (each its own engine) claim the same new session id for different
+    callers at the same moment: exactly one owns it, and both agree on which."""
+    instances = [SessionStore(database_url) for _ in range(2)]
+    owners = [EMPLOYEE, COLLEAGUE]
+    for round_ in range(10):
+        session_id = f"race-{round_}"
+        won = _at_once(
+            lambda n, session_id=session_id: instances[n].claim(session_id, owners[n]), 2
+        )
+        assert sorted(won) == [False, True]
+        winner = owners[won.index(True)]
+        assert all(instance.owns(session_id, winner) for instance in instances)
+    for instance in instances:
+        instance.close()
+
+
+def _at_once(work: Callable[[int], bool], count: int) -> list[bool]:
+    """`work(n)` for n in range(count), each in a thread, started together."""
+    start = threading.Barrier(count)
+    results = [False] * count
+
+    def run(n: int) -> None:
+        start.wait()
+        results[n] = work(n)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_instances_starting_together_on_an_empty_database_all_start(database_url: str) -> None:
+    """API instances started at once each create the tables they find missing: none may fail
+    because another created one first."""
+    from assistant.feedback import FeedbackStore
+    from assistant.question_log import QuestionLog
+
+    def start(_: int) -> bool:
+        store = SessionStore(database_url)
+        FeedbackStore(store.engine)
+        QuestionLog(store.engine, retention_days=90)
+        store.close()
+        return True
+
+    assert _at_once(start, 4) == [True] * 4
