@@ -78,11 +78,21 @@ def _source_for_file(path: Path, content_type: str) -> Source:
     return Source(path, loader_type())
 
 
+class IgnoreFileError(ValueError):
+    """A folder's ignore file cannot be read: what to skip is unknown, so nothing is read."""
+
+
 def _ignore_patterns(root: Path) -> list[str]:
     file = root / IGNORE_FILE
     if not file.is_file():
         return []
-    lines = file.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise IgnoreFileError(
+            f"{IGNORE_FILE} is not UTF-8 text (byte {exc.start}): save it as UTF-8; nothing in "
+            "this folder was ingested, since what it excludes is unknown"
+        ) from exc
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 

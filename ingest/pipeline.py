@@ -27,7 +27,7 @@ from tqdm import tqdm
 from assistant.embedders import Embedder
 from assistant.stores import DocumentManifest, Store
 from ingest.chunker import StructureChunker
-from ingest.discovery import Source, discover
+from ingest.discovery import IgnoreFileError, Source, discover
 from ingest.documents import LoadError, ParsedDocument
 from ingest.loaders import LoadContext
 
@@ -175,7 +175,11 @@ class IngestJob:
         )
         seen: set[str] = set()
         failed_files: set[str] = set()
-        sources = discover(path, content_type=run.content_type)
+        try:
+            sources = discover(path, content_type=run.content_type)
+        except IgnoreFileError as exc:  # indexing it all could publish what it meant to hide
+            run.summary.failed.append(Failure(str(path), str(exc)))
+            return
         with tqdm(
             total=len(sources), desc="Ingesting", unit="file", disable=not show, file=sys.stderr
         ) as bar:

@@ -120,6 +120,22 @@ def test_ignore_file_and_missing_path(
     assert [f.reason for f in summary.failed] == ["no such file or folder"]
 
 
+def test_an_unreadable_ignore_file_skips_its_folder_with_the_fix(
+    tmp_path: Path, job: IngestJob, edge_store: EdgeStore
+) -> None:
+    """What a broken ignore file excludes is unknown: its folder is reported, not indexed
+    (it could hide internal files), and the other folders are indexed."""
+    corpus = write_corpus(tmp_path / "c")
+    (corpus / ".assistantignore").write_bytes("Entw\xfcrfe/\n".encode("latin-1"))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "faq.md").write_text("# FAQ\n\nAsk us anything.\n")
+    summary = job.run([corpus, other])
+    (failure,) = summary.failed
+    assert failure.file == str(corpus) and "save it as UTF-8" in failure.reason
+    assert documents_in(edge_store) == {"faq.md"}
+
+
 def test_summary_reports_throughput(
     tmp_path: Path, job: IngestJob, fake_embedder: FakeEmbedder
 ) -> None:
