@@ -169,7 +169,10 @@ def gap_settings(
 
 
 def summary_text(report: "GapReport") -> str:
-    """A terminal-sized view: totals, then one line per group."""
+    """A terminal-sized view: totals, then one line per group. Questions, titles and names
+    show as text: an escape sequence in a logged question never reaches the terminal."""
+    from assistant.analytics.report import visible
+
     lines = [
         f"{report.questions} questions {_day(report.since)} to {_day(report.until)}: "
         f"{report.answered} answered ({report.answer_rate:.0%}), {report.refused} refused, "
@@ -181,13 +184,13 @@ def summary_text(report: "GapReport") -> str:
     for group in report.groups:
         reasons = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in group.reasons.items())
         lines.append(
-            f"{group.count:>4}  {group.trend:<4}  [{group.id}] {group.label}\n"
-            f"        {reasons}; {group.suggestion}"
+            f"{group.count:>4}  {group.trend:<4}  [{group.id}] {visible(group.label)}\n"
+            f"        {reasons}; {visible(group.suggestion)}"
         )
     if report.never_cited:
         lines += ["", f"never cited: {len(report.never_cited)} documents (see --json or --out)"]
     if report.top_contributors:
-        credits = ", ".join(f"{c.author} ({c.answers})" for c in report.top_contributors)
+        credits = ", ".join(f"{visible(c.author)} ({c.answers})" for c in report.top_contributors)
         lines += ["", f"top community contributors (answers citing their posts): {credits}"]
     return "\n".join(lines)
 

@@ -196,17 +196,23 @@ def _trend(group: GapGroup) -> str:
     return _TREND_MARKS[group.trend]
 
 
+def visible(text: str) -> str:
+    """Untrusted text on one line, controls and bidirectional overrides made spaces: what it
+    says and nothing else, in a terminal or a Markdown line."""
+    return " ".join(_INVISIBLE.sub(" ", text).split())
+
+
 def _text(text: str) -> str:
     """Untrusted text shown as itself in Markdown, on one line: in a table cell, list item,
     heading or sentence."""
-    return _SYNTAX.sub(lambda m: "\\" + m.group(), " ".join(_INVISIBLE.sub(" ", text).split()))
+    return _SYNTAX.sub(lambda m: "\\" + m.group(), visible(text))
 
 
 def _code(text: str, *, cell: bool = False) -> str:
     """Untrusted text as inline code (a path, a mode): fenced by more backticks than it holds
     in a row, so it cannot close the span early. In a table `cell`, "|" is escaped too (GitHub
     splits cells before it reads code spans)."""
-    text = " ".join(_INVISIBLE.sub(" ", text).split())
+    text = visible(text)
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
     padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
     code = f"{fence}{padded}{fence}"

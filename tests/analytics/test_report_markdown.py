@@ -7,6 +7,7 @@ import re
 
 from markdown_it import MarkdownIt
 
+from assistant.analytics.command import summary_text
 from assistant.analytics.gaps import (
     Contributor,
     DocumentUse,
@@ -28,6 +29,7 @@ QUESTIONS = [
     "see <https://evil.example/auto> or www.evil.example or evil.example/x",
     "**urgent** _please_ `code` | pipe ~~gone~~ &amp; # heading?",
     "bidi \u202eevil\u202c and an\nembedded newline\n# not a heading",
+    "clear the screen \x1b[2J\x1b]0;owned\x07 then ask",
 ]
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
@@ -144,3 +146,13 @@ def test_only_http_urls_are_linked() -> None:
     page = to_markdown(hostile_report())
     assert "javascript:" not in page.replace("javascript\\:", "")
     assert "](javascript" not in page
+
+
+def test_the_terminal_summary_shows_questions_as_text() -> None:
+    """`assistant gaps` prints labels, suggestions and names: an escape sequence or a bidi
+    override in a logged question never reaches the terminal."""
+    report = hostile_report()
+    first = report.groups[0].model_copy(update={"label": QUESTIONS[-1]})
+    shown = summary_text(report.model_copy(update={"groups": [first, *report.groups[1:]]}))
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", shown)
+    assert "clear the screen" in shown and "then ask" in shown
