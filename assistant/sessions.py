@@ -71,8 +71,8 @@ class SessionOwner:
 
     `caller` is an identity from `caller_identity`, never a key. `names_sessions`: whether an
     unknown session id the caller sends becomes its session. Anonymous callers all share one
-    identity, so their session ids must be the server's, which cannot be guessed; a key's
-    sessions are its own whatever their ids.
+    identity, so their session ids must be the server's or as hard to guess (`unguessable`);
+    a key's sessions are its own whatever their ids.
     """
 
     caller: str
