@@ -24,7 +24,7 @@ class Caller:
     def session_owner(self) -> SessionOwner:
         """Whose sessions this caller continues: those its key started with the same audience
         and tenant. Anonymous callers share one identity, so they continue a session only by
-        its unguessable id, never one a key started, and name no session themselves."""
+        its unguessable id, never one a key started, and name only unguessable ones."""
         tenant = self.tenant or ""
         if self.key_digest is None:
             identity = caller_identity("anonymous", self.audience.value, tenant)
