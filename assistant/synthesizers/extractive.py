@@ -92,6 +92,13 @@ def _asks(unit: TextUnit) -> bool:
     return unit.kind == "sentence" and ("?" in unit.text.rstrip(")\"' ")[-1:] or '?"' in unit.text)
 
 
+def _quiz(unit: TextUnit) -> bool:
+    """A list of questions ("1. Which plans include…? *(Growth and Scale.)*") checks
+    understanding: an item may answer, the whole list is no one answer (nor a procedure)."""
+    items = list_items(unit)
+    return bool(items) and sum("?" in item.text for item in items) * 2 >= len(items)
+
+
 @dataclass(frozen=True)
 class _Section:
     """One retrieved chunk read as an ordered list of units."""
@@ -222,6 +229,7 @@ class ExtractiveSynthesizer:
             for unit in (block, *list_items(block), *table_rows(block))
             if (unit.kind == "asked" or not _asks(unit))
             and not _signpost(unit)
+            and not _quiz(unit)
             and _LETTER.search(unit.text)
         ]
         if not units:

@@ -123,6 +123,22 @@ def test_a_table_row_comes_with_its_header() -> None:
     assert "Audit log" not in text and "|" not in text
 
 
+def test_a_quiz_is_never_quoted_whole() -> None:
+    """A lesson's "Check your understanding" list holds every word of many questions; the
+    answer is the lesson's own sentence (or one quiz item), never the quiz."""
+    lesson = (
+        "Ledgerly converts foreign invoices at the rate of the invoice date. When the payment "
+        "arrives, the rate may have changed: the difference is recorded as a realised "
+        "exchange gain or loss.\n\n"
+        "1. Which rate applies to a line item with two taxes? *(Compound.)*\n"
+        "2. What changes when a customer pays early? *(Nothing.)*\n"
+        "3. Which plans include exchange rate updates? *(Growth and Scale.)*"
+    )
+    text = _synthesize("What if the exchange rate changes before they pay?", lesson, "Currencies")
+    assert "taxes" not in text and "Which plans" not in text
+    assert "realised" in text
+
+
 def test_a_long_procedure_is_capped_with_a_pointer_the_citation_check_accepts() -> None:
     steps = "\n".join(f"{n}. Click button number {n} on the export screen." for n in range(1, 13))
     text = _synthesize("How do I export the report?", f"To export the report:\n{steps}")
