@@ -352,15 +352,11 @@ class Answerer:
         part = covered_part(query, uncovered) if confidence < self.refusal_threshold else None
         if part:  # partly in scope: answer the part the content covers
             vector = self.retriever.embedder.embed_question(part)
-            chunks = self._evidence(
+            chunks, draft, confidence = self._draft(
                 part, vector, audiences, product_version=product_version, page=page, tenant=tenant
             )
-            draft = note_conflicts(
-                part, self.synthesizer.synthesize(part, chunks, question_vector=vector), chunks
-            )
-            draft = note_sources(draft, product_version=product_version)
-            confidence = self.confidence.score(
-                part, chunks, draft, audiences=audiences, tenant=tenant
+            draft = note_sources(
+                note_conflicts(part, draft, chunks), product_version=product_version
             )
         if confidence >= self.refusal_threshold:  # and say plainly what it leaves out
             draft = note_uncovered(draft, uncovered)
@@ -414,14 +410,15 @@ class Answerer:
         product_version: str | None = None,
         page: str | None = None,
         tenant: str | None = None,
-    ) -> tuple[Draft, float]:
+    ) -> tuple[list[ScoredChunk], Draft, float]:
+        """What `query` retrieves, the draft written from it and its confidence (notes, which
+        add sources but never change support, can come after)."""
         chunks = self._evidence(
             query, vector, audiences, product_version=product_version, page=page, tenant=tenant
         )
         draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
-        return draft, self.confidence.score(
-            query, chunks, draft, audiences=audiences, tenant=tenant
-        )
+        confidence = self.confidence.score(query, chunks, draft, audiences=audiences, tenant=tenant)
+        return chunks, draft, confidence
 
     def _internal_notes(
         self,
@@ -438,7 +435,7 @@ class Answerer:
         private = [a for a in audience.visible() if a != Audience.PUBLIC.value]
         if not private:
             return None, False
-        draft, confidence = self._draft(
+        _, draft, confidence = self._draft(
             query, vector, private, product_version=product_version, page=page, tenant=tenant
         )
         if not draft.text or confidence < self.refusal_threshold:
