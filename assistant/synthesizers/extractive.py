@@ -92,11 +92,13 @@ def _asks(unit: TextUnit) -> bool:
     return unit.kind == "sentence" and ("?" in unit.text.rstrip(")\"' ")[-1:] or '?"' in unit.text)
 
 
-def _quiz(unit: TextUnit) -> bool:
-    """A list of questions ("1. Which plans include…? *(Growth and Scale.)*") checks
-    understanding: an item may answer, the whole list is no one answer (nor a procedure)."""
-    items = list_items(unit)
-    return bool(items) and sum("?" in item.text for item in items) * 2 >= len(items)
+def _pieces(block: TextUnit) -> list[TextUnit]:
+    """A unit and, for a list or table, its items or rows. A list of questions ("1. Which
+    plans include…? *(Growth and Scale.)*") checks understanding: an item may answer, the
+    whole list is no one answer (nor a procedure)."""
+    items = list_items(block)
+    quiz = bool(items) and sum("?" in item.text for item in items) * 2 >= len(items)
+    return [*([] if quiz else [block]), *items, *table_rows(block)]
 
 
 @dataclass(frozen=True)
@@ -226,10 +228,9 @@ class ExtractiveSynthesizer:
             (section, unit)
             for section in sections
             for block in section.units
-            for unit in (block, *list_items(block), *table_rows(block))
+            for unit in _pieces(block)
             if (unit.kind == "asked" or not _asks(unit))
             and not _signpost(unit)
-            and not _quiz(unit)
             and _LETTER.search(unit.text)
         ]
         if not units:
