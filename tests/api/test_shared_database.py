@@ -11,10 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from assistant.wiring import build_embedder, build_store
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 from tests.api.conftest import free_port
+from tests.concurrency import at_once
 from tests.corpus import write_corpus
 from tests.postgres import PostgresCluster
 
@@ -124,23 +124,6 @@ def _chat(url: str, message: str, headers: dict[str, str], **body: str) -> dict:
     return answer
 
 
-def _at_once(work: Callable[[int], object], count: int) -> list[object]:
-    """`work(n)` for n in range(count), each in a thread, started together."""
-    start = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(n: int) -> None:
-        start.wait()
-        results[n] = work(n)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_a_conversation_continues_on_whichever_instance_gets_the_turn(
     instances: Instances,
 ) -> None:
@@ -191,7 +174,7 @@ def test_turns_sent_to_both_instances_at_once_are_all_kept_in_order(
             _chat(url, q, EMPLOYEE, session_id=session_id)["session_id"] for q in questions[url]
         ]
 
-    assert all(ids == [session_id] * 5 for ids in _at_once(send, 2))  # type: ignore[union-attr]
+    assert all(ids == [session_id] * 5 for ids in at_once(send, 2))
     store = SessionStore(instances.database_url)
     try:
         stored = [t.question for t in store.history(session_id, limit=100)]
@@ -230,7 +213,7 @@ def test_two_callers_naming_one_new_session_on_two_instances_one_gets_it(
             url, key = targets[n]
             return _chat(url, "How do I add a tax rate?", key, session_id=session_id)
 
-        kept = [reply["session_id"] == session_id for reply in _at_once(ask, 2)]  # type: ignore[index]
+        kept = [reply["session_id"] == session_id for reply in at_once(ask, 2)]
         assert sorted(kept) == [False, True]
 
 

@@ -1,5 +1,4 @@
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -13,6 +12,7 @@ from assistant.sessions import (
     engine_url,
     write_session,
 )
+from tests.concurrency import at_once
 
 
 def test_history_is_per_session_oldest_first_and_limited(database_url: str) -> None:
@@ -176,31 +176,12 @@ def test_one_of_two_instances_claiming_a_new_session_at_once_gets_it(database_ur
     owners = [EMPLOYEE, COLLEAGUE]
     for round_ in range(10):
         session_id = f"race-{round_}"
-        won = _at_once(
-            lambda n, session_id=session_id: instances[n].claim(session_id, owners[n]), 2
-        )
+        won = at_once(lambda n, session_id=session_id: instances[n].claim(session_id, owners[n]), 2)
         assert sorted(won) == [False, True]
         winner = owners[won.index(True)]
         assert all(instance.owns(session_id, winner) for instance in instances)
     for instance in instances:
         instance.close()
-
-
-def _at_once(work: Callable[[int], bool], count: int) -> list[bool]:
-    """`work(n)` for n in range(count), each in a thread, started together."""
-    start = threading.Barrier(count)
-    results = [False] * count
-
-    def run(n: int) -> None:
-        start.wait()
-        results[n] = work(n)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_instances_starting_together_on_an_empty_database_all_start(database_url: str) -> None:
@@ -216,4 +197,4 @@ def test_instances_starting_together_on_an_empty_database_all_start(database_url
         store.close()
         return True
 
-    assert _at_once(start, 4) == [True] * 4
+    assert at_once(start, 4) == [True] * 4
