@@ -9,7 +9,9 @@ its history through a follow-up or rate its answers.
 import datetime as dt
 import hashlib
 import re
+import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -288,11 +290,25 @@ def stored_utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+_WAL_SWITCH_SECONDS = 30  # as long as the connection's own wait for a lock
+
+
 def _sqlite_write_ahead_log(connection: Any, _record: object) -> None:
     """Readers never wait for the writer, and a commit syncs the log rather than the whole
     database: every answer writes a turn and a question-log row, and a synchronous commit
     per write cost tens of milliseconds per answer on a busy disk."""
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Switching a new file to WAL needs it to itself, and SQLite answers "database is locked"
+    # at once (no busy wait) while another instance starting beside this one creates the
+    # tables; WAL stays once set, so waiting for that instance's turn is enough.
+    deadline = time.monotonic() + _WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
