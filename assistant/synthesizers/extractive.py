@@ -47,6 +47,10 @@ AMOUNT_REACH = 0.15
 # How far below the best unit a step list may score and still answer a how-to question.
 PROCEDURE_REACH = 0.15
 ORDER_PRIOR = 0.1  # score taken off per document retrieval ranked below the first
+# Score taken off a sentence that only restates the question or its heading: among sentences
+# that match alike ("Pair the TV with the remote." before the steps that pair it) it is not
+# the answer, but it still wins over a weaker match.
+RESTATES_PENALTY = 0.02
 
 # Markdown bold/italic markers: answers are pasted into tickets and chats as plain text.
 _EMPHASIS = re.compile(r"\*\*|__")
@@ -82,6 +86,12 @@ _SIGNPOST = re.compile(
 
 def _signpost(unit: TextUnit) -> bool:
     return unit.kind == "sentence" and bool(_SIGNPOST.match(unit.text))
+
+
+def _restates(unit: TextUnit, known: set[str] | frozenset[str]) -> bool:
+    """A sentence whose every content word is in `known` (the question's and the heading's):
+    it says nothing the reader does not already know."""
+    return unit.kind == "sentence" and content_terms(unit.text) <= known
 
 
 def _asks(unit: TextUnit) -> bool:
@@ -251,6 +261,8 @@ class ExtractiveSynthesizer:
             # "How many…?" is answered by a unit that states a number.
             fits = wants_amount and bool(_NUMBER.search(_LIST_MARKER.sub("", unit.text)))
             score = min(1.0, score + _ANSWER_TYPE_BONUS * fits) - ORDER_PRIOR * section.order
+            if _restates(unit, question_terms | section.heading_terms):
+                score -= RESTATES_PENALTY
             if unit.kind == "asked":
                 # A webinar reads out an attendee's question, then answers it: the turn after
                 # a question like the user's is scored at least as that question.
@@ -416,6 +428,8 @@ class _Composer:
         opening = self.units[first]
         if opening.text.endswith(":") or _signpost(opening) or _asks(opening):
             return []
+        if _restates(opening, self.known):
+            return []
         return [] if opening.text in self.anchor.section.boilerplate else [opening.text]
 
     def _path(self) -> list[str]:
@@ -438,13 +452,14 @@ class _Composer:
     def _lead(self) -> list[str]:
         """The sentence right before the anchor when it introduces what the anchor is part of
         (it ends with ":"), or when the anchor is a step list and it shares the question's
-        words (what the procedure is for)."""
-        start = self.index
-        while start > 0 and self.units[start - 1].kind == "label" == self.anchor.unit.kind:
-            start -= 1  # the option list the anchor belongs to
-        if start == 0:
+        words (what the procedure is for). An option's lead-in is the one its list of labels
+        comes after."""
+        if self.anchor.unit.kind == "label":
+            lead = self._options_lead()
+            return [lead] if lead else []
+        if self.index == 0:
             return []
-        before = self.units[start - 1]
+        before = self.units[self.index - 1]
         if before.kind != "sentence":
             return []
         introduces = before.text.endswith(":")
@@ -488,9 +503,20 @@ class _Composer:
         return [*lead, _plain(items[own])]
 
     def _in_options(self) -> bool:
-        """The anchor is one of the options a lead-in ("…the following functions:") lists."""
+        """The anchor is one of the options a lead-in ("…the following functions:") lists:
+        labels after the lead-in are options, even where a description or a page break
+        sits between them and it."""
+        return self._options_lead() is not None
+
+    def _options_lead(self) -> str | None:
+        """The lead-in sentence the anchor's run of labels comes after, if any."""
         start, _ = self._run(self.index)
-        return start > 0 and self.units[start - 1].text.endswith(":")
+        if start == self.index and self.units[start].kind != "label":
+            return None
+        for unit in reversed(self.units[:start]):
+            if unit.kind == "sentence" and unit.text.endswith(":"):
+                return unit.text
+        return None
 
     def _label(self, block: TextUnit) -> str:
         """An option with its description."""
@@ -550,6 +576,9 @@ class _Composer:
                 text, n = " > ".join(run), n + len(run)
             elif unit.kind != "sentence" or _asks(unit):
                 break  # a list, table or question is a piece of its own
+            elif _restates(unit, self.known):
+                n += 1  # says nothing new ("The picture is good but there is no sound.")
+                continue
             else:
                 text, n = unit.text, n + 1
             if _words([*said, text]) > self.fact_words and more:
@@ -563,21 +592,28 @@ def _render(section: _Section, parts: list[str], *, support: float) -> Draft:
     marker = "[1]"
     lines: list[str] = []
     prose: list[str] = []
-    for part in parts:
+    for part, following in zip(parts, [*parts[1:], None], strict=True):
         if part == FULL_STEPS:
             prose.append(f"{FULL_STEPS} {marker}.")
-        elif "\n" in part or _LIST_MARKER.match(part):
+        elif _stands_alone(part):
             if prose:
                 lines.append(" ".join(prose))
                 prose = []
             *head, last = part.splitlines()
             lines.append("\n".join([*head, f"{last} {marker}"]))
+        elif part.endswith(":") and following and not _stands_alone(following):
+            prose.append(part)  # a lead-in reads on into what it introduces, cited once
         else:
             prose.append(f"{part} {marker}")
     if prose:
         lines.append(" ".join(prose))
     text = _EMPHASIS.sub("", "\n".join(lines))
     return Draft(text=text, sources=[section.chunk], support=max(0.0, support))
+
+
+def _stands_alone(part: str) -> bool:
+    """A list or table: lines of its own, not prose."""
+    return "\n" in part or bool(_LIST_MARKER.match(part))
 
 
 def _label_run(units: list[TextUnit]) -> list[str]:

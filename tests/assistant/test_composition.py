@@ -242,3 +242,46 @@ def test_which_plan_is_answered_by_the_row_with_its_header(ledgerly: Answerer) -
     answer = ledgerly.ask("Which plan do I need for SAML single sign-on?")
     assert "SAML single sign-on; Starter: No; Growth: No; Scale: Yes" in answer.answer
     assert "|" not in answer.answer
+
+
+def test_a_sentence_that_restates_the_question_is_not_the_answer() -> None:
+    """Every sentence of the section holds the question's words; the first only says them
+    again, so the answer starts where something new is said."""
+    section = (
+        "Pair the headphones with your phone.\n"
+        "When you open the case for the first time, the headphones pair with your phone "
+        "automatically. If they do not pair, hold the button on the back of the case for "
+        "5 seconds until the light blinks white, then choose them in your phone's Bluetooth "
+        "settings."
+    )
+    text = _synthesize("How do I pair the headphones with my phone?", section, "Headphones")
+    assert "Pair the headphones with your phone." not in text
+    assert "hold the button on the back of the case" in text
+
+
+def test_an_option_after_other_options_is_not_a_menu_path() -> None:
+    """Option names on lines of their own after a lead-in, some with a description between
+    them: the one asked about comes with the path and the lead-in, not glued to its
+    neighbours as if they were menus."""
+    section = (
+        "Settings\nDisplay\nAdvanced\n"
+        "Adjust the screen with the following options:\n"
+        "Night Light\nReduces blue light in the evening.\n"
+        "Color Profile\nRefresh Rate\nHigh Contrast\nScreen Timeout\n"
+    )
+    text = _synthesize("Can I turn on High Contrast?", section, "Display options")
+    assert "Settings > Display > Advanced" in text
+    assert "Refresh Rate > High Contrast" not in text and "Screen Timeout" not in text
+    assert "following options: High Contrast [1]" in text
+
+
+def test_a_restatement_after_the_match_is_skipped_not_quoted() -> None:
+    section = (
+        "An export can hold up to 10,000 rows. You can export invoices. Larger exports are "
+        "emailed to you as a ZIP file within 15 minutes."
+    )
+    text = _synthesize(
+        "What happens if my invoice export has more than 10,000 rows?", section, "Export"
+    )
+    assert "emailed to you as a ZIP file" in text
+    assert "You can export invoices." not in text
