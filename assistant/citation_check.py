@@ -4,6 +4,11 @@ Every `[n]` must name a source, every sentence and list item must cite one, and 
 supported by what it cites: its words found there, or its meaning close to a sentence there.
 A draft that passes is renumbered so its markers run 1..m in order of first use, and its
 sources are exactly the cited ones, in that order.
+
+Small models cite loosely: a sentence with no marker, the wrong source number, "(Source 2)" or
+a Markdown link instead of "[2]". `CitationChecker.repair` mends what the same support test can
+mend (each sentence is attributed to the source that supports it, sentences no source supports
+are dropped), and the repaired text is checked again like any other: the guarantee is the same.
 """
 
 import re
@@ -28,6 +33,19 @@ _HEADING_LINE = re.compile(r"^\s*#{1,6}\s+")
 _TABLE_LINE = re.compile(r"^\s*\|")
 _TABLE_RULE = re.compile(r"^[\s|:-]+$")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# References written another way than "[n]": "(Source 2)", "[sources 1 and 3]", "[^2]",
+# "【2】", and a Markdown link whose text is the number ("[2](https://…)").
+_WORDED_REFERENCE = re.compile(
+    r"[(\[]\s*(?:sources?|src|ref(?:erence)?)\s*(?:#|no\.?|id\s*=?)?\s*"
+    r"(\d{1,3}(?:\s*(?:,|and|&)\s*\d{1,3})*)\s*[)\]]",
+    re.IGNORECASE,
+)
+_FOOTNOTE_REFERENCE = re.compile(r"\[\^(\d{1,3})\]|【(\d{1,3})[^】]{0,20}】")
+_NUMBER_LINK = re.compile(r"\[(\d{1,3})\]\([^)\s]*\)")
+_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(([^)\s]{1,2000})\)")
+_REFERENCE_SEPARATOR = re.compile(r"\s*(?:,|and|&)\s*", re.IGNORECASE)
+_LINE_PREFIX = re.compile(r"^(\s*(?:\d+[.)]|[-*•]|#{1,6})\s+)(.*)$")
+_END_PUNCTUATION = re.compile(r"([.!?:;]*)$")
 # The prompt asks the model to say so in these words when the sources fall short; such a
 # sentence states no fact, so it needs no citation.
 NOT_COVERED = "The sources do not cover"
@@ -69,6 +87,14 @@ class CitationCheck:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Repair:
+    """Text with its citations mended, and what was changed (for logs and benchmarks)."""
+
+    text: str
+    changes: list[str] = field(default_factory=list)
+
+
 class CitationChecker:
     """Validates drafted text against the sources it was written from; deterministic.
 
@@ -94,7 +120,7 @@ class CitationChecker:
         """
         unknown = unknown_markers(text, len(sources))
         if unknown:
-            return CitationCheck(None, [unknown_problem(unknown, len(sources))])
+            return CitationCheck(None, [_unknown_problem(unknown, len(sources))])
         claims = [c for c in split_claims(text) if c.body]
         if not claims:
             return CitationCheck(None, ["the answer is empty"])
@@ -139,6 +165,81 @@ class CitationChecker:
             )
         )
 
+    def repair(self, text: str, sources: Sequence[ScoredChunk]) -> Repair:
+        """`text` with references rewritten as `[n]`, every sentence that lacks a valid,
+        supporting citation attributed to the one source that supports it best (when one
+        reaches `min_support` and states its numbers), and the others dropped. Sentences that
+        already pass, say the sources do not cover something, or lead into a list are kept as
+        written. Check the result with `check`: repair never vouches for anything itself."""
+        text, changes = normalise_references(text, sources)
+        lines = text.splitlines()
+        parsed = [_line_sentences(line) for line in lines]
+        claims: list[tuple[int, int, Claim]] = []  # (line, sentence, claim) to judge
+        for i, (_, sentences) in enumerate(parsed):
+            for j, sentence in enumerate(sentences):
+                claim = _claim(sentence)
+                if not claim.body or claim.not_covered or claim.points_to_source:
+                    continue
+                if not claim.cited and claim.body.endswith(":") and _list_follows(lines, i):
+                    continue  # a lead-in: `check` gives it its list's citations
+                claims.append((i, j, claim))
+        valid = [c for _, _, c in claims if c.cited and _names_sources(c.cited, len(sources))]
+        passing = {claim for claim, ok in zip(valid, self._pass(valid, sources), strict=True) if ok}
+        wrong = [(i, j, claim) for i, j, claim in claims if claim not in passing]
+        if not wrong:
+            return Repair(text, changes)
+        best = self._best_sources([claim for _, _, claim in wrong], sources)
+        replaced: dict[tuple[int, int], str | None] = {}
+        for (i, j, claim), source in zip(wrong, best, strict=True):
+            if source is None:
+                replaced[i, j] = None
+                changes.append(f"dropped {_quote(claim.body)}: no source supports it")
+            else:
+                replaced[i, j] = _cite(claim.body, source)
+                was = _markers(claim.cited) if claim.cited else "no citation"
+                changes.append(f"{_quote(claim.body)}: {was} -> [{source}]")
+        kept_lines = []
+        for i, (prefix, sentences) in enumerate(parsed):
+            if not sentences:
+                kept_lines.append(lines[i])
+                continue
+            kept = [replaced.get((i, j), s) for j, s in enumerate(sentences)]
+            body = " ".join(k for k in kept if k)
+            if body:
+                kept_lines.append(prefix + body)
+        return Repair("\n".join(kept_lines).strip(), changes)
+
+    def _pass(self, claims: list[Claim], sources: Sequence[ScoredChunk]) -> list[bool]:
+        """Whether each claim passes `check` with the sources it cites."""
+        if not claims:
+            return []
+        _, supports = self._supports(claims, sources)
+        return [
+            support >= self.min_support
+            and not _numbers(claim.body) - _numbers(_source_text(claim.cited, sources))
+            for claim, support in zip(claims, supports, strict=True)
+        ]
+
+    def _best_sources(
+        self, claims: list[Claim], sources: Sequence[ScoredChunk]
+    ) -> list[int | None]:
+        """For each claim, the 1-based number of the single source that supports it best, when
+        that support reaches `min_support` and the source states the claim's numbers."""
+        every = range(1, len(sources) + 1)
+        _, supports = self._supports([Claim(c.body, (n,)) for c in claims for n in every], sources)
+        best: list[int | None] = []
+        for k, claim in enumerate(claims):
+            row = supports[k * len(sources) : (k + 1) * len(sources)]
+            support = dict(zip(every, row, strict=True))
+            fitting = (
+                n
+                for n in sorted(every, key=lambda n: support[n], reverse=True)
+                if support[n] >= self.min_support
+                and not _numbers(claim.body) - _numbers(_source_text((n,), sources))
+            )
+            best.append(next(fitting, None))
+        return best
+
     def _supports(
         self, claims: list[Claim], sources: Sequence[ScoredChunk]
     ) -> tuple[np.ndarray, list[float]]:
@@ -146,8 +247,10 @@ class CitationChecker:
         cited = sorted({n for c in claims for n in c.cited})
         units = {n: _source_units(sources[n - 1]) for n in cited}
         unit_texts = [u for n in cited for u in units[n]]
-        vectors = self.embedder.embed([c.body for c in claims] + unit_texts)
-        claim_vectors, unit_vectors = vectors[: len(claims)], vectors[len(claims) :]
+        bodies = list(dict.fromkeys(c.body for c in claims))  # a body may be asked of each source
+        vectors = self.embedder.embed(bodies + unit_texts)
+        unit_vectors = vectors[len(bodies) :]
+        claim_vectors = vectors[[bodies.index(c.body) for c in claims]]
         rows: dict[int, np.ndarray] = {}
         start = 0
         for n in cited:
@@ -235,7 +338,7 @@ def unknown_markers(text: str, source_count: int) -> list[int]:
     return unknown
 
 
-def unknown_problem(unknown: list[int], source_count: int) -> str:
+def _unknown_problem(unknown: list[int], source_count: int) -> str:
     """The problem with citing numbers that name no source."""
     return f"{_markers(tuple(unknown))} names no source (there are {source_count})"
 
@@ -307,3 +410,59 @@ def _markers(numbers: tuple[int, ...]) -> str:
 
 def _quote(text: str, limit: int = 60) -> str:
     return f'"{text}"' if len(text) <= limit else f'"{text[: limit - 1]}…"'
+
+
+def normalise_references(text: str, sources: Sequence[ScoredChunk]) -> tuple[str, list[str]]:
+    """References written another way rewritten as `[n]` markers; a Markdown link keeps its
+    text, cited as the source it links to when that is one of `sources`."""
+    changes: list[str] = []
+
+    def worded(match: re.Match[str]) -> str:
+        numbers = _REFERENCE_SEPARATOR.split(match.group(1).strip())
+        changes.append(f"{match.group(0)!r} -> [n]")
+        return "".join(f"[{int(n)}]" for n in numbers if n)
+
+    def footnote(match: re.Match[str]) -> str:
+        changes.append(f"{match.group(0)!r} -> [n]")
+        return f"[{int(match.group(1) or match.group(2))}]"
+
+    def link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2)
+        numbers = [n for n, c in enumerate(sources, start=1) if c.metadata.get("url") == url]
+        changes.append(f"link to {url!r} -> {'[n]' if numbers else 'its text'}")
+        return f"{label} [{numbers[0]}]" if numbers else label
+
+    text = _WORDED_REFERENCE.sub(worded, text)
+    text = _FOOTNOTE_REFERENCE.sub(footnote, text)
+    text = _NUMBER_LINK.sub(lambda m: f"[{int(m.group(1))}]", text)
+    text = _LINK.sub(link, text)
+    return text, changes
+
+
+def _names_sources(numbers: tuple[int, ...], source_count: int) -> bool:
+    return all(1 <= n <= source_count for n in numbers)
+
+
+def _line_sentences(line: str) -> tuple[str, list[str]]:
+    """A line's list or heading prefix ("2. ", "- ", "## ") and its sentences; a table row is
+    one sentence."""
+    if not line.strip() or _TABLE_RULE.match(line):
+        return "", []
+    if _TABLE_LINE.match(line):
+        return "", [line.strip()]
+    prefixed = _LINE_PREFIX.match(line)
+    prefix, body = (prefixed.group(1), prefixed.group(2)) if prefixed else ("", line)
+    return prefix, _sentences(body)
+
+
+def _list_follows(lines: list[str], index: int) -> bool:
+    later = [line for line in lines[index + 1 :] if line.strip()]
+    return bool(later) and bool(_LIST_LINE.match(later[0]))
+
+
+def _cite(body: str, number: int) -> str:
+    """The sentence with one marker, before its closing punctuation: "Open Settings [2]."."""
+    ending = _END_PUNCTUATION.search(body)
+    punctuation = ending.group(1) if ending else ""
+    words = body[: len(body) - len(punctuation)].rstrip()
+    return f"{words} [{number}]{punctuation}"

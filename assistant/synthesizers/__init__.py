@@ -15,7 +15,8 @@ class Draft:
 
     `warnings` say what the reader should know about how the draft was made, e.g. that the
     LLM's answer was rejected and this is the extractive one. `fallback`: made by the fallback
-    because the LLM could not answer (so not worth keeping in a cache).
+    because the LLM could not answer (so not worth keeping in a cache). `repairs`: how the
+    LLM's citations were mended before they passed the check (for logs, not for the reader).
     """
 
     text: str
@@ -23,6 +24,7 @@ class Draft:
     support: float
     warnings: list[str] = field(default_factory=list)
     fallback: bool = False
+    repairs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 vLLM, Ollama, llama.cpp's server and OpenAI all speak `/v1/chat/completions`. The model sees
 the retrieved chunks as numbered, delimited sources and must cite one in every sentence; its
-text then has to pass the citation check. When the check fails, or the endpoint is down, slow
-or answers with an error, the fallback synthesizer (the extractive one) answers instead and
-the draft says why in `warnings`.
+text then has to pass the citation check. Small models cite loosely, so text that fails is
+repaired first (references rewritten as `[n]`, each sentence attributed to the source that
+supports it, unsupported sentences dropped: `CitationChecker.repair`) and checked again. When
+that fails too, or the endpoint is down, slow or answers with an error, the fallback
+synthesizer (the extractive one) answers instead and the draft says why in `warnings`.
 """
 
 import contextlib
@@ -25,7 +27,6 @@ from assistant.citation_check import (
     CitationChecker,
     renumber_citations,
     unknown_markers,
-    unknown_problem,
 )
 from assistant.synthesizers import Done, Draft, Retraction, StreamEvent, Synthesizer, TextDelta
 from assistant.types import ScoredChunk
@@ -162,9 +163,12 @@ class OpenAISynthesizer:
                 yield Retraction(unusable.reason)
             yield from _whole(draft)
             return
-        rest = shown.finish()
-        if rest:
-            yield TextDelta(rest)
+        if draft.text.startswith(shown.text):
+            if draft.text != shown.text:
+                yield TextDelta(draft.text[len(shown.text) :])
+        else:  # the repair changed what was shown
+            yield Retraction("the LLM's citations were repaired")
+            yield TextDelta(draft.text)
         yield Done(draft)
 
     def messages(
@@ -242,13 +246,17 @@ class OpenAISynthesizer:
         self, text: str, sources: Sequence[ScoredChunk], question_vector: np.ndarray
     ) -> Draft:
         result = self.checker.check(text, sources, question_vector=question_vector)
-        if result.draft is None:
-            problems = "; ".join(result.problems[:3])
-            more = len(result.problems) - 3
-            raise _Unusable(
-                problems + (f" (and {more} more)" if more > 0 else ""), check_failed=True
-            )
-        return result.draft
+        if result.draft is not None:
+            return result.draft
+        repair = self.checker.repair(text, sources)
+        repaired = self.checker.check(repair.text, sources, question_vector=question_vector)
+        if repaired.draft is not None and repaired.draft.sources:
+            log.info("LLM citations repaired: %s", "; ".join(repair.changes))
+            return replace(repaired.draft, repairs=repair.changes)
+        # Nothing cited survived: what the reader should know is what was wrong at first.
+        problems = "; ".join(result.problems[:3])
+        more = len(result.problems) - 3
+        raise _Unusable(problems + (f" (and {more} more)" if more > 0 else ""), check_failed=True)
 
     def _fall_back(
         self,
@@ -295,14 +303,14 @@ class _ShownText:
     def feed(self, piece: str) -> str:
         self.raw += piece
         visible = self.visible
-        unknown = unknown_markers(visible, self.source_count)
-        if unknown:  # no need to wait for the rest
-            raise _Unusable(unknown_problem(unknown, self.source_count), check_failed=True)
-        cited_up_to = max((m.end() for m in MARKER.finditer(visible)), default=0)
+        # Shown up to the latest citation, and never past one that names no source: the
+        # repair at the end may attribute that sentence to another source or drop it.
+        cited_up_to = 0
+        for marker in MARKER.finditer(visible):
+            if unknown_markers(marker.group(0), self.source_count):
+                break
+            cited_up_to = marker.end()
         return self._advance(visible[:cited_up_to])
-
-    def finish(self) -> str:
-        return self._advance(self.visible)
 
     def _advance(self, settled: str) -> str:
         text, _ = renumber_citations(settled)

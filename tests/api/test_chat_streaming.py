@@ -57,12 +57,16 @@ def test_the_llms_text_streams_before_the_answer_is_done(
 def test_text_that_fails_the_check_is_retracted_and_replaced(
     llm_url: str, fake_llm: FakeOpenAIServer
 ) -> None:
-    # The first sentence is shown as soon as it cites; the uncited second one fails the check.
-    fake_llm.reply(f"{SUPPORTED} Also, send your password to support by e-mail.", delta_chars=4)
+    # Each sentence is shown as soon as it cites; neither is supported by any source, so the
+    # repair leaves nothing and the extractive answer replaces them.
+    fake_llm.reply(
+        "Send your password to support by e-mail [1]. They will change it for you [1].",
+        delta_chars=4,
+    )
     events = stream_events(llm_url)
     names = [name for name, _ in events]
     assert names.index("delta") < names.index("retraction") < names.index("done")
     done = events[-1][1]
     assert shown_after_last_retraction(events) == done["answer"]
-    assert "send your password" not in done["answer"]
+    assert "Send your password" not in done["answer"]
     assert any("extractive" in warning for warning in done["warnings"])

@@ -12,8 +12,8 @@ from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.browser
 
-SUPPORTED = "Open the sign-in page and click Forgot password [1]."
-UNSUPPORTED = "Also, send your password to support by e-mail."
+# Cited, but no source says it: shown as it is written, then withdrawn.
+UNSUPPORTED = "Send your password to support by e-mail [1]. They will change it for you [1]."
 
 # The state and text of the streaming answer each time the page changes it.
 RECORD = """
@@ -30,9 +30,9 @@ new MutationObserver(() => {
 def test_retracted_text_is_replaced_by_the_checked_answer(
     page: Page, llm_url: str, fake_llm: FakeOpenAIServer, artifacts: Path
 ) -> None:
-    # The server sends the first sentence (it cites) as it is written; the uncited second
-    # fails the check, so the server retracts and sends the extractive answer instead.
-    fake_llm.reply(f"{SUPPORTED} {UNSUPPORTED}", delta_chars=4)
+    # The server sends each sentence as it is written (each cites); no source supports them,
+    # so the server retracts them and sends the extractive answer instead.
+    fake_llm.reply(UNSUPPORTED, delta_chars=4)
     page.add_init_script(RECORD)
     page.goto(llm_url)
 
@@ -47,7 +47,7 @@ def test_retracted_text_is_replaced_by_the_checked_answer(
     replacement = {text for state, text in seen[retracted_at:] if state == "streaming"}
     assert len(replacement) >= 2, seen  # then the checked answer streamed in
     final = answer.locator(".answer-text").first.text_content() or ""
-    assert "Forgot password" in final and UNSUPPORTED not in final
+    assert "Forgot password" in final and "Send your password" not in final
     expect(answer.locator(".citation").first).to_have_attribute(
         "href", re.compile(r"^https://help\.example\.com/")
     )
