@@ -419,7 +419,8 @@ class _Composer:
     def _opening(self) -> list[str]:
         """An article's or lesson's section opens by saying what it is about ("Edit the
         channels stored on your TV."): its first sentence comes first when the anchor is
-        further in. A transcript window or a forum post opens wherever the talk was."""
+        further in, unless it only restates the question and heading or shares none of their
+        words. A transcript window or a forum post opens wherever the talk was."""
         if self.anchor.section.chunk.metadata.get("source_type", "kb") not in ("kb", "course"):
             return []
         first = next((i for i, u in enumerate(self.units) if u.kind != "label"), None)
@@ -428,7 +429,10 @@ class _Composer:
         opening = self.units[first]
         if opening.text.endswith(":") or _signpost(opening) or _asks(opening):
             return []
-        if _restates(opening, self.known):
+        # It says what the section is about only when it names that (or what was asked);
+        # a chunk can open on the last sentence of the topic before.
+        terms = content_terms(opening.text)
+        if terms <= self.known or not terms & self.known:
             return []
         return [] if opening.text in self.anchor.section.boilerplate else [opening.text]
 

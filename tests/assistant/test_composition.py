@@ -285,3 +285,16 @@ def test_a_restatement_after_the_match_is_skipped_not_quoted() -> None:
     )
     assert "emailed to you as a ZIP file" in text
     assert "You can export invoices." not in text
+
+
+def test_a_chunk_that_opens_on_another_topic_is_not_quoted_from_its_start() -> None:
+    """A section's first sentence leads the answer when it says what the section is about;
+    one left over from the topic before (a chunk boundary) shares no word with it."""
+    section = (
+        "Many of these apps do not work with the screen reader yet. "
+        "Under Recently watched you can see the programs you viewed most recently. "
+        "Select one to open it where you stopped."
+    )
+    text = _synthesize("How can I see which programs I watched recently?", section, "History")
+    assert "screen reader" not in text
+    assert "programs you viewed most recently" in text
