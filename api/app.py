@@ -1,5 +1,5 @@
-"""The FastAPI app: chat APIs, feedback, health, metrics, the MCP server and the chat page;
-heavy objects built once in the lifespan."""
+"""The FastAPI app: chat APIs, feedback and requests for a person, health, metrics, the MCP
+server and the chat page; heavy objects built once in the lifespan."""
 
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +24,17 @@ from api.middleware import (
     SecurityHeadersMiddleware,
 )
 from api.rate_limit import TokenBucketLimiter
-from api.routes import analytics, chat, completions, feedback, health, ingest, metrics, search
+from api.routes import (
+    analytics,
+    chat,
+    completions,
+    escalations,
+    feedback,
+    health,
+    ingest,
+    metrics,
+    search,
+)
 from assistant.settings import Settings
 from assistant.wiring import Components, build_components
 
@@ -81,7 +91,14 @@ def create_app(
         min_free_mb=settings.min_free_mb,
     )
 
-    for router in (chat.router, completions.router, feedback.router, search.router, ingest.router):
+    for router in (
+        chat.router,
+        completions.router,
+        feedback.router,
+        escalations.router,
+        search.router,
+        ingest.router,
+    ):
         app.include_router(router, dependencies=[RateLimitDep])
     app.include_router(analytics.router, dependencies=[RateLimitDep])
     app.include_router(health.router)

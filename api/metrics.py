@@ -55,6 +55,13 @@ class Metrics:
             ["rating"],
             registry=self.registry,
         )
+        self.escalations = Counter(
+            "assistant_escalations",
+            "Requests for a person, by source: `control` (Contact support) or `asked` (in "
+            "a message).",
+            ["source"],
+            registry=self.registry,
+        )
 
     def watch_answer_cache(self, cache: AnswerCache) -> None:
         """Reports `cache`'s hits and misses (the last cache given, when the app restarts)."""
@@ -69,6 +76,8 @@ class Metrics:
 
     def observe_answer(self, answer: Answer, *, mode: Mode) -> None:
         self.answers.labels(mode.value).inc()
+        if answer.handover is not None:
+            self.escalations.labels("asked").inc()
         if answer.refused:
             self.refusals.labels(mode.value).inc()
         self.confidence.labels(mode.value).observe(answer.confidence)

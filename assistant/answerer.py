@@ -15,6 +15,8 @@ from assistant.answer_cache import AnswerCache, AnswerKey
 from assistant.condense import condense, retrieval_queries
 from assistant.confidence import ConfidenceScorer, covered_part
 from assistant.conflicts import note_conflicts
+from assistant.escalations import EscalationSource, EscalationStore
+from assistant.handover import asks_for_person, handover_reply
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionOwner, SessionStore, Turn
@@ -29,7 +31,15 @@ from assistant.synthesizers import (
     TextDelta,
 )
 from assistant.text_units import content_terms
-from assistant.types import Answer, Audience, Citation, InternalNotes, Mode, ScoredChunk
+from assistant.types import (
+    Answer,
+    Audience,
+    Citation,
+    Handover,
+    InternalNotes,
+    Mode,
+    ScoredChunk,
+)
 
 REFUSAL = (
     "I couldn't find this in our help content, so I won't guess. Try rephrasing the question "
@@ -57,6 +67,17 @@ AnswerEvent = TextDelta | Retraction | Finished
 
 
 class Answerer:
+    """Answers questions from the retrieved content; greetings and requests for a person get
+    a reply of their own (assistant/small_talk.py, assistant/handover.py).
+
+    Args:
+        sessions: keeps each conversation's turns (follow-ups are condensed with them).
+        question_log: logs every answered or refused question for the analytics.
+        escalations: records requests for a person made in words (needs `sessions`).
+        support_url: where a person on the support team can be reached, given to whoever
+            asks for one.
+    """
+
     def __init__(
         self,
         retriever: HybridRetriever,
@@ -67,7 +88,11 @@ class Answerer:
         question_log: QuestionLog | None = None,
         condenser: Callable[[str, list[Turn]], str] = condense,
         cache: AnswerCache | None = None,
+        escalations: EscalationStore | None = None,
+        support_url: str | None = None,
     ) -> None:
+        self.escalations = escalations
+        self.support_url = support_url
         self.condenser = condenser
         self.cache = cache
         self.retriever = retriever
@@ -138,12 +163,17 @@ class Answerer:
                 refused=False,
                 session_id=session_id,
             )
-            yield from (TextDelta(piece) for piece in word_pieces(reply.answer))
-            if self.sessions:  # the turn keeps the conversation's topic for what follows
-                topic = history[-1].standalone if history else ""
-                turn = Turn(question, topic, reply.answer, refused=False)
-                self.sessions.append(session_id, turn, starts_for=starts_for)
-            yield Finished(reply)
+            yield from self._reply(question, reply, history, starts_for)
+            return
+        if asks_for_person(question):  # "can I talk to a human?": how to reach support
+            reply = Answer(
+                answer=handover_reply(support_url=self.support_url),
+                confidence=1.0,
+                refused=False,
+                session_id=session_id,
+                handover=Handover(support_url=self.support_url),
+            )
+            yield from self._reply(question, reply, history, starts_for, escalate=True)
             return
         asked = without_small_talk(question)  # "hi, how do I…?" asks "how do I…?"
         query = self.condenser(asked, history)
@@ -167,6 +197,33 @@ class Answerer:
         turn = Turn(question, query, answer.answer, answer.refused)
         self._remember(turn, answer, session_id, starts_for, started, key)
         yield Finished(answer)
+
+    def _reply(
+        self,
+        question: str,
+        reply: Answer,
+        history: list[Turn],
+        starts_for: SessionOwner | None,
+        *,
+        escalate: bool = False,
+    ) -> Iterator[AnswerEvent]:
+        """A reply that searched nothing: kept as a turn of the conversation (carrying its
+        topic forward for what follows) but not as a logged question; a request for a person
+        (`escalate`) is recorded in the same commit."""
+        yield from (TextDelta(piece) for piece in word_pieces(reply.answer))
+        if self.sessions:
+            topic = history[-1].standalone if history else ""
+            turn = Turn(question, topic, reply.answer, refused=False)
+            escalations = self.escalations if escalate else None
+
+            def record_escalation(db: Session, turn_id: int) -> None:
+                assert escalations is not None
+                source = EscalationSource.ASKED
+                escalations.insert(db, reply.session_id, turn_id=turn_id, source=source)
+
+            also = record_escalation if escalations else None
+            self.sessions.append(reply.session_id, turn, starts_for=starts_for, also=also)
+        yield Finished(reply)
 
     def _remember(
         self,
@@ -192,6 +249,7 @@ class Answerer:
                 mode=key.mode.value,
                 latency_ms=latency_ms,
                 turn_id=turn_id,
+                page=key.page,
             )
 
         if self.sessions:
@@ -210,6 +268,7 @@ class Answerer:
                 audience=key.audience.value,
                 mode=key.mode.value,
                 latency_ms=latency_ms,
+                page=key.page,
             )
 
     def retrieval_queries(self, question: str, query: str, history: list[Turn]) -> list[str]:

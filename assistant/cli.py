@@ -27,7 +27,7 @@ examples:
   assistant ask "How do I export invoices?" --tenant acme   shared content plus acme's own
   assistant serve --port 8000               chat page on http://127.0.0.1:8000 (MCP at /mcp)
   assistant mcp                             MCP tools over stdio for a local agent
-  assistant gaps --since 7d --out reports/  what people asked that the content did not answer
+  assistant analytics --since 7d            knowledge gaps and resolution rates (or: gaps)
   assistant eval                            score answers on corpora/ (the CI quality gate)
 
 environment:
@@ -203,7 +203,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _ingest(args, settings)
         if args.command == "ask":
             return _ask(args, settings)
-        if args.command == "gaps":
+        if args.command in ("analytics", "gaps"):
             return run_gaps(args, settings)
         if args.command == "eval":
             return eval_command.run(args, settings)

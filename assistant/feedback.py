@@ -5,6 +5,7 @@ which question it was about (the knowledge-gap report groups thumbs-down questio
 """
 
 import datetime as dt
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -13,7 +14,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.redaction import redact
-from assistant.sessions import Base, TurnRow, create_tables, stored_utc, write_session
+from assistant.sessions import (
+    Base,
+    TurnRow,
+    create_tables,
+    in_batches,
+    stored_utc,
+    utc_now,
+    write_session,
+)
 
 
 class Rating(StrEnum):
@@ -50,10 +59,12 @@ class UnknownSessionError(LookupError):
 
 
 class FeedbackStore:
-    """Records and lists ratings; shares the app database engine with the SessionStore."""
+    """Records and lists ratings; shares the app database engine with the SessionStore.
+    `clock`: the current time (tests set when ratings are given)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
         self._engine = engine
+        self._clock = clock
         create_tables(engine)
 
     def add(self, session_id: str, rating: Rating, *, comment: str | None = None) -> Feedback:
@@ -76,19 +87,33 @@ class FeedbackStore:
                 turn_id=turn.id,
                 rating=rating.value,
                 comment=redact(comment) if comment else comment,
-                created_at=dt.datetime.now(dt.UTC),
+                created_at=self._clock(),
             )
             db.add(row)
             db.flush()
             return _feedback(row, turn)
 
-    def entries(self, *, since: dt.datetime | None = None) -> list[Feedback]:
-        """Every rating (given at or after `since`), oldest first, with the rated question."""
+    def entries(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        session_ids: Collection[str] | None = None,
+    ) -> list[Feedback]:
+        """Every rating (given at or after `since`; of these sessions only), oldest first,
+        with the rated question."""
         query = select(FeedbackRow, TurnRow).join(TurnRow, FeedbackRow.turn_id == TurnRow.id)
         if since is not None:
             query = query.where(FeedbackRow.created_at >= since)
         with Session(self._engine) as db:
-            rows = db.execute(query.order_by(FeedbackRow.id)).all()
+            if session_ids is None:
+                rows = db.execute(query.order_by(FeedbackRow.id)).all()
+            else:
+                rows = [
+                    row
+                    for batch in in_batches(sorted(set(session_ids)))
+                    for row in db.execute(query.where(FeedbackRow.session_id.in_(batch)))
+                ]
+                rows.sort(key=lambda row: row[0].id)
             return [_feedback(row, turn) for row, turn in rows]
 
 

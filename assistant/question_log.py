@@ -1,19 +1,22 @@
 """Every question asked, with how it was answered, in the app database (table `questions`).
 
 The knowledge-gap report reads it: which questions were refused, answered with low confidence
-or rated thumbs-down, and which documents answers cite. Question text is redacted (e-mail
-addresses, phone and card numbers) before it is stored, and records older than the retention
-period are deleted together with their conversation turns and ratings.
+or rated thumbs-down, and which documents answers cite; the resolution report reads how each
+conversation went, and on which page of the product it was asked. Question text (and the page)
+is redacted (e-mail addresses, phone and card numbers) before it is stored, and records older
+than the retention period are deleted together with their conversation turns, ratings and
+requests for a person.
 
 Each gap question's query vector is kept in its row once a report has embedded it (with the
 model that made it), so later reports embed only questions asked since. Rows logged before
-the columns existed get them on open, empty: they are filled as reports need them.
+the columns existed get them on open, empty: they are filled as reports need them (a `page`
+stays empty).
 """
 
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -32,14 +35,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
+from assistant.escalations import EscalationRow
 from assistant.feedback import FeedbackRow, Rating
 from assistant.redaction import redact
 from assistant.sessions import (
     Base,
     TurnRow,
     create_tables,
+    in_batches,
     insert_row,
     stored_utc,
+    utc_now,
     write_session,
 )
 from assistant.types import Answer
@@ -65,6 +71,8 @@ class QuestionRow(Base):
     # The query's unit vector as float32 bytes, and which model made it (see `vectors`).
     vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     vector_model: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Where in the product it was asked (the chat request's `context.page`), redacted.
+    page: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 _TABLE = Base.metadata.tables[QuestionRow.__tablename__]
@@ -74,7 +82,6 @@ _STORE_VECTOR = (
     .where(_TABLE.c.id == bindparam("row_id"))
     .values(vector=bindparam("vector"), vector_model=bindparam("model"))
 )
-_IDS_PER_QUERY = 500  # SQLite allows a few thousand bound parameters per statement at least
 
 
 @dataclass(frozen=True)
@@ -99,10 +106,7 @@ class LoggedQuestion:
     citations: list[CitedSource]
     latency_ms: float
     rating: Rating | None  # the latest thumbs up or down on this answer, if any
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    page: str | None = None  # where in the product it was asked, if the client said
 
 
 class QuestionLog:
@@ -139,6 +143,7 @@ class QuestionLog:
         mode: str,
         latency_ms: float,
         turn_id: int | None = None,
+        page: str | None = None,
     ) -> int:
         """Stores one answered (or refused) question, redacted; returns its id."""
         with write_session(self._engine) as db:
@@ -150,6 +155,7 @@ class QuestionLog:
                 mode=mode,
                 latency_ms=latency_ms,
                 turn_id=turn_id,
+                page=page,
             )
         self.purge_if_due()
         return row_id
@@ -164,6 +170,7 @@ class QuestionLog:
         mode: str,
         latency_ms: float,
         turn_id: int | None = None,
+        page: str | None = None,
     ) -> int:
         """`record` inside the caller's write transaction (the answer's turn is written in
         the same commit); call `purge_if_due` once it has committed."""
@@ -184,6 +191,7 @@ class QuestionLog:
             "refused": int(answer.refused),
             "citations": json.dumps(cited, ensure_ascii=False),
             "latency_ms": round(latency_ms, 1),
+            "page": redact(page) if page else None,
         }
         return insert_row(db, _INSERT, row)
 
@@ -191,29 +199,30 @@ class QuestionLog:
         self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
     ) -> list[LoggedQuestion]:
         """Questions asked at or after `since` and before `until`, oldest first."""
-        query = select(QuestionRow).options(defer(QuestionRow.vector))
+        query = _QUESTIONS
         if since is not None:
             query = query.where(QuestionRow.created_at >= since)
         if until is not None:
             query = query.where(QuestionRow.created_at < until)
         with Session(self._engine) as db:
-            rows = db.scalars(query.order_by(QuestionRow.id)).all()
-            turn_ids = [r.turn_id for r in rows if r.turn_id is not None]
-            ratings: dict[int, Rating] = {}
-            if turn_ids:
-                feedback = db.execute(
-                    select(FeedbackRow.turn_id, FeedbackRow.rating)
-                    .where(FeedbackRow.turn_id.in_(turn_ids))
-                    .order_by(FeedbackRow.id)
-                ).all()
-                ratings = {turn_id: Rating(rating) for turn_id, rating in feedback}  # latest wins
-            return [_logged(r, ratings.get(r.turn_id) if r.turn_id else None) for r in rows]
+            return _with_ratings(db, list(db.scalars(query.order_by(QuestionRow.id))))
+
+    def of_sessions(self, session_ids: Collection[str]) -> list[LoggedQuestion]:
+        """Every question asked in these conversations, oldest first."""
+        with Session(self._engine) as db:
+            rows = [
+                row
+                for batch in in_batches(sorted(set(session_ids)))
+                for row in db.scalars(_QUESTIONS.where(QuestionRow.session_id.in_(batch)))
+            ]
+            rows.sort(key=lambda row: row.id)
+            return _with_ratings(db, rows)
 
     def vectors(self, ids: Iterable[int], *, model: str) -> dict[int, bytes]:
         """The stored query vectors `model` made for these questions (those it has), by id."""
         found: dict[int, bytes] = {}
         with Session(self._engine) as db:
-            for chunk in _chunks(sorted(set(ids))):
+            for chunk in in_batches(sorted(set(ids))):
                 rows = db.execute(
                     select(QuestionRow.id, QuestionRow.vector).where(
                         QuestionRow.id.in_(chunk),
@@ -233,8 +242,9 @@ class QuestionLog:
             db.connection().execute(_STORE_VECTOR, rows)
 
     def purge(self) -> int:
-        """Deletes questions, ratings and conversation turns older than the retention period;
-        returns how many questions went. A no-op without a retention period."""
+        """Deletes questions, ratings, requests for a person and conversation turns older than
+        the retention period; returns how many questions went. A no-op without a retention
+        period."""
         if self._retention is None:
             return 0
         now = self._clock()
@@ -243,11 +253,10 @@ class QuestionLog:
             self._last_purge = now
         with write_session(self._engine) as db:
             old_turns = select(TurnRow.id).where(TurnRow.created_at < cutoff)
-            db.execute(
-                delete(FeedbackRow).where(
-                    (FeedbackRow.created_at < cutoff) | FeedbackRow.turn_id.in_(old_turns)
+            for table in (FeedbackRow, EscalationRow):
+                db.execute(
+                    delete(table).where((table.created_at < cutoff) | table.turn_id.in_(old_turns))
                 )
-            )
             db.execute(delete(TurnRow).where(TurnRow.created_at < cutoff))
             result = db.execute(delete(QuestionRow).where(QuestionRow.created_at < cutoff))
             return int(getattr(result, "rowcount", 0) or 0)
@@ -262,9 +271,21 @@ class QuestionLog:
             self.purge()
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), _IDS_PER_QUERY):
-        yield ids[start : start + _IDS_PER_QUERY]
+_QUESTIONS = select(QuestionRow).options(defer(QuestionRow.vector))
+
+
+def _with_ratings(db: Session, rows: list[QuestionRow]) -> list[LoggedQuestion]:
+    """The rows as LoggedQuestions with the latest rating of each answer."""
+    turn_ids = sorted({r.turn_id for r in rows if r.turn_id is not None})
+    ratings: dict[int, Rating] = {}
+    for batch in in_batches(turn_ids):
+        feedback = db.execute(
+            select(FeedbackRow.turn_id, FeedbackRow.rating)
+            .where(FeedbackRow.turn_id.in_(batch))
+            .order_by(FeedbackRow.id)
+        ).all()
+        ratings.update({turn_id: Rating(rating) for turn_id, rating in feedback})  # latest wins
+    return [_logged(r, ratings.get(r.turn_id) if r.turn_id else None) for r in rows]
 
 
 def _logged(row: QuestionRow, rating: Rating | None) -> LoggedQuestion:
@@ -281,4 +302,5 @@ def _logged(row: QuestionRow, rating: Rating | None) -> LoggedQuestion:
         citations=[CitedSource(**c) for c in json.loads(row.citations)],
         latency_ms=row.latency_ms,
         rating=rating,
+        page=row.page,
     )

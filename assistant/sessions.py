@@ -13,10 +13,10 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     DateTime,
@@ -132,6 +132,16 @@ def insert_row(db: Session, statement: Insert, row: dict[str, Any]) -> int:
     key = db.connection().execute(statement, row).inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+T = TypeVar("T")
+_VALUES_PER_QUERY = 500  # SQLite allows a few thousand bound parameters per statement at least
+
+
+def in_batches(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in slices small enough for one `IN (...)` each."""
+    for start in range(0, len(values), _VALUES_PER_QUERY):
+        yield values[start : start + _VALUES_PER_QUERY]
 
 
 @dataclass(frozen=True)
@@ -282,6 +292,10 @@ def add_missing_columns(db: Connection, table: Table) -> None:
         assert column.nullable, f"{table.name}.{column.name} must be nullable to be added"
         kind = column.type.compile(dialect=db.dialect)
         db.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def stored_utc(moment: dt.datetime) -> dt.datetime:

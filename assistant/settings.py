@@ -198,6 +198,17 @@ class Settings(BaseSettings):
         description="Logged questions, conversation turns and ratings older than this many "
         "days are deleted (at start and hourly); 0 keeps them forever.",
     )
+    support_url: str | None = Field(
+        default=None,
+        description="Where customers reach a person on the support team (an http(s) URL): "
+        'the reply to "can I talk to a human?" and the chat page\'s Contact support link it.',
+    )
+    resolution_window_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A conversation with nothing new for this long has ended: the resolution "
+        "report counts it (resolved when it ended on an answer nobody rated down).",
+    )
 
     @field_validator("cors_origins")
     @classmethod
@@ -209,6 +220,19 @@ class Settings(BaseSettings):
                     f"{origin!r} is not an origin: write scheme, host and optional port, "
                     "e.g. https://help.example.com or http://localhost:3000"
                 )
+        return value
+
+    @field_validator("support_url")
+    @classmethod
+    def _support_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+            raise ValueError(
+                f"{value!r} is not an http(s) URL: write the full address of the support "
+                "page, e.g. https://help.example.com/contact"
+            )
         return value
 
     @property

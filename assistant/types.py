@@ -75,6 +75,14 @@ class InternalNotes(BaseModel):
     citations: list[Citation]
 
 
+class Handover(BaseModel):
+    """The user asked for a person: how to reach support (the page shows it as a link)."""
+
+    support_url: str | None = Field(
+        default=None, description="Where to contact support (ASSISTANT_SUPPORT_URL), if set."
+    )
+
+
 class Answer(BaseModel):
     answer: str
     citations: list[Citation] = Field(default_factory=list)
@@ -88,4 +96,9 @@ class Answer(BaseModel):
     )
     internal_notes: InternalNotes | None = Field(
         default=None, description="Agent mode: internal-only findings, never for the customer."
+    )
+    handover: Handover | None = Field(
+        default=None,
+        description="Set when the message asked for a person: the reply says how to reach "
+        "support, and the conversation counts as escalated.",
     )

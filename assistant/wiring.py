@@ -1,8 +1,10 @@
 """Builds the heavy objects from Settings; used by entry points (the CLI and the API) only."""
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from assistant.analytics.resolution import ResolutionAnalyzer
 from assistant.answer_cache import AnswerCache
 from assistant.answerer import Answerer
 from assistant.condense import condense
@@ -10,6 +12,7 @@ from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
 from assistant.embedders.onnx_runtime import OnnxEmbedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
+from assistant.escalations import EscalationStore
 from assistant.feedback import FeedbackStore
 from assistant.question_log import QuestionLog
 from assistant.reranker import CrossEncoderReranker
@@ -31,6 +34,8 @@ class Components:
     sessions: SessionStore
     feedback: FeedbackStore
     question_log: QuestionLog | None = None
+    escalations: EscalationStore | None = None
+    resolution: ResolutionAnalyzer | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -123,6 +128,7 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
     sessions = SessionStore(settings.database)
     feedback = FeedbackStore(sessions.engine)
     question_log = QuestionLog(sessions.engine, retention_days=settings.retention_days)
+    escalations = EscalationStore(sessions.engine)
     answerer = Answerer(
         retriever,
         synthesizer,
@@ -133,6 +139,8 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
         cache=AnswerCache(
             size=settings.answer_cache_size, ttl_seconds=settings.answer_cache_seconds
         ),
+        escalations=escalations,
+        support_url=settings.support_url,
     )
     return Components(
         embedder=embedder,
@@ -142,4 +150,11 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
         sessions=sessions,
         feedback=feedback,
         question_log=question_log,
+        escalations=escalations,
+        resolution=ResolutionAnalyzer(
+            question_log,
+            feedback,
+            escalations,
+            window=dt.timedelta(minutes=settings.resolution_window_minutes),
+        ),
     )

@@ -1,6 +1,7 @@
 """GET /v1/analytics/gaps (JSON), .../gaps/report.md, .../gaps/chart.png and
-.../gaps/cases.jsonl: the knowledge-gap report and a group's eval cases, for internal callers
-without a tenant only (they show what customers of every tenant asked)."""
+.../gaps/cases.jsonl: the knowledge-gap report and a group's eval cases; GET
+/v1/analytics/resolution: whether conversations were resolved. For internal callers without a
+tenant only (they show what customers of every tenant asked)."""
 
 import datetime as dt
 import json
@@ -19,6 +20,7 @@ from assistant.analytics.export import cases_for
 from assistant.analytics.gaps import GapAnalyzer, GapReport, parse_since
 from assistant.analytics.options import GapSettings
 from assistant.analytics.report import chart_png, to_markdown
+from assistant.analytics.resolution import ResolutionAnalyzer, ResolutionReport
 from assistant.stores import StoreError
 from assistant.wiring import Components
 
@@ -72,6 +74,15 @@ SimilarityQuery = Annotated[
     Query(gt=0, le=1, description="How alike (cosine) questions must be to share a group."),
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="At most this many groups.")]
+WindowQuery = Annotated[
+    float | None,
+    Query(
+        gt=0,
+        le=7 * 24 * 60,
+        description="Minutes without news after which a conversation has ended; default "
+        "ASSISTANT_RESOLUTION_WINDOW_MINUTES (30).",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -81,23 +92,39 @@ class GapParams:
     low_confidence: float | None
     similarity: float
     limit: int
+    window: dt.timedelta | None = None
 
 
-async def gap_params(
-    since: SinceQuery = None,
-    until: UntilQuery = None,
-    low_confidence: LowConfidenceQuery = None,
-    similarity: SimilarityQuery = _DEFAULTS.min_similarity,
-    limit: LimitQuery = _DEFAULTS.max_groups,
-) -> GapParams:
-    """The query parameters all three report routes take."""
+@dataclass(frozen=True)
+class Period:
+    since: dt.datetime
+    until: dt.datetime | None
+
+
+async def period(since: SinceQuery = None, until: UntilQuery = None) -> Period:
+    """The period every report route takes."""
     start = parse_since(since or "30d")
     end = parse_since(until) if until else None
     if end is not None and end <= start:
         raise RequestValidationError(
             [{"loc": ("query", "until"), "msg": "must be later than `since`", "type": "value"}]
         )
-    return GapParams(start, end, low_confidence, similarity, limit)
+    return Period(start, end)
+
+
+PeriodDep = Annotated[Period, Depends(period)]
+
+
+async def gap_params(
+    when: PeriodDep,
+    low_confidence: LowConfidenceQuery = None,
+    similarity: SimilarityQuery = _DEFAULTS.min_similarity,
+    limit: LimitQuery = _DEFAULTS.max_groups,
+    window: WindowQuery = None,
+) -> GapParams:
+    """The query parameters all four gap report routes take."""
+    minutes = dt.timedelta(minutes=window) if window else None
+    return GapParams(when.since, when.until, low_confidence, similarity, limit, minutes)
 
 
 GapParamsDep = Annotated[GapParams, Depends(gap_params)]
@@ -191,6 +218,40 @@ async def gap_cases(
     )
 
 
+@router.get(
+    "/resolution",
+    response_model=ResolutionReport,
+    responses=error_responses(401, 403, 422, 429, 500, 503),
+    summary="Resolution report (internal keys only)",
+)
+async def resolution(
+    components: ComponentsDep,
+    _: EveryTenantCallerDep,
+    when: PeriodDep,
+    window: WindowQuery = None,
+) -> ResolutionReport:
+    """Whether the conversations that started in the period were resolved: resolved
+    (confirmed by a thumbs up, or assumed when the conversation ended on an answer nobody
+    rated down or escalated), escalated (the user asked for a person: Contact support, or in
+    words) or unresolved (it ended on a refusal or a thumbs down); open ones are not counted
+    yet. Resolution and escalation rates overall, per day, by content kind, page and mode.
+    Reads the app database only: no search, no model."""
+    analyzer = _resolution(components, dt.timedelta(minutes=window) if window else None)
+    if analyzer is None:
+        raise StoreError("The question log is off, so there is no resolution report.")
+    return await run_in_threadpool(analyzer.report, since=when.since, until=when.until)
+
+
+def _resolution(components: Components, window: dt.timedelta | None) -> ResolutionAnalyzer | None:
+    """The app's resolution analyzer, with another window if the caller chose one."""
+    analyzer = components.resolution
+    if analyzer is None or window is None:
+        return analyzer
+    return ResolutionAnalyzer(
+        analyzer.log, analyzer.feedback, analyzer.escalations, window=window, clock=analyzer.clock
+    )
+
+
 def _report(components: Components, params: GapParams) -> GapReport:
     if components.question_log is None:
         raise StoreError("The question log is off, so there is no gap report.")
@@ -203,6 +264,11 @@ def _report(components: Components, params: GapParams) -> GapReport:
         write_below=_DEFAULTS.write_below,
         max_groups=params.limit,
     )
-    analyzer = GapAnalyzer(components.question_log, components.retriever, settings=settings)
+    analyzer = GapAnalyzer(
+        components.question_log,
+        components.retriever,
+        settings=settings,
+        resolution=_resolution(components, params.window),
+    )
     documents = [m.document for m in components.store.manifests().values()]
     return analyzer.report(since=params.since, until=params.until, documents=documents)

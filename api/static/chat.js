@@ -10,7 +10,10 @@
  * the text so far, the whole answer follows"). An AnswerView reveals the
  * received text a few words per tick, so bursts arrive as a smooth stream,
  * and renders the final answer (citation chips, feedback, agent extras) on
- * `done`.
+ * `done`. Under the latest answer in customer mode, "Contact support" posts to
+ * /v1/escalations (the conversation counts as escalated) and says how to reach
+ * a person; a reply to "can I talk to a human?" (an Answer with `handover`)
+ * links the support page itself.
  */
 (() => {
   "use strict";
@@ -26,6 +29,7 @@
   const CONFIG = Object.freeze({
     endpoint: "/v1/chat",
     feedbackEndpoint: "/v1/feedback",
+    escalationEndpoint: "/v1/escalations",
     defaultTitle: "Help assistant",
     modes: ["customer", "agent", "internal"],
     defaultMode: "customer",
@@ -65,6 +69,11 @@
     feedbackSending: "Sending…",
     feedbackThanks: "Thanks for your feedback.",
     feedbackFailed: "Your feedback could not be sent. Try again.",
+    handoverQuestion: "Need a person?",
+    contactSupport: "Contact support",
+    contactSending: "Contacting support…",
+    contactFailed: "Your request could not be sent. Try again.",
+    supportLink: "Open the support page",
     copyTicket: "Copy for ticket",
     copied: "Copied to the clipboard",
     copyFailed: "Could not copy. Select the ticket text below and copy it by hand.",
@@ -301,6 +310,7 @@
       internal_notes: data.internal_notes && typeof data.internal_notes === "object"
         ? data.internal_notes
         : null,
+      handover: data.handover && typeof data.handover === "object" ? data.handover : null,
     };
   }
 
@@ -780,6 +790,83 @@
   /** Only the latest answer of a session can be rated: drop unrated rows of older ones. */
   function retireFeedback() {
     for (const row of els.log.querySelectorAll(".feedback:not(.is-done)")) row.remove();
+    for (const row of els.log.querySelectorAll(".handover:not(.is-done)")) row.remove();
+  }
+
+  /** A link to the support page (ASSISTANT_SUPPORT_URL), when the server has one. */
+  function supportLink(url) {
+    const href = safeUrl(url);
+    if (!href) return null;
+    const link = h("a", {
+      class: "btn btn-secondary btn-small support-link",
+      href,
+      target: "_blank",
+      rel: "noopener noreferrer",
+    }, [TEXT.supportLink]);
+    link.append(h("span", { class: "sr-only", text: TEXT.newTab }));
+    return link;
+  }
+
+  /**
+   * "Contact support" under the session's latest answer: records the request
+   * for a person (any chosen but unsent rating goes first) and shows how to
+   * reach support, as the server words it.
+   */
+  function renderContactSupport(sessionId) {
+    if (!sessionId) return null;
+    const questionId = nextId("handover-q");
+    const button = h("button", {
+      type: "button",
+      class: "btn btn-secondary btn-small contact-support",
+      "aria-describedby": questionId,
+      text: TEXT.contactSupport,
+    });
+    const status = h("p", { class: "feedback-status", role: "status" });
+    const group = h("div", { class: "handover" }, [
+      h("div", { class: "feedback-row" }, [
+        h("span", { class: "feedback-question", id: questionId, text: TEXT.handoverQuestion }),
+        button,
+      ]),
+      status,
+    ]);
+
+    let sending = false;
+    button.addEventListener("click", async () => {
+      if (sending) return;
+      sending = true;
+      button.disabled = true;
+      button.textContent = TEXT.contactSending;
+      status.textContent = "";
+      if (state.pendingFeedback) {
+        const pending = state.pendingFeedback;
+        state.pendingFeedback = null;
+        await pending.submit();
+      }
+      try {
+        const response = await fetch(CONFIG.escalationEndpoint, {
+          method: "POST",
+          headers: requestHeaders("application/json"),
+          body: JSON.stringify({ session_id: sessionId }),
+          credentials: "same-origin",
+        });
+        if (!response.ok) throw new AssistantError(await errorMessage(response));
+        const receipt = await response.json();
+        const hadFocus = group.contains(document.activeElement);
+        const note = h("div", { class: "handover-note", role: "status", tabindex: "-1" });
+        renderRichText(note, typeof receipt?.message === "string" ? receipt.message : "", null);
+        const link = supportLink(receipt?.support_url);
+        group.classList.add("is-done");
+        group.replaceChildren(note, ...(link ? [link] : []));
+        if (hadFocus) note.focus();
+      } catch (err) {
+        status.textContent = err instanceof AssistantError ? err.message : TEXT.contactFailed;
+        button.disabled = false;
+        button.textContent = TEXT.contactSupport;
+      } finally {
+        sending = false;
+      }
+    });
+    return group;
   }
 
   /** Fill an assistant message element with a finished answer. */
@@ -817,9 +904,18 @@
     if (ticket) content.append(ticket);
     const notes = renderInternalNotes(data.internal_notes);
     if (notes) content.append(notes);
+    if (data.handover && typeof data.handover === "object") {
+      const link = supportLink(data.handover.support_url);
+      if (link) content.append(h("p", { class: "handover-link" }, [link]));
+    }
     if (feedback) {
       const row = renderFeedback(data.session_id);
       if (row) content.append(row);
+      // Someone who just asked for a person has been told how to reach one.
+      if (state.mode === "customer" && !data.handover) {
+        const contact = renderContactSupport(data.session_id);
+        if (contact) content.append(contact);
+      }
     }
     return msg;
   }

@@ -1,5 +1,6 @@
-"""`assistant gaps`: the knowledge-gap report on the terminal, as JSON, as Markdown with a
-chart, and as eval cases. assistant/cli.py adds it to the `assistant` command."""
+"""`assistant analytics` (also `assistant gaps`, its first name): the knowledge-gap report and
+the resolution report on the terminal, as JSON, as Markdown with a chart, and the gaps as eval
+cases. assistant/cli.py adds it to the `assistant` command."""
 
 import argparse
 import datetime as dt
@@ -12,32 +13,46 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:  # the report pulls in numpy, scipy and the retriever: loaded when run
     from assistant.analytics.gaps import GapReport
+    from assistant.analytics.resolution import ResolutionReport
 
+COMMAND = "analytics"
+ALIASES = ["gaps"]  # its first name, the one shared/CONTRACT.md gives
 DEFAULT_SINCE = "30d"
+MAX_WINDOW_MINUTES = 7 * 24 * 60
 EXAMPLES = """\
 examples:
-  assistant gaps                          the last 30 days, as a table
-  assistant gaps --since 7d --json        the last week as JSON (the same as GET /v1/analytics/gaps)
-  assistant gaps --out reports/           write reports/gaps.md and reports/gaps.png
-  assistant gaps --export evals/gaps/     every group as eval cases (assistant eval runs them)
-  assistant gaps --export evals/gaps/ --group 59fc2f  one group only (ids are in the report)
+  assistant analytics                     the last 30 days, as a table (also: assistant gaps)
+  assistant analytics --since 7d --json   the last week as JSON (the same as GET /v1/analytics/gaps)
+  assistant analytics --resolution        resolution rates only (runs beside `assistant serve`)
+  assistant analytics --out reports/      write reports/gaps.md and reports/gaps.png
+  assistant analytics --export evals/gaps/  every gap group as eval cases (assistant eval runs them)
+  assistant analytics --export evals/gaps/ --group 59fc2f  one group only (ids are in the report)
 
-A gap is a question that was refused, answered with low confidence, or rated thumbs down.
-Similar gaps are grouped; each group says which content to fix or that none exists yet.
-Trends compare with the period of the same length just before --since.
+A gap is a question that was refused, answered with low confidence, rated thumbs down, or
+asked in a conversation that ended unresolved. Similar gaps are grouped; each group says which
+content to fix or that none exists yet. Trends compare with the period of the same length just
+before --since.
+A conversation is resolved (confirmed by a thumbs up, or assumed when it ends on an answer
+nobody rated down), escalated (someone asked for a person) or unresolved (it ends on a
+refusal or a thumbs down); it ends after --window minutes without news.
 The embedded store belongs to one process: while `assistant serve` runs on the same
-ASSISTANT_DATA_DIR, ask the server instead: GET /v1/analytics/gaps with an internal key.
+ASSISTANT_DATA_DIR, ask the server instead (GET /v1/analytics/gaps with an internal key), or
+use --resolution, which reads the app database only.
 """
 
 
 def add_gaps_command(commands: Any) -> None:
-    """Adds `gaps` to the `assistant` subcommands (`commands` is argparse's subparsers)."""
+    """Adds `analytics` (and its first name, `gaps`) to the `assistant` subcommands
+    (`commands` is argparse's subparsers)."""
     gaps = commands.add_parser(
-        "gaps",
-        help="knowledge-gap report: what customers asked that the content did not answer",
-        description="Groups refused, low-confidence and thumbs-down questions from the "
-        "question log, with the content to fix or write for each group, the most and never "
-        "cited documents, and the answer rate by content kind.",
+        COMMAND,
+        aliases=ALIASES,
+        help="knowledge gaps and resolution rates: what the content did not answer, and "
+        "which conversations it resolved",
+        description="Groups refused, low-confidence, thumbs-down and unresolved questions "
+        "from the question log, with the content to fix or write for each group, the most and "
+        "never cited documents, and the answer rate by content kind; and the resolution and "
+        "escalation rates of the conversations, over time, by content kind, page and mode.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -67,6 +82,20 @@ def add_gaps_command(commands: Any) -> None:
         default=[],
         metavar="ID",
         help="with --export: only this group (an id or its first characters); repeatable",
+    )
+    gaps.add_argument(
+        "--resolution",
+        action="store_true",
+        help="only the resolution report: reads the app database alone (no index, no model), "
+        "so it runs while `assistant serve` holds the embedded store",
+    )
+    gaps.add_argument(
+        "--window",
+        type=float,
+        default=None,
+        metavar="MINUTES",
+        help="a conversation with nothing new for this long has ended "
+        "(default: ASSISTANT_RESOLUTION_WINDOW_MINUTES, 30)",
     )
     defaults = GapSettings()
     gaps.add_argument(
@@ -98,6 +127,7 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.analytics.export import export_cases
     from assistant.analytics.gaps import GapAnalyzer, parse_since
     from assistant.analytics.report import write_report
+    from assistant.analytics.resolution import ResolutionAnalyzer
     from assistant.wiring import build_components
 
     try:
@@ -112,10 +142,26 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
     if args.group and not args.export:
         print("error: --group selects groups to export; add --export DIR.", file=sys.stderr)
         return 2
+    if args.window is not None and not 0 < args.window <= MAX_WINDOW_MINUTES:
+        print(
+            f"error: --window is in minutes, more than 0 and at most {MAX_WINDOW_MINUTES} "
+            "(a week).",
+            file=sys.stderr,
+        )
+        return 2
+    window = dt.timedelta(minutes=args.window or settings.resolution_window_minutes)
+    if args.resolution:
+        if args.export or args.out:
+            print(
+                "error: --export and --out write the gap report; drop --resolution.",
+                file=sys.stderr,
+            )
+            return 2
+        return _run_resolution(args, settings, since=since, until=until, window=window)
     components = build_components(settings)
     try:
-        if components.question_log is None:  # build_components always makes one
-            raise RuntimeError("the question log is not configured")
+        if components.question_log is None or components.escalations is None:
+            raise RuntimeError("the question log is not configured")  # build_components makes it
         analyzer = GapAnalyzer(
             components.question_log,
             components.retriever,
@@ -124,6 +170,12 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
                 low_confidence=args.low_confidence,
                 similarity=args.similarity,
                 limit=args.limit,
+            ),
+            resolution=ResolutionAnalyzer(
+                components.question_log,
+                components.feedback,
+                components.escalations,
+                window=window,
             ),
         )
         documents = [m.document for m in components.store.manifests().values()]
@@ -145,6 +197,36 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
         print(report.model_dump_json(indent=2))
     elif not (args.export or args.out):
         print(summary_text(report))
+    return 0
+
+
+def _run_resolution(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    since: dt.datetime,
+    until: dt.datetime | None,
+    window: dt.timedelta,
+) -> int:
+    """The resolution report alone, from the app database."""
+    from assistant.analytics.resolution import ResolutionAnalyzer
+    from assistant.escalations import EscalationStore
+    from assistant.feedback import FeedbackStore
+    from assistant.question_log import QuestionLog
+    from assistant.sessions import SessionStore
+
+    sessions = SessionStore(settings.database)
+    try:
+        engine = sessions.engine
+        report = ResolutionAnalyzer(
+            QuestionLog(engine),  # no retention: purging is the server's job
+            FeedbackStore(engine),
+            EscalationStore(engine),
+            window=window,
+        ).report(since=since, until=until)
+    finally:
+        sessions.close()
+    print(report.model_dump_json(indent=2) if args.json else resolution_text(report))
     return 0
 
 
@@ -176,9 +258,12 @@ def summary_text(report: "GapReport") -> str:
     lines = [
         f"{report.questions} questions {_day(report.since)} to {_day(report.until)}: "
         f"{report.answered} answered ({report.answer_rate:.0%}), {report.refused} refused, "
-        f"{report.low_confidence} low confidence, {report.thumbs_down} thumbs down",
+        f"{report.low_confidence} low confidence, {report.thumbs_down} thumbs down, "
+        f"{report.unresolved} only in unresolved conversations",
         "",
     ]
+    if report.resolution is not None:
+        lines += [resolution_text(report.resolution, dates=False), ""]
     if not report.groups:
         lines.append("No gaps in this period.")
     for group in report.groups:
@@ -193,6 +278,37 @@ def summary_text(report: "GapReport") -> str:
         credits = ", ".join(f"{visible(c.author)} ({c.answers})" for c in report.top_contributors)
         lines += ["", f"top community contributors (answers citing their posts): {credits}"]
     return "\n".join(lines)
+
+
+def resolution_text(report: "ResolutionReport", *, dates: bool = True) -> str:
+    """The resolution report on a terminal: the rates, then one line per kind, mode and the
+    busiest pages (pages are client text: shown as text only)."""
+    from assistant.analytics.report import visible
+
+    period = f" {_day(report.since)} to {_day(report.until)}" if dates else ""
+    lines = [
+        f"{_conversations(report.conversations)}{period}: {report.resolved} resolved "
+        f"({report.resolution_rate:.0%}; {report.resolved_confirmed} confirmed, "
+        f"{report.resolved_assumed} assumed), {report.escalated} escalated "
+        f"({report.escalation_rate:.0%}), {report.unresolved} unresolved, "
+        f"{report.open} still open (window {report.window_minutes:g} min)"
+    ]
+    for title, slices, empty in (
+        ("kind", report.by_kind, "none cited"),
+        ("mode", report.by_mode, "none"),
+        ("page", report.by_page[:10], "no page"),
+    ):
+        for part in slices:
+            value = visible(part.value) if part.value is not None else f"({empty})"
+            lines.append(
+                f"  {title} {value}: {_conversations(part.conversations)}, "
+                f"{part.resolution_rate:.0%} resolved, {part.escalation_rate:.0%} escalated"
+            )
+    return "\n".join(lines)
+
+
+def _conversations(count: int) -> str:
+    return f"{count} conversation" if count == 1 else f"{count} conversations"
 
 
 def _day(moment: dt.datetime) -> str:

@@ -1,10 +1,11 @@
 """The knowledge-gap report: what customers asked that the content did not answer well.
 
-Refused, low-confidence and thumbs-down questions from the question log are embedded and
-grouped (one group per thing people could not find), each with the nearest existing content
-to fix, or "no content: write it". Beside the groups: the most and never cited documents and
-the answer rate by content kind. A question is embedded once, by the first report that needs
-it: its vector is kept in the log.
+Refused, low-confidence and thumbs-down questions from the question log, and the other
+questions of conversations that ended unresolved, are embedded and grouped (one group per
+thing people could not find), each with the nearest existing content to fix, or "no content:
+write it". Beside the groups: the most and never cited documents, the answer rate by content
+kind, and the resolution report of the same period (assistant/analytics/resolution.py). A
+question is embedded once, by the first report that needs it: its vector is kept in the log.
 """
 
 import datetime as dt
@@ -12,7 +13,7 @@ import hashlib
 import re
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -20,13 +21,21 @@ from pydantic import BaseModel, Field
 
 from assistant.analytics.clustering import centroid, cluster, medoid, top_terms
 from assistant.analytics.options import GapSettings
+from assistant.analytics.resolution import (
+    ResolutionAnalyzer,
+    ResolutionReport,
+    unresolved_questions,
+)
 from assistant.embedders import Embedder
 from assistant.feedback import Rating
 from assistant.question_log import LoggedQuestion, QuestionLog, utc_now
 from assistant.retriever import HybridRetriever
 from assistant.types import Audience, ScoredChunk
 
-Reason = Literal["refused", "low_confidence", "thumbs_down"]
+# `unresolved`: the question's conversation ended unresolved (on a refusal or a thumbs down)
+# though the question itself was answered well enough and not rated down; a question that is
+# a gap for another reason counts for that reason alone.
+Reason = Literal["refused", "low_confidence", "thumbs_down", "unresolved"]
 Trend = Literal["new", "up", "down", "flat"]
 ALL_AUDIENCES = Audience.INTERNAL.visible()  # analytics are internal: every document counts
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
@@ -111,6 +120,10 @@ class GapReport(BaseModel):
     refused: int
     low_confidence: int
     thumbs_down: int
+    unresolved: int = Field(
+        default=0,
+        description="Questions that are gaps only because their conversation ended unresolved.",
+    )
     answer_rate: float
     groups: list[GapGroup]
     most_cited: list[DocumentUse]
@@ -119,6 +132,11 @@ class GapReport(BaseModel):
     top_contributors: list[Contributor] = Field(
         default_factory=list,
         description="Community members whose forum posts answered the most questions.",
+    )
+    resolution: ResolutionReport | None = Field(
+        default=None,
+        description="Whether conversations of the period were resolved (GET "
+        "/v1/analytics/resolution has it alone).",
     )
 
 
@@ -146,7 +164,9 @@ def parse_since(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
 
 
 class GapAnalyzer:
-    """Builds gap reports from the question log, the retriever and the indexed documents."""
+    """Builds gap reports from the question log, the retriever and the indexed documents;
+    with a `resolution` analyzer, unresolved conversations add their questions to the gaps
+    and the report carries the resolution report of the period."""
 
     def __init__(
         self,
@@ -154,11 +174,13 @@ class GapAnalyzer:
         retriever: HybridRetriever,
         *,
         settings: GapSettings | None = None,
+        resolution: ResolutionAnalyzer | None = None,
     ) -> None:
         self.log = log
         self.retriever = retriever
         self.embedder: Embedder = retriever.embedder
         self.settings = settings or GapSettings()
+        self.resolution = resolution
 
     def report(
         self,
@@ -170,12 +192,23 @@ class GapAnalyzer:
         """The report for questions asked in [since, until); `documents` are every indexed
         document, for the never-cited list. Trends compare with the window just before."""
         until = until or utc_now()
+        previous_since = _before(since, until - since)
         current = self.log.entries(since=since, until=until)
-        previous = self.log.entries(since=_before(since, until - since), until=since)
-        gaps = [q for q in current if self._reasons(q)]
-        previous_gaps = [q for q in previous if self._reasons(q)]
+        previous = self.log.entries(since=previous_since, until=since)
+        resolution = None
+        unresolved: set[int] = set()
+        if self.resolution is not None:
+            conversations = self.resolution.conversations(since=previous_since, until=until)
+            unresolved = unresolved_questions(
+                conversations, now=self.resolution.clock(), window=self.resolution.window
+            )
+            resolution = self.resolution.summarise(
+                [c for c in conversations if c.started_at >= since], since=since, until=until
+            )
+        gaps = [q for q in current if self._reasons(q, unresolved)]
+        previous_gaps = [q for q in previous if self._reasons(q, unresolved)]
 
-        groups = self._groups(gaps, previous_gaps)
+        groups = self._groups(gaps, previous_gaps, unresolved)
         # A refused question counts for the kind of its group's content (one search per group).
         nearest = {q: g.nearest for g in groups for q in g.queries}
 
@@ -190,15 +223,19 @@ class GapAnalyzer:
             refused=len(current) - answered,
             low_confidence=sum("low_confidence" in self._reasons(q) for q in current),
             thumbs_down=sum(q.rating == Rating.DOWN for q in current),
+            unresolved=sum(self._reasons(q, unresolved) == ["unresolved"] for q in current),
             answer_rate=_rate(answered, len(current)),
             groups=groups[: self.settings.max_groups],
             most_cited=most_cited(current),
             never_cited=sorted(set(documents) - {c.document for q in current for c in q.citations}),
             answer_rate_by_kind=answer_rate_by_kind(current, nearest),
             top_contributors=top_contributors(current),
+            resolution=resolution,
         )
 
-    def _reasons(self, question: LoggedQuestion) -> list[Reason]:
+    def _reasons(self, question: LoggedQuestion, unresolved: Collection[int] = ()) -> list[Reason]:
+        """Why the question is a gap (none: it is not); `unresolved` are the ids of the
+        questions whose conversations ended unresolved."""
         reasons: list[Reason] = []
         if question.refused:
             reasons.append("refused")
@@ -206,10 +243,15 @@ class GapAnalyzer:
             reasons.append("low_confidence")
         if question.rating == Rating.DOWN:
             reasons.append("thumbs_down")
+        if not reasons and question.id in unresolved:
+            reasons.append("unresolved")
         return reasons
 
     def _groups(
-        self, gaps: list[LoggedQuestion], previous_gaps: list[LoggedQuestion]
+        self,
+        gaps: list[LoggedQuestion],
+        previous_gaps: list[LoggedQuestion],
+        unresolved: Collection[int] = (),
     ) -> list[GapGroup]:
         by_query: dict[str, list[LoggedQuestion]] = defaultdict(list)
         for question in gaps:
@@ -245,6 +287,7 @@ class GapAnalyzer:
                     vector=centroids[index],
                     previous=previous_counts.get(index, 0),
                     order=closest_first,
+                    unresolved=unresolved,
                 )
             )
         return sorted(groups, key=lambda g: (-g.count, -g.previous_count, g.label))
@@ -277,11 +320,12 @@ class GapAnalyzer:
         vector: np.ndarray,
         previous: int,
         order: list[str],
+        unresolved: Collection[int] = (),
     ) -> GapGroup:
         rank = {query: n for n, query in enumerate(order)}
         ordered = sorted(questions, key=lambda q: (rank[q.query], -q.created_at.timestamp()))
         label = next(q.question for q in ordered if q.query == label_query)
-        reasons = Counter(r for q in questions for r in self._reasons(q))
+        reasons = Counter(r for q in questions for r in self._reasons(q, unresolved))
         nearest = self._fix_target(questions) or self._nearest(label_query, vector)
         write = nearest is None or (
             nearest.similarity is not None and nearest.similarity < self.settings.write_below
@@ -291,7 +335,7 @@ class GapAnalyzer:
         for q in ordered:
             if q.question.lower() not in seen and len(examples) < 5:
                 seen.add(q.question.lower())
-                examples.append(self._example(q))
+                examples.append(self._example(q, unresolved))
         return GapGroup(
             id=hashlib.sha1(label_query.lower().encode()).hexdigest()[:10],
             label=label,
@@ -330,12 +374,12 @@ class GapAnalyzer:
         )
         return _content(chunks[0]) if chunks else None
 
-    def _example(self, question: LoggedQuestion) -> GapExample:
+    def _example(self, question: LoggedQuestion, unresolved: Collection[int]) -> GapExample:
         return GapExample(
             question=question.question,
             query=question.query,
             asked_at=question.created_at,
-            reasons=self._reasons(question),
+            reasons=self._reasons(question, unresolved),
             confidence=question.confidence,
             audience=question.audience,
             mode=question.mode,

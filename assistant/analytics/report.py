@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from assistant.analytics.gaps import GapGroup, GapReport
+from assistant.analytics.resolution import OutcomeCounts, ResolutionReport, SliceOutcomes
 
 CHART_NAME = "gaps.png"
 MARKDOWN_NAME = "gaps.md"
@@ -21,8 +22,14 @@ _REASON_LABELS = {
     "refused": "refused",
     "low_confidence": "low confidence",
     "thumbs_down": "thumbs down",
+    "unresolved": "unresolved conversation",
 }
-_REASON_COLOURS = {"refused": "#c0392b", "low_confidence": "#e1a32a", "thumbs_down": "#6c4fb3"}
+_REASON_COLOURS = {
+    "refused": "#c0392b",
+    "low_confidence": "#e1a32a",
+    "thumbs_down": "#6c4fb3",
+    "unresolved": "#5d6d7e",
+}
 _TREND_MARKS = {"new": "new", "up": "▲ up", "down": "▼ down", "flat": "= flat"}
 _CHART_GROUPS = 12
 # Every character Markdown (CommonMark, GitHub's and common extensions) or HTML may read as
@@ -54,14 +61,19 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
         f"UTC: **{report.questions}**, answered **{report.answered}** "
         f"({report.answer_rate:.0%}), refused **{report.refused}**, low confidence "
         f"(below {report.low_confidence_below:.2f}) **{report.low_confidence}**, thumbs down "
-        f"**{report.thumbs_down}**.",
+        f"**{report.thumbs_down}**, only in an unresolved conversation **{report.unresolved}**.",
         "",
     ]
     if chart:
         lines += [f"![Gap groups by number of questions]({chart})", ""]
+    if report.resolution is not None:
+        lines += resolution_markdown(report.resolution)
     lines += ["## What to write or fix", ""]
     if not report.groups:
-        lines += ["No refused, low-confidence or thumbs-down questions in this period.", ""]
+        lines += [
+            "No refused, low-confidence, thumbs-down or unresolved questions in this period.",
+            "",
+        ]
     else:
         lines += [
             "| # | questions people could not get answered | count | trend | why | to do |",
@@ -113,6 +125,58 @@ def to_markdown(report: GapReport, *, chart: str | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def resolution_markdown(report: ResolutionReport) -> list[str]:
+    """The resolution section: the rates, then tables by day, content kind, page and mode."""
+    lines = [
+        "## Resolution",
+        "",
+        f"Conversations started in the period and counted: **{report.conversations}** "
+        f"(ended after {report.window_minutes:g} minutes without news, or escalated; "
+        f"{report.open} still open). {_outcomes(report)}",
+        "",
+    ]
+    if not report.conversations:
+        return lines
+    header = "| {} | conversations | resolved | confirmed | assumed | escalated | unresolved |"
+    rule = "|---|---|---|---|---|---|---|"
+    days = [d for d in report.by_day if d.conversations]
+    lines += ["### Over time", "", header.format("day (UTC)"), rule]
+    lines += [f"| {d.day.isoformat()} | {_row(d)} |" for d in days]
+    lines.append("")
+    for title, column, slices, empty in (
+        ("By content kind", "kind of the last answer's top source", report.by_kind, "none cited"),
+        ("By page", "page", report.by_page, "no page sent"),
+        ("By mode", "mode", report.by_mode, "none"),
+    ):
+        lines += [f"### {title}", "", header.format(column), rule]
+        lines += [f"| {_slice_value(s, empty)} | {_row(s)} |" for s in slices]
+        lines.append("")
+    if report.more_pages:
+        lines += [f"{report.more_pages} more pages are not listed.", ""]
+    return lines
+
+
+def _outcomes(counts: OutcomeCounts) -> str:
+    return (
+        f"Resolved **{counts.resolved}** ({counts.resolution_rate:.0%}: confirmed "
+        f"{counts.resolved_confirmed}, assumed {counts.resolved_assumed}), escalated "
+        f"**{counts.escalated}** ({counts.escalation_rate:.0%}), unresolved "
+        f"**{counts.unresolved}**."
+    )
+
+
+def _row(counts: OutcomeCounts) -> str:
+    return (
+        f"{counts.conversations} | {counts.resolved} ({counts.resolution_rate:.0%}) | "
+        f"{counts.resolved_confirmed} | {counts.resolved_assumed} | {counts.escalated} "
+        f"({counts.escalation_rate:.0%}) | {counts.unresolved}"
+    )
+
+
+def _slice_value(part: SliceOutcomes, empty: str) -> str:
+    return _code(part.value, cell=True) if part.value is not None else f"({empty})"
 
 
 def _group_section(n: int, group: GapGroup) -> list[str]:

@@ -1,4 +1,4 @@
-"""The Markdown gap report shows untrusted text (questions, titles, paths, authors) as text:
+"""The Markdown gap report shows untrusted text (questions, titles, paths, authors, pages) as text:
 rendered by a real Markdown renderer, no link, image or HTML comes from it."""
 
 import datetime as dt
@@ -18,6 +18,13 @@ from assistant.analytics.gaps import (
     NearestContent,
 )
 from assistant.analytics.report import to_markdown
+from assistant.analytics.resolution import (
+    DayOutcomes,
+    Outcome,
+    ResolutionReport,
+    SliceOutcomes,
+    counts,
+)
 
 PHISHING = "[Click here to reset the admin password](https://evil.example/reset)"
 BEACON = "![beacon](http://tracker.example/track.png)"
@@ -156,3 +163,40 @@ def test_the_terminal_summary_shows_questions_as_text() -> None:
     shown = summary_text(report.model_copy(update={"groups": [first, *report.groups[1:]]}))
     assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", shown)
     assert "clear the screen" in shown and "then ask" in shown
+
+
+def _with_hostile_pages() -> GapReport:
+    """The hostile report with a resolution section whose pages (client text) attack too."""
+    tally = counts([Outcome.RESOLVED_ASSUMED, Outcome.ESCALATED]).model_dump()
+    pages = [PHISHING, "/billing|x|y", QUESTIONS[-1]]
+    resolution = ResolutionReport(
+        **tally,
+        since=NOW - dt.timedelta(days=1),
+        until=NOW,
+        generated_at=NOW,
+        window_minutes=30,
+        open=0,
+        by_day=[DayOutcomes(day=NOW.date(), **tally)],
+        by_kind=[SliceOutcomes(value="kb", **tally)],
+        by_page=[SliceOutcomes(value=page, **tally) for page in pages],
+        by_mode=[SliceOutcomes(value=None, **tally)],
+    )
+    return hostile_report().model_copy(update={"resolution": resolution})
+
+
+def test_pages_in_the_resolution_section_are_text_in_whole_cells() -> None:
+    report = _with_hostile_pages()
+    page = to_markdown(report)
+    assert "## Resolution" in page and "Resolved **1** (50%" in page
+    shown = RENDERERS["commonmark"].render(page)
+    assert len(re.findall(r'<a href="', shown)) == 1  # the content's own URL only
+    resolution = shown.split("<h2>Resolution</h2>")[1].split("<h2>")[0]
+    tables = resolution.split("</table>")[:-1]
+    assert [len(re.findall(r"<tr>", t)) for t in tables] == [2, 2, 4, 2]  # header + rows
+    assert {row.count("<td") for t in tables for row in re.findall(r"<tr>.*?</tr>", t, re.S)} == {
+        0,
+        7,
+    }
+    shown = summary_text(report)
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", shown)
+    assert "page [Click here" in shown and "escalated" in shown

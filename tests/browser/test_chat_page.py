@@ -241,7 +241,10 @@ def test_keyboard_only_question_and_feedback(page: Page, served: Served, artifac
     wait_for_answer(page)
     expect(page.get_by_label("Your question")).to_be_focused()
 
-    # Back from the question box: the answer's last control, the thumbs down.
+    # Back from the question box: the answer's last control, Contact support, then the thumbs
+    # down.
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Contact support")).to_be_focused()
     page.keyboard.press("Shift+Tab")
     thumbs_down = page.get_by_role("button", name="Not helpful")
     expect(thumbs_down).to_be_focused()

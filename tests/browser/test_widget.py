@@ -2,11 +2,13 @@
 answers, sending the host page's path as context. Only the sites `ASSISTANT_CORS_ORIGINS`
 names may frame the panel."""
 
+import datetime as dt
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -96,6 +98,32 @@ def test_widget_on_another_site_opens_and_answers(
         question.press("Escape")
         expect(page.get_by_role("dialog", name="Ledgerly Help")).to_be_hidden()
         expect(launcher).to_be_focused()
+
+
+def test_contact_support_in_the_widget_is_counted_for_the_host_page(
+    page: Page, embedding_site_allowed: str
+) -> None:
+    assistant = embedding_site_allowed
+    since = dt.datetime.now(dt.UTC)
+    with serve(host_site(assistant), port=HOST_PORT) as site_url:
+        page.goto(f"{site_url.replace('127.0.0.1', 'localhost')}/docs/getting-paid")
+        page.get_by_role("button", name="Help", exact=True).click()
+        frame = page.frame_locator('iframe[title="Ledgerly Help"]')
+        frame.get_by_label("Your question").fill("How do I reset my password?")
+        frame.get_by_label("Your question").press("Enter")
+        expect(frame.locator('.msg.assistant[data-state="done"]')).to_be_visible(timeout=30_000)
+        frame.get_by_role("button", name="Contact support").click()
+        expect(frame.locator(".handover-note")).to_contain_text("support team")
+
+    report = httpx.get(
+        f"{assistant}/v1/analytics/resolution",
+        params={"since": since.isoformat()},
+        headers={"Authorization": "Bearer emp-secret"},
+        timeout=60,
+    ).json()
+    assert [(s["value"], s["conversations"], s["escalated"]) for s in report["by_page"]] == [
+        ("/docs/getting-paid", 1, 1)
+    ]
 
 
 def test_a_site_the_settings_do_not_name_cannot_frame_the_chat_page(

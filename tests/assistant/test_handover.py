@@ -1,0 +1,115 @@
+"""Requests for a person: recognised by their shape in several languages (and not in questions
+that merely mention agents or support), answered with how to reach support, never with a
+quote from content, and recorded as an escalation of the conversation."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.answerer import Answerer
+from assistant.embedders.fake import FakeEmbedder
+from assistant.escalations import EscalationSource, EscalationStore
+from assistant.handover import asks_for_person, handover_reply
+from assistant.question_log import QuestionLog
+from assistant.retriever import HybridRetriever
+from assistant.sessions import SessionStore
+from assistant.stores.edge import EdgeStore
+from assistant.synthesizers.extractive import ExtractiveSynthesizer
+
+SUPPORT = "https://support.example.com/contact"
+REQUESTS = [
+    "I want to talk to a human",
+    "Can I speak to a real person please?",
+    "talk to an agent",
+    "human please",
+    "Agent!",
+    "representative",
+    "contact support",
+    "How do I contact customer support?",
+    "Is there a way to reach someone from your team?",
+    "connect me with a representative",
+    "I’d like to speak with someone",
+    "Can I get a live agent?",
+    "This isn't helping, let me talk to a person",
+    "I need a human",
+    "transfer me to customer service",
+    "how can I get in touch with support?",
+    "Je veux parler à un conseiller",
+    "Puis-je contacter le service client ?",
+    "Quiero hablar con un agente",
+    "Kann ich mit einem Mitarbeiter sprechen?",
+    "Quero falar com um atendente",
+    "Kan ik met een medewerker spreken?",
+]
+QUESTIONS = [
+    "How do I reset my password?",
+    "How do I add a support agent to my account?",
+    "How do I let my customers talk to an agent?",
+    "Can customers chat with support from an invoice?",
+    "How do I assign a ticket to an agent?",
+    "I need support for multiple currencies",
+    "What is agent mode?",
+    "How do I invite someone to my workspace?",
+    "I don't want to talk to a person, just tell me how to export invoices",
+    "How do I email an invoice to a customer?",
+    "Can my team members talk to each other in the app?",
+    "How do I reach the settings page?",
+    "support",
+    "help",
+    "I have been trying for an hour to set up automatic payment reminders for my clients "
+    "and it keeps failing, do I need to contact support or is there a setting?",
+]
+
+
+@pytest.mark.parametrize("message", REQUESTS)
+def test_requests_for_a_person_are_recognised(message: str) -> None:
+    assert asks_for_person(message)
+
+
+@pytest.mark.parametrize("message", QUESTIONS)
+def test_questions_about_agents_or_support_are_questions(message: str) -> None:
+    assert not asks_for_person(message)
+
+
+@pytest.fixture
+def answerer(tmp_path: Path) -> Iterator[Answerer]:
+    """An answerer over an empty index: a request for a person needs no content."""
+    embedder = FakeEmbedder()
+    store = EdgeStore(tmp_path / "edge", dimension=embedder.dimension)
+    sessions = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
+    yield Answerer(
+        HybridRetriever(store, embedder),
+        ExtractiveSynthesizer(embedder),
+        sessions=sessions,
+        question_log=QuestionLog(sessions.engine),
+        escalations=EscalationStore(sessions.engine),
+        support_url=SUPPORT,
+    )
+    store.close()
+    sessions.close()
+
+
+def test_a_request_is_answered_with_the_support_link_and_recorded(answerer: Answerer) -> None:
+    assert answerer.sessions is not None and answerer.escalations is not None
+    assert answerer.question_log is not None
+    first = answerer.ask("How do I export invoices?")
+    reply = answerer.ask("hi, can I talk to a human?", session_id=first.session_id)
+    assert reply.session_id == first.session_id
+    assert not reply.refused and reply.citations == []
+    assert reply.handover is not None and reply.handover.support_url == SUPPORT
+    assert SUPPORT in reply.answer and reply.answer == handover_reply(support_url=SUPPORT)
+    [escalation] = answerer.escalations.entries(session_ids=[first.session_id])
+    assert escalation.source == EscalationSource.ASKED
+    history = answerer.sessions.history(first.session_id)
+    assert [t.question for t in history] == [
+        "How do I export invoices?",
+        "hi, can I talk to a human?",
+    ]
+    # A request for a person is no content gap: the log holds the question only.
+    assert [q.question for q in answerer.question_log.entries()] == ["How do I export invoices?"]
+
+
+def test_without_a_support_url_the_reply_still_says_where_to_go() -> None:
+    reply = handover_reply()
+    assert "support" in reply and "http" not in reply
