@@ -580,8 +580,8 @@ class _Composer:
                 text, n = " > ".join(run), n + len(run)
             elif unit.kind != "sentence" or _asks(unit):
                 break  # a list, table or question is a piece of its own
-            elif _restates(unit, self.known):
-                n += 1  # says nothing new ("The picture is good but there is no sound.")
+            elif _restates(unit, self.known) or _signpost(unit):
+                n += 1  # says nothing new, or speaks of the document ("This article explains…")
                 continue
             else:
                 text, n = unit.text, n + 1

@@ -298,3 +298,14 @@ def test_a_chunk_that_opens_on_another_topic_is_not_quoted_from_its_start() -> N
     text = _synthesize("How can I see which programs I watched recently?", section, "History")
     assert "screen reader" not in text
     assert "programs you viewed most recently" in text
+
+
+def test_a_sentence_about_the_document_is_not_quoted_after_the_match() -> None:
+    section = (
+        "With the mobile app you can photograph a receipt the moment you get it. "
+        "This article explains how to scan receipts, upload files and forward receipts by "
+        "email. Scans are read in a few seconds and appear under Expenses."
+    )
+    text = _synthesize("Can I photograph a receipt with the mobile app?", section, "Receipts")
+    assert "photograph a receipt" in text
+    assert "This article explains" not in text
