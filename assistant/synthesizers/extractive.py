@@ -33,6 +33,7 @@ _HOW_TO = re.compile(
     r"(can|could) (i|you|we)\b|where (do|can) i|i (want|need|would like) to)",
     re.IGNORECASE,
 )
+_AFTER_QUESTION = re.compile(r"(?<=\?)\s+")
 # Questions whose answer is an amount, a limit or a duration, and the numbers that answer them.
 _AMOUNT_QUESTION = re.compile(
     r"\bhow (many|much|long|often|soon|far)\b|\b(limit|maximum|minimum|max|min)\b",
@@ -72,8 +73,11 @@ _FURNITURE_REPEATS = 3
 
 
 def is_how_to(question: str) -> bool:
-    """Questions that ask for a procedure rather than a fact."""
-    return bool(_HOW_TO.search(question))
+    """Questions that ask for a procedure rather than a fact. The last question in the text
+    decides: a follow-up's standalone query puts the earlier turns first, and "How do I connect
+    my bank? how far back will it pull transactions?" asks for a fact."""
+    asked = [part for part in _AFTER_QUESTION.split(question.strip()) if part.endswith("?")]
+    return bool(_HOW_TO.search(asked[-1] if asked else question))
 
 
 # "This article explains how…": a sentence about the document, not about the product.
@@ -296,7 +300,9 @@ class ExtractiveSynthesizer:
         steps = lists[key]
         # Within the best unit's section a procedure may score a little lower and still be the
         # answer; elsewhere it has to match about as well.
-        reach = PROCEDURE_REACH if steps.section is best.section else PROCEDURE_REACH / 3
+        reach = (
+            PROCEDURE_REACH if steps.section.order == best.section.order else PROCEDURE_REACH / 3
+        )
         if best_of_list[key] < best.score - reach:
             return None
         return _Candidate(steps.section, steps.unit, best_of_list[key], steps.terms)

@@ -13,7 +13,7 @@ from assistant.citation_check import CitationChecker
 from assistant.embedders.fake import FakeEmbedder
 from assistant.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.synthesizers.extractive import ExtractiveSynthesizer, is_how_to
 from assistant.types import ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
@@ -309,3 +309,38 @@ def test_a_sentence_about_the_document_is_not_quoted_after_the_match() -> None:
     text = _synthesize("Can I photograph a receipt with the mobile app?", section, "Receipts")
     assert "photograph a receipt" in text
     assert "This article explains" not in text
+
+
+def test_the_last_question_decides_whether_a_procedure_is_wanted() -> None:
+    """A follow-up's standalone query starts with the earlier how-to question."""
+    assert not is_how_to("How do I reset my password? how long is the link good for?")
+    assert is_how_to("How long does it take? How do I reset my password?")
+    assert is_how_to("oops, wrong list. can I undo it?")
+    assert is_how_to("How do I set up reminders? I'm on Starter.")
+
+
+def test_a_how_to_gets_the_steps_from_another_section_of_the_same_article() -> None:
+    """The article's introduction names the question's words; its section with the steps is
+    the answer, though the introduction matches a little better."""
+    embedder = FakeEmbedder()
+    intro = ScoredChunk(
+        "c1",
+        "You can invite your team and give each person a role that controls what they can "
+        "see and do. Ledgerly has four roles: Owner, Admin, Accountant and Member.",
+        {"document": "roles.md", "title": "User roles"},
+        1.0,
+        similarity=0.6,
+    )
+    steps = ScoredChunk(
+        "c2",
+        "1. Go to Settings > Users & roles.\n2. Select the user and click Change role.\n"
+        "3. Choose the new role and click Save.",
+        {"document": "roles.md", "title": "User roles > Change a user's role"},
+        0.9,
+        similarity=0.51,
+    )
+    vector = np.zeros(embedder.dimension, dtype=np.float32)
+    draft = ExtractiveSynthesizer(embedder).synthesize(
+        "How do I change a team member's role?", [intro, steps], question_vector=vector
+    )
+    assert "Select the user and click Change role" in draft.text

@@ -78,3 +78,10 @@ def test_the_standalone_query_stays_bounded_however_long_the_conversation(
     stored = answerer.sessions.history("long", limit=100) if answerer.sessions else []
     assert len(stored) > 30
     assert max(len(turn.standalone) for turn in stored) <= MAX_QUERY_CHARS
+
+
+def test_a_fact_follow_up_to_a_how_to_gets_the_fact_not_the_steps(answerer: Answerer) -> None:
+    answerer.ask("How do I turn on payment reminders?", session_id="when")
+    answer = answerer.ask("at what time are they sent?", session_id="when")
+    assert "9:00 AM" in answer.answer
+    assert "Add reminder" not in answer.answer  # the set-up steps
