@@ -16,6 +16,7 @@ from api.auth import KeyRing
 from api.deps import RateLimitDep
 from api.errors import REQUEST_ID_HEADER, install_error_handlers
 from api.json_logging import configure_logging
+from api.local_operator import LocalOperator
 from api.mcp_server import McpRoute, build_mcp_server, http_sessions, http_tool_call
 from api.metrics import Metrics
 from api.middleware import (
@@ -45,7 +46,11 @@ def create_app(
     settings: Settings | None = None,
     *,
     components_factory: Callable[[Settings], Components] | None = None,
+    local_token: str | None = None,
 ) -> FastAPI:
+    """The app over `settings`' store. `local_token` is the credential `assistant serve` gives
+    the command line on its machine (api/local_operator.py); without one, no caller is the
+    local operator."""
     settings = settings or Settings()
     factory = components_factory or build_components
     configure_logging()
@@ -80,6 +85,7 @@ def create_app(
     app.state.keyring = KeyRing.parse(
         settings.api_keys, file=settings.api_keys_file, anonymous=settings.allow_anonymous
     )
+    app.state.local_operator = LocalOperator(local_token) if local_token else None
     app.state.rate_limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
     app.state.metrics = Metrics()
     # Keys the chat completions' session ids (api/routes/completions.py): only the server

@@ -20,11 +20,17 @@ class Caller:
     tenant: str | None = None
     key_id: str | None = None  # a short hash of the key, safe to log
     key_digest: str | None = field(default=None, repr=False)  # the key's SHA-256; None: no key
+    # The `assistant` command on the server's machine (api/local_operator.py), not a key.
+    local: bool = False
 
     def session_owner(self) -> SessionOwner:
         """Whose sessions this caller continues: those its key started with the same audience
         and tenant. Anonymous callers share one identity, so they continue a session only by
-        its unguessable id, never one a key started, and name only unguessable ones."""
+        its unguessable id, never one a key started, and name only unguessable ones. The local
+        operator is the operator of `assistant ask` run directly: its sessions carry on
+        whichever way the command reaches the store."""
+        if self.local:
+            return SessionOwner.operator(audience=self.audience.value, tenant=self.tenant)
         tenant = self.tenant or ""
         if self.key_digest is None:
             identity = caller_identity("anonymous", self.audience.value, tenant)

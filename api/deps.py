@@ -15,6 +15,7 @@ from fastapi import Depends, Header, Request
 from starlette.types import Scope
 
 from api.auth import AuthError, Caller, KeyRing
+from api.local_operator import LocalOperator, refuse_act_as
 from api.metrics import Metrics
 from api.rate_limit import TokenBucketLimiter
 from assistant.answerer import Answerer
@@ -60,8 +61,16 @@ async def run_in_slot(
 async def get_caller(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Caller:
-    keyring: KeyRing = request.app.state.keyring
-    caller = keyring.caller(authorization)
+    """The local operator when its token comes from loopback; else the caller of the key."""
+    operator: LocalOperator | None = request.app.state.local_operator
+    if operator is None:
+        refuse_act_as(request.scope)
+        caller = None
+    else:
+        caller = operator.caller(request.scope)
+    if caller is None:
+        keyring: KeyRing = request.app.state.keyring
+        caller = keyring.caller(authorization)
     request.state.key_id = caller.key_id  # for the access log
     return caller
 
@@ -87,7 +96,8 @@ async def enforce_rate_limit(
     except AuthError:
         limiter.take(rate_limit_bucket(None, address))
         raise
-    limiter.take(rate_limit_bucket(caller, address))
+    if not caller.local:  # the command line run directly has no rate limit either
+        limiter.take(rate_limit_bucket(caller, address))
 
 
 def client_address(scope: Scope) -> str:

@@ -5,16 +5,21 @@ This is the one module that ties the core to ingest/ and api/.
 """
 
 import argparse
+import contextlib
 import json
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant.analytics.command import add_gaps_command, run_gaps
+from assistant.local_server import LocalServer, LocalServerClient, ServerRefused, server_file
+from assistant.local_server import find as find_server
 from assistant.settings import Settings
-from assistant.stores import StoreError
-from assistant.types import Audience, Citation, Mode
+from assistant.stores import StoreError, StoreInUse
+from assistant.types import Answer, Audience, Citation, Mode
 from evals import command as eval_command
 
 EXAMPLES = """\
@@ -33,6 +38,9 @@ examples:
 environment:
   ASSISTANT_DATA_DIR   where the embedded Qdrant store lives (default ./data)
   ASSISTANT_API_KEYS   key=audience[:tenant],... for the HTTP API
+
+While `assistant serve` runs on the same ASSISTANT_DATA_DIR it holds the embedded store, and
+`ingest` and `ask` go through it by themselves (it announces itself in DATA_DIR/server.json).
 """
 
 
@@ -40,15 +48,19 @@ SERVE_SETTINGS = """settings that matter most (environment variables):
   ASSISTANT_DATA_DIR       the index and app database (default ./data)
   ASSISTANT_API_KEYS       key=public|partner|internal[:tenant],...: who may read what
                            (without keys every caller is public)
-  ASSISTANT_INGEST_ROOT    the folder POST /v1/ingest may index while serving (off if unset)
+  ASSISTANT_INGEST_ROOT    the folder internal keys may index with POST /v1/ingest (off if
+                           unset; not needed for `assistant ingest` on this machine)
   ASSISTANT_CORS_ORIGINS   sites that embed the widget or call the API from a browser
   LLM_BASE_URL, LLM_MODEL  an OpenAI-compatible endpoint for written answers (default:
                            extractive answers quoted from the sources)
   QDRANT_URL               a Qdrant server instead of the embedded store
   DATABASE_URL             the app database (default SQLite in ASSISTANT_DATA_DIR)
 
-A running server holds the embedded store: stop it before `assistant ingest` or
-`assistant ask`, or ingest through POST /v1/ingest with ASSISTANT_INGEST_ROOT set."""
+The server holds the embedded store while it runs. `assistant ingest` and `assistant ask` on
+this machine, with the same ASSISTANT_DATA_DIR, go through it by themselves: it writes its
+loopback URL and a token only your user can read to ASSISTANT_DATA_DIR/server.json (removed
+when it stops), and takes any path and audience from them, as they could read the data folder
+anyway. Nothing to stop or restart to add your own content."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,12 +224,42 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
             return run_stdio(settings, api_key=os.environ.get(args.api_key_env) or None)
         return _serve(args, settings)
+    except StoreInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if args.command in ("ingest", "ask"):
+            print(
+                f"  `assistant {args.command}` goes through a running `assistant serve` on this "
+                f"ASSISTANT_DATA_DIR, but none announced itself in "
+                f"{server_file(settings.data_dir)}. If a server holds the store, restart it "
+                "with this version of the assistant; otherwise wait for the other command.",
+                file=sys.stderr,
+            )
+        return 1
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ServerRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if exc.usage else 1
+
+
+def _running_server(settings: Settings) -> LocalServer | None:
+    """The `assistant serve` that holds this data folder's embedded store, if one runs."""
+    if settings.qdrant_url:
+        return None  # a Qdrant server: every process opens the store itself
+    server, unused_because = find_server(settings.data_dir)
+    if unused_because:
+        print(
+            f"note: ignoring {server_file(settings.data_dir)}: {unused_because}",
+            file=sys.stderr,
+        )
+    return server
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    if server := _running_server(settings):
+        return _ingest_through(server, args)
+
     from assistant.wiring import build_embedder, build_store
     from ingest.chunker import StructureChunker
     from ingest.free_space import check_free_space
@@ -238,26 +280,76 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         store.close()
-    if args.json:
-        print(json.dumps(summary.to_dict(), indent=2))
-        return 0
-    print(
-        f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged}, "
-        f"deleted {summary.deleted}, failed {len(summary.failed)} "
-        f"({summary.chunks_written} chunks written in {summary.seconds:.1f}s)"
-    )
-    print(
-        f"  {summary.documents_per_second:.1f} docs/s, {summary.chunks_per_second:.1f} chunks/s, "
-        f"{summary.tokens_per_second:.0f} tokens/s"
-    )
-    for failure in summary.failed:
-        print(f"  failed: {failure.file}: {failure.reason}")
-    if summary.truncated_chunks:
-        print(f"  warning: {summary.truncated_chunks} chunks exceed the model's token window")
+    _print_ingest_summary(summary.to_dict(), as_json=args.json)
     return 0
 
 
+def _ingest_through(server: LocalServer, args: argparse.Namespace) -> int:
+    # The server resolves nothing against its own folder: absolute paths, symlinks kept, so
+    # documents are named and synced exactly as a direct run names them.
+    paths = [str(path.absolute()) for path in args.paths]
+    typed = dict(zip(paths, map(str, args.paths), strict=True))
+    print(
+        f"(ingesting through the running server at {server.url}; the summary follows when it "
+        "is done)",
+        file=sys.stderr,
+    )
+    try:
+        summary = LocalServerClient(server).ingest(
+            paths,
+            audience=args.audience,
+            tenant=args.tenant,
+            content_type=args.content_type,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\nStopped waiting; the server at {server.url} finishes this ingest by itself. Run "
+            "the command again to see what is indexed (it skips what is done).",
+            file=sys.stderr,
+        )
+        return 130
+    for failure in summary["failed"]:  # a path the run could not read, as it was typed
+        failure["file"] = typed.get(failure["file"], failure["file"])
+    _print_ingest_summary(summary, as_json=args.json)
+    return 0
+
+
+def _print_ingest_summary(summary: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(
+        f"added {summary['added']}, updated {summary['updated']}, "
+        f"unchanged {summary['unchanged']}, deleted {summary['deleted']}, "
+        f"failed {len(summary['failed'])} "
+        f"({summary['chunks_written']} chunks written in {summary['seconds']:.1f}s)"
+    )
+    print(
+        f"  {summary['documents_per_second']:.1f} docs/s, "
+        f"{summary['chunks_per_second']:.1f} chunks/s, "
+        f"{summary['tokens_per_second']:.0f} tokens/s"
+    )
+    for failure in summary["failed"]:
+        print(f"  failed: {failure['file']}: {failure['reason']}")
+    if summary["truncated_chunks"]:
+        print(f"  warning: {summary['truncated_chunks']} chunks exceed the model's token window")
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    if server := _running_server(settings):
+        print(f"(through the running server at {server.url})", file=sys.stderr)
+        answer = LocalServerClient(server).ask(
+            args.question,
+            audience=args.audience,
+            tenant=args.tenant,
+            mode=args.mode,
+            session_id=args.session,
+            product_version=args.product_version,
+            page=args.page,
+        )
+        _print_answer(answer, as_json=args.json)
+        return 0
+
     from assistant.wiring import build_components
 
     components = build_components(settings)
@@ -273,9 +365,14 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         components.close()
-    if args.json:
+    _print_answer(answer, as_json=args.json)
+    return 0
+
+
+def _print_answer(answer: Answer, *, as_json: bool) -> None:
+    if as_json:
         print(answer.model_dump_json(indent=2))
-        return 0
+        return
     print(answer.answer)
     if answer.citations:
         print()
@@ -284,7 +381,6 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     for warning in answer.warnings:
         print(f"note: {warning}")
     print(f"\n(confidence {answer.confidence:.2f}, session {answer.session_id})")
-    return 0
 
 
 def tenant_name(value: str) -> str:
@@ -307,9 +403,11 @@ def citation_label(citation: Citation) -> str:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from api.app import create_app
     from api.connections import ConnectionLimits, fit_descriptor_limit, guarded_protocol
+    from api.local_operator import AnnouncingServer
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -329,13 +427,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         max_headers=settings.max_headers,
         request_timeout=settings.request_timeout_seconds,
     )
-    # The app logs each request as JSON without query strings; uvicorn's own access log
-    # would write questions from /v1/search?q=… into the logs.
-    uvicorn.run(
-        create_app(settings),
+    # With the embedded store, this server is the one process that can open it: the command
+    # line on this machine reaches it with this token (api/local_operator.py).
+    local_token = None if settings.qdrant_url else secrets.token_urlsafe(32)
+    config = uvicorn.Config(
+        create_app(settings, local_token=local_token),
         host=host,
         port=port,
         log_level="info",
+        # The app logs each request as JSON without query strings; uvicorn's own access log
+        # would write questions from /v1/search?q=… into the logs.
         access_log=False,
         timeout_keep_alive=settings.keep_alive_seconds,
         http=guarded_protocol(limits),
@@ -345,7 +446,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=trusted_proxies or None,
     )
-    return 0
+    server = (
+        AnnouncingServer(config, data_dir=settings.data_dir, token=local_token)
+        if local_token
+        else uvicorn.Server(config)
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else STARTUP_FAILURE
 
 
 if __name__ == "__main__":

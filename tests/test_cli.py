@@ -67,3 +67,9 @@ def test_help_teaches(tmp_path: Path) -> None:
     result = run("--help", data=tmp_path / "data")
     assert result.returncode == 0
     assert "assistant ingest corpora/" in result.stdout and "ASSISTANT_DATA_DIR" in result.stdout
+    serve = run("serve", "--help", data=tmp_path / "data")
+    assert serve.returncode == 0
+    for setting in ("ASSISTANT_DATA_DIR", "ASSISTANT_API_KEYS", "LLM_BASE_URL", "QDRANT_URL"):
+        assert setting in serve.stdout
+    # What to do to add content while it runs: nothing but `assistant ingest`.
+    assert "go through it by themselves" in serve.stdout and "server.json" in serve.stdout

@@ -4,7 +4,9 @@ The embedded Qdrant store belongs to one process, so while `assistant serve` run
 ingest` cannot open it; this route lets the server, which owns the store, do the ingest while it
 keeps answering. Internal keys only, and only files inside ASSISTANT_INGEST_ROOT (the route is
 off while that is unset): a caller names paths on the server's disk, so the server must decide
-which ones it will read. One ingest runs at a time; a second gets 409.
+which ones it will read. The local operator (`assistant ingest` on the server's machine, with
+the token from the server file: api/local_operator.py) names absolute paths anywhere, as that
+user could ingest them directly. One ingest runs at a time; a second gets 409.
 """
 
 import threading
@@ -67,8 +69,9 @@ class IngestRequest(BaseModel):
     paths: list[Annotated[SafeText, Field(min_length=1, max_length=4096)]] = Field(
         min_length=1,
         max_length=100,
-        description="Files or folders inside ASSISTANT_INGEST_ROOT, absolute or relative to it. "
-        "Re-ingesting a folder syncs it, as `assistant ingest` does.",
+        description="Files or folders inside ASSISTANT_INGEST_ROOT, absolute or relative to it "
+        "(absolute paths anywhere for the local operator). Re-ingesting a folder syncs it, as "
+        "`assistant ingest` does.",
     )
     audience: Audience = Field(
         default=Audience.PUBLIC, description="For documents whose metadata names none."
@@ -124,11 +127,24 @@ async def ingest(
             request, 403, "forbidden", "This key may only ingest content for its own tenant."
         )
     gate: IngestGate = request.app.state.ingest_gate
-    paths = [gate.resolve(raw) for raw in body.paths]
-    if missing := [raw for raw, path in zip(body.paths, paths, strict=True) if not _exists(path)]:
-        return error_response(
-            request, 422, "invalid_request", f"No such file or folder: {', '.join(missing)}."
-        )
+    if caller.local:
+        # As `assistant ingest` run directly: a path that is not there is a failure in the
+        # summary, not a refusal of the whole request.
+        if relative := [raw for raw in body.paths if not Path(raw).is_absolute()]:
+            return error_response(
+                request,
+                422,
+                "invalid_request",
+                f"The local operator names absolute paths; got {', '.join(relative)}.",
+            )
+        paths = [Path(raw) for raw in body.paths]
+    else:
+        paths = [gate.resolve(raw) for raw in body.paths]
+        missing = [raw for raw, path in zip(body.paths, paths, strict=True) if not _exists(path)]
+        if missing:
+            return error_response(
+                request, 422, "invalid_request", f"No such file or folder: {', '.join(missing)}."
+            )
     gate.check_free_space()  # a StoreError: 503 with the fix
     if not gate.lock.acquire(blocking=False):
         return error_response(

@@ -27,6 +27,10 @@ class StoreError(RuntimeError):
     """The store itself failed (unreachable, corrupt, out of space): not a per-document problem."""
 
 
+class StoreInUse(StoreError):
+    """The embedded store is open in another process, which holds it until it exits."""
+
+
 class MissingAudienceFilter(ValueError):
     """A query without an audience filter: refused so no code path can read across audiences."""
 

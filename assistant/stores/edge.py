@@ -25,6 +25,7 @@ from assistant.stores import (
     PASSAGE_HNSW_EF,
     DocumentManifest,
     StoreError,
+    StoreInUse,
     fusion_copies,
     prefetch_depth,
     require_caller_filters,
@@ -100,11 +101,11 @@ class EdgeStore(BasePydanticVectorStore):
             return shard
         except Exception as exc:  # the engine raises plain Exception
             if "WouldBlock" in str(exc):
-                raise StoreError(
-                    f"The embedded Qdrant store at {path} is open in another process (is "
-                    "`assistant serve` running?). Stop it first, or let the running server "
-                    "ingest: set ASSISTANT_INGEST_ROOT for it and POST the paths to /v1/ingest "
-                    "with an internal key (see the README), or use a Qdrant server."
+                raise StoreInUse(
+                    f"The embedded Qdrant store at {path} is open in another process (an "
+                    "`assistant serve`, `mcp` or `ingest` on the same ASSISTANT_DATA_DIR): wait "
+                    "for it to finish or stop it, or use a Qdrant server (QDRANT_URL), which "
+                    "any number of processes share."
                 ) from exc
             message = str(exc)
             if (

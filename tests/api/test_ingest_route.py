@@ -2,6 +2,7 @@
 `assistant ingest` against a store a running server holds fails with a message naming that
 route."""
 
+import json
 import os
 import subprocess
 import sys
@@ -194,11 +195,12 @@ def test_the_route_is_off_without_an_ingest_root(tmp_path: Path, real_embedder: 
     assert "set ASSISTANT_INGEST_ROOT" in reply.json()["error"]["message"]
 
 
-def test_cli_ingest_against_a_store_a_running_server_holds_names_the_route(
+def test_keys_ingest_inside_the_root_beside_the_command_line_on_the_server(
     tmp_path: Path,
 ) -> None:
-    """A real `assistant serve` process owns the store: `assistant ingest` exits 1 telling the
-    user how to ingest anyway, and the server ingests the same folder over HTTP."""
+    """A real `assistant serve` process owns the store: `assistant ingest` goes through it (as
+    its local operator, tests/test_cli_through_server.py), and an internal key still ingests
+    over HTTP inside ASSISTANT_INGEST_ROOT only, the same documents by the same names."""
     corpus = write_corpus(tmp_path / "content" / "corpus")
     env = {
         **os.environ,
@@ -210,18 +212,20 @@ def test_cli_ingest_against_a_store_a_running_server_holds_names_the_route(
     }
     with serve_process(env, tmp_path / "server.log") as url:
         cli = subprocess.run(
-            [sys.executable, "-m", "assistant", "ingest", str(corpus)],
+            [sys.executable, "-m", "assistant", "ingest", str(corpus), "--json"],
             env=env,
             capture_output=True,
             text=True,
             timeout=300,
         )
-        assert cli.returncode == 1
-        assert "open in another process" in cli.stderr and "/v1/ingest" in cli.stderr
-        assert "Traceback" not in cli.stderr
+        assert cli.returncode == 0, cli.stderr
+        assert json.loads(cli.stdout)["added"] == 7
 
         reply = httpx.post(
             f"{url}/v1/ingest", json={"paths": [str(corpus)]}, headers=INTERNAL, timeout=120
         )
-        assert reply.status_code == 200 and reply.json()["added"] == 7
-        assert httpx.get(f"{url}/healthz").status_code == 200
+        assert reply.status_code == 200 and reply.json()["unchanged"] == 7
+        outside = httpx.post(
+            f"{url}/v1/ingest", json={"paths": [str(tmp_path)]}, headers=INTERNAL, timeout=120
+        )
+        assert outside.status_code == 403
