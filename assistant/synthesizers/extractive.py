@@ -39,7 +39,20 @@ _AMOUNT_QUESTION = re.compile(
     r"\bhow (many|much|long|often|soon|far)\b|\b(limit|maximum|minimum|max|min)\b",
     re.IGNORECASE,
 )
-_HOW_MUCH = re.compile(r"\bhow (many|much|long|often|soon|far)\b", re.IGNORECASE)
+# The words that ask for an amount ("how long", "the max number of") are the question's form,
+# not its subject: a unit is not the answer for holding "long" or "number".
+# A question about a limit ("the max number of rows", "is there a cap") is answered by a
+# number stated as one: "up to 5,000 rows", not "the first 10 rows".
+_LIMIT_QUESTION = re.compile(r"\b(max|maximum|min|minimum|cap|most|least)\b", re.I)
+_LIMIT = re.compile(
+    r"\b(up to|at most|at least|maximum|minimum|max|min|limit(ed)?|no more than|as many as)\b",
+    re.IGNORECASE,
+)
+_HOW_MUCH = re.compile(
+    r"\bhow (many|much|long|often|soon|far)\b|\b(?:(?:max|maximum|min|minimum|total) )?"
+    r"(?:number|amount|count) of\b",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"\d")
 _ANSWER_TYPE_BONUS = 0.1
 _BLOCKS = ("list", "steps", "table")
@@ -171,7 +184,6 @@ class ExtractiveSynthesizer:
         self, question: str, chunks: Sequence[ScoredChunk], *, question_vector: np.ndarray
     ) -> Draft:
         sections = self._sections(chunks)
-        # "How long…" asks for a duration: "long" is the question's form, not its subject.
         question_terms = content_terms(_HOW_MUCH.sub(" ", question))
         candidates = self._candidates(question, question_terms, sections)
         if not candidates:
@@ -255,6 +267,7 @@ class ExtractiveSynthesizer:
         weight = {t: math.log(1 + count / (1 + frequency[t])) for t in question_terms}
         total = sum(weight.values()) or 1.0
         wants_amount = bool(_AMOUNT_QUESTION.search(question))
+        wants_limit = bool(_LIMIT_QUESTION.search(question))
         candidates = []
         asked: dict[tuple[int, int, str], float] = {}  # a reply to a quoted question: its score
         for (section, unit), terms in zip(units, unit_terms, strict=True):
@@ -263,7 +276,9 @@ class ExtractiveSynthesizer:
             closeness = self.similarity_weight * section.chunk.similarity
             score = (words / total + closeness) / (1 + self.similarity_weight)
             # "How many…?" is answered by a unit that states a number.
-            fits = wants_amount and bool(_NUMBER.search(_LIST_MARKER.sub("", unit.text)))
+            stated = _LIST_MARKER.sub("", unit.text)
+            fits = wants_amount and bool(_NUMBER.search(stated))
+            fits = fits and (not wants_limit or bool(_LIMIT.search(stated)))
             score = min(1.0, score + _ANSWER_TYPE_BONUS * fits) - ORDER_PRIOR * section.order
             if _restates(unit, question_terms | section.heading_terms):
                 score -= RESTATES_PENALTY

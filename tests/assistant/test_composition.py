@@ -344,3 +344,12 @@ def test_a_how_to_gets_the_steps_from_another_section_of_the_same_article() -> N
         "How do I change a team member's role?", [intro, steps], question_vector=vector
     )
     assert "Select the user and click Change role" in draft.text
+
+
+def test_a_limit_question_gets_the_number_stated_as_a_limit(ledgerly: Answerer) -> None:
+    """'The maximum number of rows' asks for a limit: 'number' is the question's form, and a
+    number stated as a limit ('up to 5,000 rows') answers it, not the list item about how to
+    write numbers ('1250.50')."""
+    answer = ledgerly.ask("Whats the max number of rows I can put in a customer import CSV?")
+    assert "up to 5,000 rows" in answer.answer
+    assert "1250.50" not in answer.answer
