@@ -41,17 +41,40 @@ _AMOUNT_QUESTION = re.compile(
 )
 # The words that ask for an amount ("how long", "the max number of") are the question's form,
 # not its subject: a unit is not the answer for holding "long" or "number".
-# A question about a limit ("the max number of rows", "is there a cap") is answered by a
-# number stated as one: "up to 5,000 rows", not "the first 10 rows".
-_LIMIT_QUESTION = re.compile(r"\b(max|maximum|min|minimum|cap|most|least)\b", re.I)
-_LIMIT = re.compile(
-    r"\b(up to|at most|at least|maximum|minimum|max|min|limit(ed)?|no more than|as many as)\b",
-    re.IGNORECASE,
-)
 _HOW_MUCH = re.compile(
     r"\bhow (many|much|long|often|soon|far)\b|\b(?:(?:max|maximum|min|minimum|total) )?"
     r"(?:number|amount|count) of\b",
     re.IGNORECASE,
+)
+# What kind of amount answers: "how often" a frequency ("every 4 hours", "daily"), "how long"
+# a duration ("30 minutes"), a question about a limit ("the max number of rows", "is there a
+# cap") a number stated as one ("up to 5,000 rows", not "the first 10 rows"); any other amount
+# question a number.
+_KINDS_OF_AMOUNT = (
+    (
+        re.compile(r"\bhow often\b", re.I),
+        re.compile(
+            r"\b(every|daily|weekly|monthly|hourly|yearly|annually|once|twice|"
+            r"times an?|per (second|minute|hour|day|week|month|year))\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"\bhow (long|soon|far back)\b", re.I),
+        re.compile(
+            r"\b(\d[\d,.]*|an?|one|few|several)\s+(business |working )?"
+            r"(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"\b(max|maximum|min|minimum|cap|most|least)\b", re.I),
+        re.compile(
+            r"\b(up to|at most|at least|maximum|minimum|max|min|limit(ed)?|no more than|"
+            r"as many as)\b.*\d|\d.*\b(maximum|minimum|limit|at most|at least)\b",
+            re.I,
+        ),
+    ),
 )
 _NUMBER = re.compile(r"\d")
 _ANSWER_TYPE_BONUS = 0.1
@@ -267,7 +290,9 @@ class ExtractiveSynthesizer:
         weight = {t: math.log(1 + count / (1 + frequency[t])) for t in question_terms}
         total = sum(weight.values()) or 1.0
         wants_amount = bool(_AMOUNT_QUESTION.search(question))
-        wants_limit = bool(_LIMIT_QUESTION.search(question))
+        answers_amount = next(
+            (answer for asks, answer in _KINDS_OF_AMOUNT if asks.search(question)), _NUMBER
+        )
         candidates = []
         asked: dict[tuple[int, int, str], float] = {}  # a reply to a quoted question: its score
         for (section, unit), terms in zip(units, unit_terms, strict=True):
@@ -275,10 +300,9 @@ class ExtractiveSynthesizer:
             words = sum(weight[t] for t in terms) + 0.5 * sum(weight[t] for t in from_heading)
             closeness = self.similarity_weight * section.chunk.similarity
             score = (words / total + closeness) / (1 + self.similarity_weight)
-            # "How many…?" is answered by a unit that states a number.
+            # "How many…?" is answered by a unit that states the kind of amount it asks for.
             stated = _LIST_MARKER.sub("", unit.text)
-            fits = wants_amount and bool(_NUMBER.search(stated))
-            fits = fits and (not wants_limit or bool(_LIMIT.search(stated)))
+            fits = wants_amount and bool(answers_amount.search(stated))
             score = min(1.0, score + _ANSWER_TYPE_BONUS * fits) - ORDER_PRIOR * section.order
             if _restates(unit, question_terms | section.heading_terms):
                 score -= RESTATES_PENALTY

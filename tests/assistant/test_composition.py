@@ -353,3 +353,11 @@ def test_a_limit_question_gets_the_number_stated_as_a_limit(ledgerly: Answerer) 
     answer = ledgerly.ask("Whats the max number of rows I can put in a customer import CSV?")
     assert "up to 5,000 rows" in answer.answer
     assert "1250.50" not in answer.answer
+
+
+def test_how_often_is_answered_by_a_frequency(ledgerly: Answerer) -> None:
+    """Both sentences name new transactions and a number; the one that says how often
+    ("every 4 hours") answers, not the one about how far back ("up to 90 days")."""
+    answer = ledgerly.ask("how often does ledgerly pull new transactions from my bank")
+    assert "every 4 hours" in answer.answer
+    assert "90 days" not in answer.answer
