@@ -13,6 +13,8 @@ also:
   unchanged;
 - citation check, as shown: the answer shown is the LLM's, not the extractive fallback (after
   any repair the synthesizer makes; a repaired draft passed the same check);
+- a cited LLM answer shown: passed, and more than "The sources do not cover ..." (which passes
+  the check but cites nothing, so the answerer refuses it);
 - shown answers whose every sentence the check finds supported by the source it cites, checked
   again on the draft as shown;
 - why the others fell back, seconds to the first shown text, and the model's speed: prompt
@@ -39,7 +41,7 @@ import httpx
 import numpy as np
 
 from assistant.answerer import Answerer, Finished
-from assistant.citation_check import MARKER
+from assistant.citation_check import MARKER, split_claims
 from assistant.retriever import HybridRetriever
 from assistant.settings import Settings
 from assistant.synthesizers import Done, Draft, StreamEvent, TextDelta
@@ -304,6 +306,9 @@ def _llm_details(
     )
     details: dict[str, Any] = {
         "raw_passed": raw.draft is not None,
+        # Only "The sources do not cover ..." sentences: passes the check, cites nothing, and
+        # the answerer refuses it, even where the extractive answer had one.
+        "not_covered_only": all(c.not_covered for c in split_claims(written) if c.body),
         "raw_problems": raw.problems,
         "shown": shown,
         "shown_supported": again is not None and again.draft is not None,
@@ -350,6 +355,9 @@ def _results(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         {
             "citation_check_passed_as_written": mean(i["raw_passed"] for i in llm),
             "citation_check_passed_as_shown": mean(i["shown"] for i in llm),
+            # shown, and an answer with citations rather than "the sources do not cover it"
+            "llm_cited_answer_shown": mean(i["shown"] and bool(i["answered"]) for i in llm),
+            "said_not_covered_only": mean(i["not_covered_only"] for i in llm),
             "shown_every_sentence_supported": (
                 mean(i["shown_supported"] for i in shown) if shown else None
             ),
@@ -420,7 +428,9 @@ def _print(results: dict[str, Any], questions: int) -> None:
     print(
         f"\ncitation check passed: {llm['citation_check_passed_as_written']:.0%} as written, "
         f"{llm['citation_check_passed_as_shown']:.0%} as shown (the rest fell back: "
-        f"{llm['fallback_reasons']})"
+        f"{llm['fallback_reasons']}); a cited LLM answer shown: "
+        f"{llm['llm_cited_answer_shown']:.0%}; only 'the sources do not cover': "
+        f"{llm['said_not_covered_only']:.0%}"
     )
     if llm["shown_every_sentence_supported"] is not None:
         print(f"shown answers fully supported: {llm['shown_every_sentence_supported']:.0%}")
