@@ -68,8 +68,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt unstructured-inference==1.6.14
 	touch $@
 
-# llama.cpp compiled here (7-13 minutes on 2 cores; pip keeps the wheel, so a new venv reuses it),
-# for any x86-64 CPU rather than only the one that built it (GGML_NATIVE off). Never a prebuilt
+# llama.cpp compiled here (15 minutes on 2 shared cores; pip keeps the wheel for the next venv),
+# for any x86-64 CPU with AVX2, not only the one that built it (GGML_NATIVE off). Never a prebuilt
 # wheel: its CPU flags and backends are someone else's choice. The version is in constraints.txt.
 $(VENV)/.llama-cpp: $(VENV)/.installed
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet --no-binary llama-cpp-python \
