@@ -88,16 +88,24 @@ def serve(app: FastAPI, *, port: int | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def serve_corpus_with_llm(root: Path, embedder: Embedder, llm_base_url: str) -> Iterator[str]:
+def serve_corpus_with_llm(
+    root: Path,
+    embedder: Embedder,
+    llm_base_url: str,
+    *,
+    model: str = "fake-model",
+    timeout: float = 5,
+) -> Iterator[str]:
     """The test corpus ingested under `root`, served with answers written by the LLM at
-    `llm_base_url` (the scripted fake in tests/fakes); yields the base URL."""
+    `llm_base_url` (the scripted fake in tests/fakes, or the real local model); yields the base
+    URL."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=root / "data",
         rate_limit_per_minute=0,
         LLM_BASE_URL=llm_base_url,  # type: ignore[call-arg]
-        LLM_MODEL="fake-model",  # type: ignore[call-arg]
-        LLM_TIMEOUT_SECONDS=5,  # type: ignore[call-arg]
+        LLM_MODEL=model,  # type: ignore[call-arg]
+        LLM_TIMEOUT_SECONDS=timeout,  # type: ignore[call-arg]
         answer_cache_size=0,  # tests script different replies to the same questions
     )
     components = build_components(settings, embedder=embedder)

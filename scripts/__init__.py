@@ -1,0 +1,1 @@
+"""Project tooling the Makefile runs; not part of the assistant."""
