@@ -246,8 +246,12 @@ class OpenAISynthesizer:
         self, text: str, sources: Sequence[ScoredChunk], question_vector: np.ndarray
     ) -> Draft:
         result = self.checker.check(text, sources, question_vector=question_vector)
-        if result.draft is not None:
+        if result.draft is not None and result.draft.sources:
             return result.draft
+        if result.draft is not None:
+            # Only "The sources do not cover…": small models say so even when a source holds
+            # the answer, so the fallback answers and confidence decides whether to refuse.
+            raise _Unusable("the LLM said the sources do not cover the question")
         repair = self.checker.repair(text, sources)
         repaired = self.checker.check(repair.text, sources, question_vector=question_vector)
         if repaired.draft is not None and repaired.draft.sources:

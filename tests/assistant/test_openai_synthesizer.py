@@ -388,17 +388,40 @@ def test_an_unreachable_endpoint_falls_back(
     ]
 
 
-def test_a_reply_that_says_the_sources_do_not_cover_it_is_kept_without_sources(
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_reply_that_only_says_the_sources_do_not_cover_it_falls_back(
+    streaming: bool,
+    server: FakeOpenAIServer,
+    synthesizer: OpenAISynthesizer,
+    chunks: list[ScoredChunk],
+    question_vector: np.ndarray,
+    real_embedder: Embedder,
+) -> None:
+    """Small models say so even when a source holds the answer: the extractive answer is
+    shown instead, and the answerer's confidence decides whether it is good enough."""
+    server.reply("The sources do not cover resetting a password.")
+    draft = answer(synthesizer, chunks, question_vector, streaming=streaming)
+    extractive = extractive_draft(real_embedder, chunks, question_vector)
+    assert draft.text == extractive.text and draft.sources == extractive.sources
+    assert draft.warnings == [
+        "LLM answer unavailable: the LLM said the sources do not cover the question; "
+        "showing the extractive answer"
+    ]
+
+
+def test_a_reply_that_covers_part_of_the_question_keeps_what_is_not_covered(
     server: FakeOpenAIServer,
     synthesizer: OpenAISynthesizer,
     chunks: list[ScoredChunk],
     question_vector: np.ndarray,
 ) -> None:
-    server.reply("The sources do not cover deleting an account.")
-    draft = synthesizer.synthesize(QUESTION, chunks, question_vector=question_vector)
-    assert draft == Draft(
-        text="The sources do not cover deleting an account.", sources=[], support=0.0
+    server.reply(
+        "Open the sign-in page and click Forgot password [1]. "
+        "The sources do not cover deleting an account."
     )
+    draft = synthesizer.synthesize(QUESTION, chunks, question_vector=question_vector)
+    assert draft.text.endswith("The sources do not cover deleting an account.")
+    assert draft.sources == [chunks[0]] and draft.warnings == []
 
 
 def test_a_reasoning_models_think_block_is_not_shown(
