@@ -44,8 +44,6 @@ _FOOTNOTE_REFERENCE = re.compile(r"\[\^(\d{1,3})\]|【(\d{1,3})[^】]{0,20}】")
 _NUMBER_LINK = re.compile(r"\[(\d{1,3})\]\([^)\s]*\)")
 _LINK = re.compile(r"\[([^\]\n]{1,200})\]\(([^)\s]{1,2000})\)")
 _REFERENCE_SEPARATOR = re.compile(r"\s*(?:,|and|&)\s*", re.IGNORECASE)
-_LINE_PREFIX = re.compile(r"^(\s*(?:\d+[.)]|[-*•]|#{1,6})\s+)(.*)$")
-_END_PUNCTUATION = re.compile(r"([.!?:;]*)$")
 # The prompt asks the model to say so in these words when the sources fall short; such a
 # sentence states no fact, so it needs no citation.
 NOT_COVERED = "The sources do not cover"
@@ -143,7 +141,7 @@ class CitationChecker:
                     f"sentence {n} ({_quote(claim.body)}) is not supported by "
                     f"{_markers(claim.cited)} (support {support:.2f} < {self.min_support:.2f})"
                 )
-            missing = _numbers(claim.body) - _numbers(_source_text(claim.cited, sources))
+            missing = _missing_numbers(claim.body, claim.cited, sources)
             if missing:
                 problems.append(
                     f"sentence {n} ({_quote(claim.body)}) states {', '.join(sorted(missing))}, "
@@ -215,8 +213,7 @@ class CitationChecker:
             return []
         _, supports = self._supports(claims, sources)
         return [
-            support >= self.min_support
-            and not _numbers(claim.body) - _numbers(_source_text(claim.cited, sources))
+            support >= self.min_support and not _missing_numbers(claim.body, claim.cited, sources)
             for claim, support in zip(claims, supports, strict=True)
         ]
 
@@ -235,7 +232,7 @@ class CitationChecker:
                 n
                 for n in sorted(every, key=lambda n: support[n], reverse=True)
                 if support[n] >= self.min_support
-                and not _numbers(claim.body) - _numbers(_source_text((n,), sources))
+                and not _missing_numbers(claim.body, (n,), sources)
             )
             best.append(next(fitting, None))
         return best
@@ -399,6 +396,11 @@ def _marker_numbers(match: re.Match[str]) -> list[int]:
     return [int(n) for n in match.group(1).split(",")]
 
 
+def _missing_numbers(body: str, cited: tuple[int, ...], sources: Sequence[ScoredChunk]) -> set[str]:
+    """The numbers a sentence states that the sources it cites do not."""
+    return _numbers(body) - _numbers(_source_text(cited, sources))
+
+
 def _numbers(text: str) -> set[str]:
     """Numbers a sentence states ("1,000" and "1000" are one number)."""
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
@@ -450,9 +452,9 @@ def _line_sentences(line: str) -> tuple[str, list[str]]:
         return "", []
     if _TABLE_LINE.match(line):
         return "", [line.strip()]
-    prefixed = _LINE_PREFIX.match(line)
-    prefix, body = (prefixed.group(1), prefixed.group(2)) if prefixed else ("", line)
-    return prefix, _sentences(body)
+    prefixed = _LIST_LINE.match(line) or _HEADING_LINE.match(line)
+    prefix = prefixed.group(0) if prefixed else ""
+    return prefix, _sentences(line[len(prefix) :])
 
 
 def _list_follows(lines: list[str], index: int) -> bool:
@@ -462,7 +464,5 @@ def _list_follows(lines: list[str], index: int) -> bool:
 
 def _cite(body: str, number: int) -> str:
     """The sentence with one marker, before its closing punctuation: "Open Settings [2]."."""
-    ending = _END_PUNCTUATION.search(body)
-    punctuation = ending.group(1) if ending else ""
-    words = body[: len(body) - len(punctuation)].rstrip()
-    return f"{words} [{number}]{punctuation}"
+    words = body.rstrip(".!?:;")
+    return f"{words.rstrip()} [{number}]{body[len(words) :]}"

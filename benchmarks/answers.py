@@ -97,6 +97,22 @@ def first_words(chunk: ScoredChunk | None) -> str:
     return " ".join(chunk.text.split()[:FIRST_WORDS]) if chunk else ""
 
 
+def scored(case: dict[str, Any], text: str, cited: set[str]) -> dict[str, Any]:
+    """One system's answer to one case against the reference: a row for `summary`."""
+    gold = set(case.get("gold_docs") or [])
+    recall, precision = rouge_l(text, case["reference_answer"])
+    return {
+        "id": case["id"],
+        "held_out": held_out(case["id"]),
+        "answered": float(bool(text)),
+        "gold_cited": float(bool(gold & cited)) if gold else None,
+        "rouge_l_recall": recall,
+        "rouge_l_precision": precision,
+        "words": len(tokens(text)),
+        "text": text,
+    }
+
+
 def summary(items: list[dict[str, Any]]) -> dict[str, float]:
     answered = [i for i in items if i["answered"]]
     gold = [i["gold_cited"] for i in items if i["gold_cited"] is not None]
@@ -146,21 +162,8 @@ def main() -> None:
                 systems[name] = (quote(top), {document_name(top.document)} if top else set())
             window, source = best_window(found, case["reference_answer"])
             systems[BOUND] = (window, {document_name(source.document)} if source else set())
-            gold = set(case.get("gold_docs") or [])
             for name, (text, cited) in systems.items():
-                recall, precision = rouge_l(text, case["reference_answer"])
-                rows[name].append(
-                    {
-                        "id": case["id"],
-                        "held_out": held_out(case["id"]),
-                        "answered": float(bool(text)),
-                        "gold_cited": float(bool(gold & cited)) if gold else None,
-                        "rouge_l_recall": recall,
-                        "rouge_l_precision": precision,
-                        "words": len(tokens(text)),
-                        "text": text,
-                    }
-                )
+                rows[name].append(scored(case, text, cited))
         references = embedder.embed([c["reference_answer"] for c in cases])
         for items in rows.values():
             vectors = embedder.embed([str(i["text"]) or " " for i in items])

@@ -49,7 +49,7 @@ from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.synthesizers.openai_compatible import OpenAISynthesizer, answer_text
 from assistant.types import ScoredChunk
 from assistant.wiring import build_embedder, build_synthesizer
-from benchmarks.answers import rouge_l, summary, tokens
+from benchmarks.answers import scored, summary
 from benchmarks.common import (
     SAMSUNG,
     document_name,
@@ -271,19 +271,7 @@ def _finished(events: Iterator[Any]) -> Finished:
 
 
 def _scored(case: dict[str, Any], text: str, cited: set[str], seconds: float) -> dict[str, Any]:
-    gold = set(case.get("gold_docs") or [])
-    recall, precision = rouge_l(text, case["reference_answer"])
-    return {
-        "id": case["id"],
-        "held_out": held_out(case["id"]),
-        "answered": float(bool(text)),
-        "gold_cited": float(bool(gold & cited)) if gold else None,
-        "rouge_l_recall": recall,
-        "rouge_l_precision": precision,
-        "words": len(tokens(text)),
-        "seconds": seconds,
-        "text": text,
-    }
+    return {**scored(case, text, cited), "seconds": seconds}
 
 
 def _llm_details(

@@ -47,8 +47,8 @@ _HOW_MUCH = re.compile(
     re.IGNORECASE,
 )
 # What kind of amount answers: "how often" a frequency ("every 4 hours", "daily"), "how long"
-# a duration ("30 minutes"), a question about a limit ("the max number of rows", "is there a
-# cap") a number stated as one ("up to 5,000 rows", not "the first 10 rows"); any other amount
+# a duration ("30 minutes"), a question about a limit ("the max number of rows", "how many at
+# most") a number stated as one ("up to 5,000 rows", not "the first 10 rows"); any other amount
 # question a number.
 _KINDS_OF_AMOUNT = (
     (
