@@ -7,12 +7,8 @@ its closest passage (assistant/stores/payload.py, PASSAGES); this gives the lexi
 same resolution. Qdrant has no sparse multivectors, so it runs on the fused candidates: each of
 the first PASSAGE_TERMS_DEPTH gains up to PASSAGE_TERMS_WEIGHT for the share of the question's
 BM25 terms that its best passage holds, each term weighted by how rare it is among those
-candidates (a word every candidate has decides nothing).
-
-Samsung manual (benchmarks/retrieval.py): hit@1 0.816 -> 0.842 on its own, 0.868 with labels
-counted again in a chunk's opening (assistant/shaping.py), MRR@10 0.889 -> 0.915; the same at
-weights 0.1-0.5 and depths 16-48. Ledgerly answerable questions unchanged (hit@1 0.967).
-Cost on 24 candidates: 0.17 ms a question with their passages' terms cached, 0.65 ms without.
+candidates (a word every candidate has decides nothing). benchmarks/retrieval.py measures
+what it does for ranking.
 """
 
 import math
@@ -66,6 +62,6 @@ def _rarity(holders: int, candidates: int) -> float:
 @lru_cache(maxsize=4096)
 def _passage_terms(text: str, title_path: str) -> tuple[tuple[frozenset[int], ...], frozenset[int]]:
     """The terms of each passage, and of the whole chunk. Kept: popular chunks come back
-    question after question (~0.07 ms a chunk to split and tokenize)."""
+    question after question, and splitting and tokenizing them again is most of the cost."""
     each = tuple(bm25_terms(p) for p in passages(text, title_path=title_path)) or (frozenset(),)
     return each, frozenset().union(*each)

@@ -15,10 +15,9 @@ from assistant.types import ScoredChunk
 CANDIDATE_FACTOR = 3
 # DBSF weight of the dense branch (llama-index's `alpha`) for a question that names a product
 # label ("Auto Motion Plus Settings", 'Learn TV Remote'): such questions are answered by the
-# chunks that spell the label out, so BM25 counts three times (0.25 = 1 : 3). Samsung manual,
-# 12 of 38 questions name one: hit@1 0.737 -> 0.816, MRR@10 0.850 -> 0.889; Ledgerly dev
-# answers unchanged (benchmarks/retrieval.py). Other questions fuse evenly: BM25 counted
-# double for them cost paraphrased Ledgerly questions (hit@1 0.967 -> 0.918).
+# chunks that spell the label out, so BM25 counts three times (0.25 = 1 : 3). Other questions
+# fuse evenly: BM25 counted double for them cost paraphrased Ledgerly questions
+# (benchmarks/retrieval.py measures the Samsung side).
 LABELED_QUESTION_ALPHA = 0.25
 
 
@@ -69,7 +68,7 @@ class HybridRetriever:
         )
         chunks = []
         for node, score in zip(result.nodes or [], result.similarities or [], strict=True):
-            # float32 as embedded: a float64 copy made every product cast (~0.2 ms a query).
+            # float32 as embedded: a float64 copy would make every product with it cast.
             chunk_vector = np.asarray(node.embedding, dtype=np.float32) if node.embedding else None
             chunks.append(
                 ScoredChunk(

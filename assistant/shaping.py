@@ -9,11 +9,9 @@ Fusion scores say how well each chunk matches; shaping decides what a reader sho
   other versions, labelled by their citations, only when nothing matches;
 - with the page the user is on, content made for that page (its `pages` metadata) higher;
 - a chunk that spells out a product label the question names ("Auto Motion Plus Settings")
-  above one that only shares its words (Samsung manual at the chat's fusion depth: hit@1
-  0.684 -> 0.711, MRR 0.805 -> 0.818; no change on the Ledgerly dev questions), and one that
-  opens with it (in its title path or a document's first sentence: it is about the label)
-  above one that lists it among others (Samsung 'Learn TV Remote': its own section, not the
-  shortcuts menu; hit@1 +1 of 38 with passage terms, assistant/passage_terms.py).
+  above one that only shares its words, and one that opens with it (in its title path or a
+  document's first sentence: it is about the label) above one that lists it among others
+  (Samsung 'Learn TV Remote': its own section, not the shortcuts menu).
 """
 
 import re
