@@ -164,12 +164,6 @@ def covered_part(question: str, uncovered: Sequence[str]) -> str | None:
     return joined
 
 
-def is_everyday(word: str) -> bool:
-    """Among the `EVERYDAY_RANK` most frequent words (or their plural), or one typo away from
-    one ("explian"), lower-case."""
-    return _frequent(word) or _typo_of_frequent(word)
-
-
 def _frequent(word: str) -> bool:
     ranks = word_ranks()
     singular = word[:-1] if word.endswith("s") else word

@@ -13,11 +13,11 @@ from assistant.confidence import (
     UNCOVERED_FACTOR,
     ConfidenceScorer,
     answer_confidence,
-    is_everyday,
     word_ranks,
 )
 from assistant.embedders.fake import FakeEmbedder
 from assistant.retriever import HybridRetriever
+from assistant.sparse import Bm25Encoder
 from assistant.stores import TENANT, Store
 from assistant.stores.edge import EdgeStore
 from assistant.stores.qdrant_server import QdrantServerStore
@@ -96,14 +96,22 @@ def test_a_retrieved_chunk_containing_the_word_covers_it(store: Store) -> None:
     ]
 
 
+# No content in CONTENT is for partners: a partner caller reads nothing, so whether a word
+# counts is decided by the word checks alone, as the product makes them.
+NOTHING_READABLE = ["partner"]
+
+
 @pytest.mark.parametrize("word", ["laptop", "ago", "weird", "explian"])
-def test_everyday_words_and_their_typos_never_count(word: str) -> None:
-    assert is_everyday(word)
+def test_everyday_words_and_their_typos_never_count(store: Store, word: str) -> None:
+    assert Bm25Encoder().query(word)[0], "a BM25 stopword would pass without the word checks"
+    scorer = ConfidenceScorer(store)
+    assert scorer.uncovered_terms(f"Is {word} a problem?", [], audiences=NOTHING_READABLE) == []
 
 
 @pytest.mark.parametrize("word", ["quickbooks", "payroll", "timesheets", "northwind"])
-def test_names_and_jargon_are_not_everyday(word: str) -> None:
-    assert not is_everyday(word)
+def test_names_and_jargon_count_when_no_readable_content_uses_them(store: Store, word: str) -> None:
+    scorer = ConfidenceScorer(store)
+    assert scorer.uncovered_terms(f"Is {word} a problem?", [], audiences=NOTHING_READABLE) == [word]
 
 
 def test_uncovered_words_cut_the_confidence() -> None:
@@ -154,13 +162,18 @@ def _least_cpu(work: Callable[[], object], *, repeats: int = 5) -> float:
     return min(times)
 
 
-def test_an_absurdly_long_word_costs_no_more_than_a_long_real_one() -> None:
+def test_an_absurdly_long_word_costs_no_more_than_a_long_real_one(store: Store) -> None:
     """Typo candidates grow with the square of a word's length (a 4,000-letter word took
     0.4 s); no word longer than the longest frequent word plus one can be a typo of one."""
-    assert not is_everyday("q" * 4000)
-    assert is_everyday("telecommunicatoins")  # 18 letters, two swapped: still checked
-    long_real = _least_cpu(lambda: is_everyday("qwertyuiopasdfghjk"))
-    assert _least_cpu(lambda: is_everyday("q" * 4000)) < 2 * long_real
+    scorer = ConfidenceScorer(store)
+
+    def uncovered(word: str) -> list[str]:
+        return scorer.uncovered_terms(word, [], audiences=NOTHING_READABLE)
+
+    assert uncovered("q" * 4000) == ["q" * 4000]
+    assert uncovered("telecommunicatoins") == []  # 18 letters, two swapped: still checked
+    long_real = _least_cpu(lambda: uncovered("qwertyuiopasdfghjk"))
+    assert _least_cpu(lambda: uncovered("q" * 4000)) < 2 * long_real
 
 
 def test_typo_checks_per_question_are_bounded(store: Store) -> None:
