@@ -113,6 +113,7 @@ class Answerer:
         page: str | None = None,
         tenant: str | None = None,
         owner: SessionOwner | None = None,
+        conversation: list[Turn] | None = None,
     ) -> Answer:
         events = self.stream(
             question,
@@ -123,6 +124,7 @@ class Answerer:
             page=page,
             tenant=tenant,
             owner=owner,
+            conversation=conversation,
         )
         return final_answer(events)
 
@@ -137,6 +139,7 @@ class Answerer:
         page: str | None = None,
         tenant: str | None = None,
         owner: SessionOwner | None = None,
+        conversation: list[Turn] | None = None,
     ) -> Iterator[AnswerEvent]:
         """The answer as it is written: `TextDelta`s (an LLM's tokens as they come; otherwise
         the finished text in word-sized pieces), a `Retraction` when text already shown is
@@ -147,13 +150,17 @@ class Answerer:
         product, e.g. `/settings/reminders`) ranks content made for that page higher. `tenant`
         adds that tenant's content to the shared content. `owner` is who asks (default: an
         operator with this audience and tenant): only the owner that started a session
-        continues it; anyone else sending its id gets a new conversation.
+        continues it; anyone else sending its id gets a new conversation. `conversation`: the
+        earlier turns as the caller sent them (a stateless API such as OpenAI's), used instead
+        of the session's stored ones.
         """
         started = time.perf_counter()
         owner = owner or SessionOwner.operator(audience=audience.value, tenant=tenant)
         if self.sessions and session_id and not self.sessions.claim(session_id, owner):
             session_id = None  # someone else's conversation: start a new one instead
-        history = self.sessions.history(session_id) if self.sessions and session_id else []
+        history = conversation
+        if history is None:
+            history = self.sessions.history(session_id) if self.sessions and session_id else []
         starts_for = owner if session_id is None else None
         session_id = session_id or uuid.uuid4().hex  # 122 random bits: not to be guessed
         if is_small_talk(question):  # "hi", "thanks!": nothing to search, nothing to log
@@ -340,6 +347,7 @@ class Answerer:
         page: str | None = None,
         tenant: str | None = None,
         owner: SessionOwner | None = None,
+        conversation: list[Turn] | None = None,
     ) -> Iterator[AnswerEvent]:
         """One query: its answer. Several (a follow-up: the standalone query, then the question
         as asked): the results of each fused, and the more confident of the answers written

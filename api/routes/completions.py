@@ -3,8 +3,9 @@ existing chat clients and SDKs can talk to it.
 
 The last message is the question; the earlier ones are the conversation. Like OpenAI's API
 this route is stateless: the client sends the whole conversation each time, and follow-ups
-are condensed from it by replaying condensation over the earlier user messages, exactly as a
-session would have. No stored history is needed, so conversations cannot mix, however many
+are condensed from it: the messages sent are the conversation the Answerer condenses with
+(its condenser, the LLM's when one is configured), as a session's stored turns are on
+`/v1/chat`. No stored history is needed, so conversations cannot mix, however many
 clients share a key or start with the same question. Each exchange is still recorded as a
 session (for review, the gap report and `/v1/feedback`) under an id derived from the caller's
 key, `user`, mode and the messages with the server's secret: a retried request lands in the
@@ -15,7 +16,6 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,10 +30,8 @@ from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_
 from api.errors import error_responses
 from api.routes.chat import MAX_MESSAGE_CHARS
 from api.text import SafeText
-from assistant.answerer import ticket_text
-from assistant.condense import condense
+from assistant.answerer import ticket_text, word_pieces
 from assistant.sessions import Turn
-from assistant.small_talk import is_small_talk, without_small_talk
 from assistant.types import Answer, Citation, InternalNotes, Mode
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -101,8 +99,20 @@ class CompletionRequest(BaseModel):
         return self
 
     @property
-    def questions(self) -> list[str]:
-        return [m.text for m in self.messages if m.role == "user" and m.text.strip()]
+    def question(self) -> str:
+        return self.messages[-1].text
+
+    @property
+    def conversation(self) -> list[Turn]:
+        """The exchanges before the question: each user message with the assistant's reply
+        that follows it (empty when there is none)."""
+        turns: list[Turn] = []
+        for message in self.messages[:-1]:
+            if message.role == "user" and message.text.strip():
+                turns.append(Turn(message.text, message.text, answer="", refused=False))
+            elif message.role == "assistant" and turns and not turns[-1].answer:
+                turns[-1] = dataclasses.replace(turns[-1], answer=message.text)
+        return turns
 
 
 class CompletionMessage(BaseModel):
@@ -187,7 +197,8 @@ async def chat_completions(
     answer = await run_in_slot(
         slots,
         answerer.ask,
-        standalone_question(body.questions),
+        body.question,
+        conversation=body.conversation,
         audience=caller.audience,
         mode=body.mode,
         session_id=session_id_for(body, caller, secret=request.app.state.session_secret),
@@ -211,15 +222,6 @@ async def chat_completions(
         choices=[CompletionChoice(message=CompletionMessage(content=reply_text(answer)))],
         **dict(_extras(answer)),
     )
-
-
-def standalone_question(questions: list[str]) -> str:
-    """The last question made standalone as a session makes it: after the user's previous
-    questions (assistant/condense.py)."""
-    if is_small_talk(questions[-1]):
-        return questions[-1]  # "thanks for that!" is not a follow-up: the Answerer replies
-    history = [Turn(question, question, answer="", refused=False) for question in questions[:-1]]
-    return condense(without_small_talk(questions[-1]), history)
 
 
 def session_id_for(body: CompletionRequest, caller: Caller, *, secret: bytes) -> str:
@@ -260,7 +262,7 @@ def _chunks(answer: Answer, *, completion_id: str, created: int, model: str) -> 
         return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
-    for piece in re.findall(r"\S+\s*|\s+", reply_text(answer)):
+    for piece in word_pieces(reply_text(answer)):
         yield chunk({"content": piece})
     yield chunk({}, "stop", **_extras(answer).model_dump(mode="json"))
     yield "data: [DONE]\n\n"

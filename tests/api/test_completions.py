@@ -8,6 +8,8 @@ import pytest
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
+from tests.fakes.fake_openai_server import FakeOpenAIServer
+
 QUESTION = "How do I reset my password?"
 
 
@@ -179,3 +181,20 @@ def test_text_parts_and_unknown_options_are_accepted(base_url: str) -> None:
     response = httpx.post(f"{base_url}/v1/chat/completions", json=body, timeout=60)
     assert response.status_code == 200
     assert response.json()["citations"][0]["document"] == "kb/reset-password.md"
+
+
+def test_the_configured_condenser_reads_the_conversation_sent(
+    llm_url: str, fake_llm: FakeOpenAIServer
+) -> None:
+    """One answer path: with an LLM configured, the messages sent are condensed by it (with
+    the assistant's replies), as a /v1/chat session's turns are; the query is its question."""
+    fake_llm.reply("How long is a password reset link valid?")  # the condensed question
+    fake_llm.reply("The reset link is valid for 30 minutes [1].")  # the answer
+    completion = client(llm_url).chat.completions.create(
+        model="m",
+        messages=_conversation(QUESTION, "Open the sign-in page.", "how long is it valid?"),
+    )
+    assert (completion.model_extra or {})["query"] == "How long is a password reset link valid?"
+    condensing = fake_llm.requests[0].prompt
+    assert "Assistant: Open the sign-in page." in condensing
+    assert "how long is it valid?" in condensing
