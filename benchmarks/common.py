@@ -117,12 +117,12 @@ def query_without_node_cache(store: Any, query: Any) -> Any:
     built), leaving the store's cache as it was for the paths measured beside it."""
     from assistant.stores.edge import NodeCache
 
-    kept = store._nodes
-    store._nodes = NodeCache(0)
+    kept = store.node_cache
+    store.node_cache = NodeCache(0)
     try:
         return store.query(query)
     finally:
-        store._nodes = kept
+        store.node_cache = kept
 
 
 def held_out(key: str) -> bool:
