@@ -89,12 +89,10 @@ def _version(package: str) -> str | None:
 def index_dataset(docs: Path, embedder: Any, folder: Path) -> tuple[Any, Any]:
     """Ingests a folder into a fresh EdgeStore with our loaders and chunker: (store, summary)."""
     from assistant.stores.edge import EdgeStore
-    from ingest.chunker import StructureChunker
-    from ingest.pipeline import IngestJob
+    from assistant.wiring import build_ingester
 
     store = EdgeStore(folder, dimension=embedder.dimension)
-    chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
-    summary = IngestJob(store, embedder, chunker).run([docs], progress=False)
+    summary = build_ingester(embedder=embedder, store=store).run([docs], progress=False)
     return store, summary
 
 
