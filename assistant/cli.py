@@ -260,18 +260,14 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     if server := _running_server(settings):
         return _ingest_through(server, args)
 
-    from assistant.wiring import build_embedder, build_store
-    from ingest.chunker import StructureChunker
+    from assistant.wiring import build_ingester
     from ingest.free_space import check_free_space
-    from ingest.pipeline import IngestJob
 
     if not settings.qdrant_url:
         check_free_space(settings.data_dir, min_free_mb=settings.min_free_mb)
-    embedder = build_embedder(settings)
-    store = build_store(settings, dimension=embedder.dimension)
+    job = build_ingester(settings)
     try:
-        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
-        summary = IngestJob(store, embedder, chunker).run(
+        summary = job.run(
             args.paths,
             default_audience=args.audience,
             default_tenant=args.tenant,
@@ -279,7 +275,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             progress=None if not args.json else False,
         )
     finally:
-        store.close()
+        job.store.close()
     _print_ingest_summary(summary.to_dict(), as_json=args.json)
     return 0
 

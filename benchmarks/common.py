@@ -133,12 +133,10 @@ def _version(package: str) -> str | None:
 def index_dataset(docs: Path, embedder: Any, folder: Path) -> tuple[Any, Any]:
     """Ingests a folder into a fresh EdgeStore with our loaders and chunker: (store, summary)."""
     from assistant.stores.edge import EdgeStore
-    from ingest.chunker import StructureChunker
-    from ingest.pipeline import IngestJob
+    from assistant.wiring import build_ingester
 
     store = EdgeStore(folder, dimension=embedder.dimension)
-    chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
-    summary = IngestJob(store, embedder, chunker).run([docs], progress=False)
+    summary = build_ingester(embedder=embedder, store=store).run([docs], progress=False)
     return store, summary
 
 
@@ -161,12 +159,12 @@ def query_without_node_cache(store: Any, query: Any) -> Any:
     built), leaving the store's cache as it was for the paths measured beside it."""
     from assistant.stores.edge import NodeCache
 
-    kept = store._nodes
-    store._nodes = NodeCache(0)
+    kept = store.node_cache
+    store.node_cache = NodeCache(0)
     try:
         return store.query(query)
     finally:
-        store._nodes = kept
+        store.node_cache = kept
 
 
 def held_out(key: str) -> bool:

@@ -111,14 +111,12 @@ def report_time(embedder: Any, questions: int, folder: Path) -> dict[str, Any]:
     from assistant.feedback import FeedbackStore, Rating
     from assistant.settings import Settings
     from assistant.types import Answer, Citation
-    from assistant.wiring import build_components
-    from ingest.chunker import StructureChunker
-    from ingest.pipeline import IngestJob
+    from assistant.wiring import build_components, build_ingester
 
     components = build_components(Settings(data_dir=folder), embedder=embedder)
     try:
-        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
-        IngestJob(components.store, embedder, chunker).run([ROOT / "corpora"], progress=False)
+        job = build_ingester(embedder=embedder, store=components.store)
+        job.run([ROOT / "corpora"], progress=False)
         pool = [q for q, _ in labelled_questions()]
         for name in ("out_of_scope.jsonl", "internal_as_public.jsonl"):
             lines = (GOLDEN / name).read_text(encoding="utf-8").splitlines()

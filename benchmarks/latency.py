@@ -78,7 +78,6 @@ from benchmarks.common import (
     query_without_node_cache,
     write_results,
 )
-from ingest.chunker import StructureChunker
 from ingest.discovery import discover
 from ingest.loaders import LoadContext
 from ingest.pipeline import in_context
@@ -120,7 +119,10 @@ def real_chunks(
     embedder: SentenceTransformerEmbedder, *, cache: Path | None = None
 ) -> list[BaseChunk]:
     """Our loaders and chunker over the demo corpus and the Samsung TV manual, embedded once."""
-    chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
+    # Imported here: the serving-RSS child process imports this module for its query helpers.
+    from assistant.wiring import build_chunker
+
+    chunker = build_chunker(embedder)
     nodes: list[TextNode] = []
     for root in SOURCES:
         context = LoadContext(root=root, default_audience="public")

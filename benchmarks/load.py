@@ -52,10 +52,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.settings import Settings
 from assistant.stores.edge import EdgeStore
+from assistant.wiring import build_ingester
 from benchmarks.common import ROOT, print_table, write_results
 from benchmarks.latency import fill, real_chunks
-from ingest.chunker import StructureChunker
-from ingest.pipeline import IngestJob
 
 QUESTIONS = ROOT / "evals" / "dev" / "answerable.jsonl"
 CACHE_MODES = {"off": [False], "on": [True], "both": [False, True]}
@@ -86,8 +85,8 @@ class Window:
 def build_corpora(data_dir: Path, embedder: SentenceTransformerEmbedder) -> int:
     store = EdgeStore(Settings(data_dir=data_dir).edge_path, dimension=embedder.dimension)
     try:
-        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
-        summary = IngestJob(store, embedder, chunker).run([ROOT / "corpora"], progress=False)
+        job = build_ingester(embedder=embedder, store=store)
+        summary = job.run([ROOT / "corpora"], progress=False)
         assert not summary.failed, summary.failed
         return store.count()
     finally:

@@ -16,7 +16,7 @@ from assistant.answerer import readable_audiences
 from assistant.embedders import Embedder
 from assistant.settings import Settings
 from assistant.types import Audience, Citation, Mode, ScoredChunk
-from assistant.wiring import Components, build_components, build_embedder, build_store
+from assistant.wiring import Components, build_components, build_embedder, build_ingester
 from evals.datasets import Dataset
 from evals.metrics import OfflineScorer
 from evals.records import TurnRecord
@@ -79,15 +79,11 @@ def run_eval(
 
 def index_content(content: Path, settings: Settings, embedder: Embedder) -> int:
     """Ingests `content` into the store `settings` name; returns the chunks written."""
-    from ingest.chunker import StructureChunker
-    from ingest.pipeline import IngestJob
-
-    store = build_store(settings, dimension=embedder.dimension)
+    job = build_ingester(settings, embedder=embedder)
     try:
-        chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
-        summary = IngestJob(store, embedder, chunker).run([content], progress=False)
+        summary = job.run([content], progress=False)
     finally:
-        store.close()
+        job.store.close()
     if summary.failed:
         failures = "; ".join(f"{f.file}: {f.reason}" for f in summary.failed[:5])
         raise ValueError(f"{len(summary.failed)} files of {content} could not be read: {failures}")

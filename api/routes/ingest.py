@@ -23,9 +23,8 @@ from api.deps import ComponentsDep, InternalCallerDep
 from api.errors import error_response, error_responses
 from api.text import SafeText
 from assistant.types import Audience
-from ingest.chunker import StructureChunker
+from assistant.wiring import build_ingester
 from ingest.free_space import check_free_space
-from ingest.pipeline import IngestJob
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -151,12 +150,7 @@ async def ingest(
             request, 409, "busy", "An ingest is already running; try again when it has finished."
         )
     try:
-        embedder = components.embedder
-        job = IngestJob(
-            components.store,
-            embedder,
-            StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens),
-        )
+        job = build_ingester(embedder=components.embedder, store=components.store)
         summary = await run_in_threadpool(
             job.run,
             paths,

@@ -134,6 +134,16 @@ class EdgeStore(BasePydanticVectorStore):
     def writes(self) -> int:
         return self._writes
 
+    @property
+    def node_cache(self) -> "NodeCache":
+        """The nodes kept between queries; benchmarks set `NodeCache(0)` for a while to time
+        queries that read every node from the shard, then put the old cache back."""
+        return self._nodes
+
+    @node_cache.setter
+    def node_cache(self, cache: "NodeCache") -> None:
+        self._nodes = cache
+
     def _update(self, operation: Any) -> None:
         try:
             with self._write_lock:
