@@ -1,44 +1,41 @@
 """Question → condense → retrieve (audience filter inside the query) → synthesize → Answer."""
 
-import dataclasses
 import re
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from assistant.answer_cache import AnswerCache, AnswerKey
+from assistant.citations import citations, ticket_text
 from assistant.condense import condense, retrieval_queries
 from assistant.confidence import ConfidenceScorer, covered_part
 from assistant.conflicts import note_conflicts
-from assistant.escalations import EscalationSource, EscalationStore
+from assistant.escalations import EscalationStore
+from assistant.fusion import fused
 from assistant.handover import asks_for_person, handover_reply
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionOwner, SessionStore, Turn
 from assistant.small_talk import is_small_talk, small_talk_reply, without_small_talk
 from assistant.source_notes import note_sources, note_uncovered
-from assistant.synthesizers import (
-    Done,
-    Draft,
-    Retraction,
-    StreamingSynthesizer,
-    Synthesizer,
-    TextDelta,
-)
-from assistant.text_units import content_terms
+from assistant.synthesizers import StreamingSynthesizer, Synthesizer
+from assistant.turn_records import TurnRecords
 from assistant.types import (
     Answer,
+    AnswerEvent,
     Audience,
-    Citation,
+    Done,
+    Draft,
+    Finished,
     Handover,
     InternalNotes,
     Mode,
+    Retraction,
     ScoredChunk,
+    TextDelta,
 )
 
 REFUSAL = (
@@ -46,24 +43,6 @@ REFUSAL = (
     "with the feature or screen you are asking about, or contact support to reach a person."
 )
 INTERNAL_LABEL = "INTERNAL — do not send to the customer:"
-_SNIPPET_CHARS = 240
-_MARKER_GROUP = re.compile(r"(?:\s*\[\d+\])+")
-_RRF_K = 60
-# Words in a row that show a passage quotes a transcript chunk (rather than just sharing words).
-_QUOTED_RUN = 6
-_WORD = re.compile(r"[^\W_]+")
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The last event of `Answerer.stream`: the whole Answer. `fallback`: the LLM could not
-    answer, so the fallback (extractive) synthesizer did."""
-
-    answer: Answer
-    fallback: bool = False
-
-
-AnswerEvent = TextDelta | Retraction | Finished
 
 
 class Answerer:
@@ -101,6 +80,7 @@ class Answerer:
         self.sessions = sessions
         self.refusal_threshold = refusal_threshold
         self.question_log = question_log
+        self.records = TurnRecords(sessions, question_log, escalations)
 
     def ask(
         self,
@@ -202,7 +182,8 @@ class Answerer:
             if self.cache and keep:
                 self.cache.put(key, answer, writes=writes)
         turn = Turn(question, query, answer.answer, answer.refused)
-        self._remember(turn, answer, session_id, starts_for, started, key)
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.records.answered(turn, answer, session_id, starts_for, latency_ms, key)
         yield Finished(answer)
 
     def _reply(
@@ -214,69 +195,9 @@ class Answerer:
         *,
         escalate: bool = False,
     ) -> Iterator[AnswerEvent]:
-        """A reply that searched nothing: kept as a turn of the conversation (carrying its
-        topic forward for what follows) but not as a logged question; a request for a person
-        (`escalate`) is recorded in the same commit."""
         yield from (TextDelta(piece) for piece in word_pieces(reply.answer))
-        if self.sessions:
-            topic = history[-1].standalone if history else ""
-            turn = Turn(question, topic, reply.answer, refused=False)
-            escalations = self.escalations if escalate else None
-
-            def record_escalation(db: Session, turn_id: int) -> None:
-                assert escalations is not None
-                source = EscalationSource.ASKED
-                escalations.insert(db, reply.session_id, turn_id=turn_id, source=source)
-
-            also = record_escalation if escalations else None
-            self.sessions.append(reply.session_id, turn, starts_for=starts_for, also=also)
+        self.records.reply(question, reply, history, starts_for, escalate=escalate)
         yield Finished(reply)
-
-    def _remember(
-        self,
-        turn: Turn,
-        answer: Answer,
-        session_id: str,
-        starts_for: SessionOwner | None,
-        started: float,
-        key: AnswerKey,
-    ) -> None:
-        """Writes the turn and its question-log row in one transaction: every answer, cached
-        or not, waits for this commit, and SQLite takes one writer at a time."""
-        latency_ms = (time.perf_counter() - started) * 1000
-        log = self.question_log
-
-        def log_row(db: Session, turn_id: int | None) -> None:
-            assert log is not None
-            log.insert(
-                db,
-                turn.question,
-                answer,
-                audience=key.audience.value,
-                mode=key.mode.value,
-                latency_ms=latency_ms,
-                turn_id=turn_id,
-                page=key.page,
-            )
-
-        if self.sessions:
-            self.sessions.append(
-                session_id,
-                turn,
-                starts_for=starts_for,
-                also=log_row if log else None,
-            )
-            if log:
-                log.purge_if_due()
-        elif log:
-            log.record(
-                turn.question,
-                answer,
-                audience=key.audience.value,
-                mode=key.mode.value,
-                latency_ms=latency_ms,
-                page=key.page,
-            )
 
     def retrieval_queries(self, question: str, query: str, history: list[Turn]) -> list[str]:
         """What to retrieve with: the standalone `query` and, in a conversation, the question
@@ -525,29 +446,6 @@ def final_answer(events: Iterator[AnswerEvent]) -> Answer:
     raise AssertionError("Answerer.stream always ends with Finished")
 
 
-def fused(
-    results: list[list[ScoredChunk]], vectors: list[np.ndarray], *, limit: int
-) -> list[ScoredChunk]:
-    """Result lists of several queries in one, by reciprocal rank (k=60, as commonly used):
-    a chunk several queries find rises. Its similarity is its closest to any of the queries'
-    `vectors`, so a follow-up's closeness is measured with the conversation as well."""
-    scores: dict[str, float] = {}
-    chunks: dict[str, ScoredChunk] = {}
-    for result in results:
-        for rank, chunk in enumerate(result):
-            scores[chunk.chunk_id] = scores.get(chunk.chunk_id, 0.0) + 1 / (_RRF_K + rank + 1)
-            chunks.setdefault(chunk.chunk_id, chunk)
-    ranked = sorted(scores, key=lambda chunk_id: -scores[chunk_id])[:limit]
-    return [_closest(chunks[chunk_id], vectors, score=scores[chunk_id]) for chunk_id in ranked]
-
-
-def _closest(chunk: ScoredChunk, vectors: list[np.ndarray], *, score: float) -> ScoredChunk:
-    if chunk.vector is None:
-        return dataclasses.replace(chunk, score=score)
-    similarity = max(float(vector @ chunk.vector) for vector in vectors)
-    return dataclasses.replace(chunk, score=score, similarity=similarity)
-
-
 def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
     """Customer-facing modes read public content only, whoever the caller is."""
     if mode in (Mode.CUSTOMER, Mode.AGENT):
@@ -558,97 +456,3 @@ def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
 def word_pieces(text: str) -> list[str]:
     """Text in word-sized pieces, whitespace kept, so the pieces concatenate to the text."""
     return re.findall(r"\S+\s*|\s+", text)
-
-
-def ticket_text(answer: Answer) -> str:
-    """The answer as a support agent pastes it: plain text, sources as full URLs."""
-    lines = [answer.answer, "", "Sources:"]
-    lines += [
-        f"[{c.id}] {c.title.split(' > ')[0]}: {c.url or c.document}" for c in answer.citations
-    ]
-    return "\n".join(lines)
-
-
-def citations(draft: Draft, *, question: str = "") -> list[Citation]:
-    return [
-        citation(n, chunk, cited_passages(draft.text, n), question=question)
-        for n, chunk in enumerate(draft.sources, start=1)
-    ]
-
-
-def citation(
-    number: int, chunk: ScoredChunk, passages: list[str] | None = None, *, question: str = ""
-) -> Citation:
-    """Source `number` of an answer; for a transcript, the link and second are those of the
-    cue where the one of the `passages` citing it that shares the most words with `question`
-    (the first of those) is spoken; the chunk's start when none is quoted from the chunk."""
-    meta = chunk.metadata
-    offset, start_seconds, url = _spoken_at(chunk, _closest_first(passages or [], question))
-    text = " ".join(chunk.text[offset:].split())
-    snippet = text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "…"
-    return Citation(
-        id=number,
-        title=str(meta.get("title_path") or chunk.title),
-        source_type=str(meta.get("source_type", "kb")),
-        url=url,
-        document=chunk.document,
-        snippet=snippet,
-        audience=str(meta.get("audience", "public")),
-        reviewed=bool(meta.get("reviewed", True)),
-        start_seconds=start_seconds,
-        author=meta.get("author"),
-        product_version=meta.get("product_version"),
-    )
-
-
-def cited_passages(text: str, number: int) -> list[str]:
-    """The parts of an answer that cite source `number`: the text before each marker group
-    that holds `[number]`, back to the previous marker group."""
-    passages = []
-    start = 0
-    for group in _MARKER_GROUP.finditer(text):
-        if str(number) in re.findall(r"\d+", group.group()):
-            passages.append(text[start : group.start()].strip())
-        start = group.end()
-    return passages
-
-
-def _closest_first(passages: list[str], question: str) -> list[str]:
-    """Passages by the question words they hold, most first (ties keep their order): an
-    answer may quote a chunk's opening line for context before the line that answers."""
-    terms = content_terms(question)
-    return sorted(passages, key=lambda passage: -len(content_terms(passage) & terms))
-
-
-def _spoken_at(chunk: ScoredChunk, passages: list[str]) -> tuple[int, Any, str | None]:
-    """(offset in the chunk, start second, link) of the cue where the first passage found in
-    the chunk begins; the chunk's own start and link when none is (or it has no cues)."""
-    meta = chunk.metadata
-    cues: list[list[Any]] = meta.get("cues") or []
-    for passage in passages if cues else []:
-        found = quoted_at(passage, chunk.text)
-        if found is not None:
-            before = [cue for cue in cues if cue[0] <= found] or cues[:1]
-            offset, second, url = max(before, key=lambda cue: int(cue[0]))
-            return int(offset), second, url
-    return 0, meta.get("start_seconds"), meta.get("url")
-
-
-def quoted_at(passage: str, text: str) -> int | None:
-    """Where in `text` the words `passage` quotes begin: its first run of `_QUOTED_RUN` words
-    (all of them when it is shorter) that `text` has in that order. Case, punctuation and
-    markup do not count, so a speaker label, "**", quotation marks or a lead-in ("Daniel
-    says that") do not hide a quote. None when nothing is quoted from `text`."""
-    words = [w.lower() for w in _WORD.findall(passage)]
-    if not words:
-        return None
-    spans = [(m.group().lower(), m.start()) for m in _WORD.finditer(text)]
-    run = min(_QUOTED_RUN, len(words))
-    starts: dict[tuple[str, ...], int] = {}
-    for i in range(len(spans) - run + 1):
-        starts.setdefault(tuple(word for word, _ in spans[i : i + run]), spans[i][1])
-    for j in range(len(words) - run + 1):
-        found = starts.get(tuple(words[j : j + run]))
-        if found is not None:
-            return found
-    return None

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.embedders import Embedder
-from assistant.synthesizers import Draft
 from assistant.text_units import content_terms, list_items, split_sentences, split_units
-from assistant.types import ScoredChunk
+from assistant.types import Draft, ScoredChunk
 
 # "[3]", "[1][2]" and "[1, 2]" all cite; renumbering writes "[1, 2]" as "[1][2]".
 _NUMBERS = r"\d{1,3}(?:\s*,\s*\d{1,3})*"

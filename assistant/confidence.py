@@ -25,8 +25,7 @@ from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQu
 from assistant.embedders.sentence_transformer import packaged_model_path
 from assistant.sparse import Bm25Encoder
 from assistant.stores import Store, audience_filters
-from assistant.synthesizers import Draft
-from assistant.types import ScoredChunk
+from assistant.types import Draft, ScoredChunk
 
 # Vocabulary lines before this are everyday words. The dev sets (benchmarks/dev_sets.py) give
 # the same result anywhere from 15,000 to 25,000 of the ~30,500 lines.

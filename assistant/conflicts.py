@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from math import ceil
 
-from assistant.synthesizers import Draft
 from assistant.text_units import content_terms, split_sentences
-from assistant.types import ScoredChunk
+from assistant.types import Draft, ScoredChunk
 
 AUTHORITY = {"kb": 2, "course": 2, "transcript": 1, "thread": 0}
 KIND_LABEL = {"kb": "help article", "course": "course lesson", "transcript": "webinar"}

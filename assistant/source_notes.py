@@ -4,8 +4,7 @@ posts, and what the question asked that no source covers."""
 from collections.abc import Sequence
 from dataclasses import replace
 
-from assistant.synthesizers import Draft
-from assistant.types import ScoredChunk
+from assistant.types import Draft, ScoredChunk
 
 UNREVIEWED_NOTE = "This answer comes from community posts that our team has not reviewed."
 

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.embedders import Embedder
-from assistant.synthesizers import Draft
 from assistant.text_units import TextUnit, content_terms, list_items, split_units
-from assistant.types import ScoredChunk
+from assistant.types import Draft, ScoredChunk
 
 _HOW_TO = re.compile(
     r"^\s*(how (do|can|should|would|to)\b|how do i|steps? to|what are the steps|"

@@ -16,10 +16,9 @@ from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_
 from api.errors import error_responses
 from api.metrics import Metrics
 from api.text import QuestionText, SafeText, safe_text
-from assistant.answerer import Answerer, AnswerEvent, final_answer
+from assistant.answerer import Answerer, final_answer
 from assistant.stores import StoreError
-from assistant.synthesizers import Retraction, TextDelta
-from assistant.types import Answer, Mode
+from assistant.types import Answer, AnswerEvent, Mode, Retraction, TextDelta
 
 log = logging.getLogger(__name__)
 

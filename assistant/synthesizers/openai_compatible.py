@@ -28,8 +28,8 @@ from assistant.citation_check import (
     renumber_citations,
     unknown_markers,
 )
-from assistant.synthesizers import Done, Draft, Retraction, StreamEvent, Synthesizer, TextDelta
-from assistant.types import ScoredChunk
+from assistant.synthesizers import Synthesizer
+from assistant.types import Done, Draft, Retraction, ScoredChunk, StreamEvent, TextDelta
 
 log = logging.getLogger(__name__)
 

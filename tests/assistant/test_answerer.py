@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from assistant.answerer import Answerer, citation
+from assistant.answerer import Answerer
+from assistant.citations import citation
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore
 from assistant.stores.edge import EdgeStore

@@ -21,9 +21,8 @@ from assistant.sparse import Bm25Encoder
 from assistant.stores import TENANT, Store
 from assistant.stores.edge import EdgeStore
 from assistant.stores.qdrant_server import QdrantServerStore
-from assistant.synthesizers import Draft
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
-from assistant.types import Audience, Mode, ScoredChunk
+from assistant.types import Audience, Draft, Mode, ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 from tests.corpus import write_corpus

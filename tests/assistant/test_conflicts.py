@@ -11,10 +11,9 @@ from assistant.answerer import Answerer
 from assistant.conflicts import note_conflicts
 from assistant.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers import Draft
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.text_units import split_sentences
-from assistant.types import Answer, ScoredChunk
+from assistant.types import Answer, Draft, ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 

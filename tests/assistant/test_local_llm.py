@@ -22,10 +22,9 @@ from assistant.llm_condense import LLMCondenser
 from assistant.retriever import HybridRetriever
 from assistant.sessions import Turn
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers import Done, Draft, Retraction, StreamEvent, TextDelta
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.synthesizers.openai_compatible import OpenAISynthesizer
-from assistant.types import ScoredChunk
+from assistant.types import Done, Draft, Retraction, ScoredChunk, StreamEvent, TextDelta
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 from tests.api.conftest import serve_corpus_with_llm

@@ -15,10 +15,9 @@ from assistant.embedders import Embedder
 from assistant.retriever import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers import Done, Draft, Retraction, StreamEvent, TextDelta
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.synthesizers.openai_compatible import OpenAISynthesizer
-from assistant.types import ScoredChunk
+from assistant.types import Done, Draft, Retraction, ScoredChunk, StreamEvent, TextDelta
 from assistant.wiring import build_components
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerer import Answerer, Finished
+from assistant.answerer import Answerer
 from assistant.confidence import covered_part
 from assistant.retriever import HybridRetriever
 from assistant.source_notes import UNCOVERED_NOTE
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers import TextDelta
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.types import Finished, TextDelta
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 

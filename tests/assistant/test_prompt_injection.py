@@ -7,10 +7,9 @@ import pytest
 
 from assistant.citation_check import CitationChecker
 from assistant.embedders import Embedder
-from assistant.synthesizers import Done, Draft, TextDelta
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.synthesizers.openai_compatible import OpenAISynthesizer
-from assistant.types import ScoredChunk
+from assistant.types import Done, Draft, ScoredChunk, TextDelta
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 QUESTION = "How do I reset my password?"

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from assistant.analytics.gaps import GapAnalyzer
-from assistant.answerer import Answerer, Finished
+from assistant.answerer import Answerer
 from assistant.question_log import QuestionLog
 from assistant.retriever import HybridRetriever
 from assistant.sessions import SessionStore
 from assistant.small_talk import is_small_talk, without_small_talk
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers import TextDelta
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.types import Finished, TextDelta
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerer import Answerer, citation
+from assistant.answerer import Answerer
 from assistant.citation_check import CitationChecker
+from assistant.citations import citation
 from assistant.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
