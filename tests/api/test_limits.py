@@ -391,7 +391,7 @@ def test_access_log_is_json_without_keys_or_questions(tmp_path: Path, api_log: _
     assert chat["logger"] == "api.access" and chat["method"] == "POST"
     assert chat["status"] == 200 and chat["route"] == "/v1/chat"
     assert chat["request_id"] == response.headers["x-request-id"]
-    assert isinstance(chat["duration_ms"], float) and chat["duration_ms"] >= 0
+    assert isinstance(chat["duration_ms"], float) and chat["duration_ms"] > 0  # measured
     assert len(chat["key_id"]) == 8
     everything = "\n".join(api_log.lines)
     assert "emp-secret" not in everything and "PRIVATE-WORD" not in everything
