@@ -226,18 +226,3 @@ def leaks(
         if source["audience"] not in audiences or source["document"] in restricted:
             found.append(f"source {source['document']} ({source['audience']})")
     return found
-
-
-def sse_events(body: str) -> list[tuple[str, Any]]:
-    """(event name, parsed data) of a Server-Sent Events body; `message` when unnamed."""
-    events = []
-    for block in body.strip().split("\n\n"):
-        name, data = "message", []
-        for line in block.splitlines():
-            if line.startswith("event:"):
-                name = line[len("event:") :].strip()
-            elif line.startswith("data:"):
-                data.append(line[len("data:") :].strip())
-        payload = "\n".join(data)
-        events.append((name, payload if payload == "[DONE]" else json.loads(payload)))
-    return events

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from tests.security.adversarial import sse_events
+from tests.sse import sse_events
 
 
 class HasHeaders(Protocol):
