@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT / "corpora"
@@ -226,3 +226,24 @@ def leaks(
         if source["audience"] not in audiences or source["document"] in restricted:
             found.append(f"source {source['document']} ({source['audience']})")
     return found
+
+
+class Reader(Protocol):
+    """A caller as the isolation checks see it."""
+
+    @property
+    def may_read(self) -> set[str]: ...  # the audiences it may read
+    @property
+    def forbidden(self) -> tuple[str, ...]: ...  # canaries it must never see
+    @property
+    def restricted(self) -> set[str]: ...  # documents it must never get cited
+
+
+def leaks_for(response: Any, caller: Reader) -> list[str]:
+    """`leaks` in `response` for what `caller` may read."""
+    return leaks(
+        response,
+        audiences=caller.may_read,
+        forbidden=caller.forbidden,
+        restricted=caller.restricted,
+    )
