@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from evals.cases import load_cases
-from tests.api.conftest import Served
+from tests.api.conftest import NOT_INTERNAL, Served
 
 INTERNAL = {"Authorization": "Bearer emp-secret"}
 PAYROLL = ["How do I run payroll for my employees?", "payroll setup for my team"]
@@ -46,15 +46,7 @@ def test_markdown_and_chart(asked: str) -> None:
     assert chart.content.startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize(
-    ("headers", "status"),
-    [
-        ({}, 403),  # anonymous callers are public
-        ({"Authorization": "Bearer public-key"}, 403),
-        ({"Authorization": "Bearer partner-key"}, 403),
-        ({"Authorization": "Bearer wrong"}, 401),
-    ],
-)
+@pytest.mark.parametrize(("headers", "status"), NOT_INTERNAL)
 def test_other_callers_are_refused(base_url: str, headers: dict[str, str], status: int) -> None:
     for path in (
         "/v1/analytics/gaps",
