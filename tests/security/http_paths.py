@@ -3,7 +3,7 @@ isolation suites: each sends `text` as `caller` in `mode` and returns what the c
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import redirect_stdout
 from typing import Any, Protocol
 
@@ -76,3 +76,15 @@ def ask_cli(client: httpx.Client, text: str, caller: HasAudience, mode: str) -> 
     with redirect_stdout(out):
         assert cli.main(argv) == 0
     return json.loads(out.getvalue())
+
+
+# Every path by name: each sends `text` as a caller in a mode and returns what came back.
+Send = Callable[[httpx.Client, str, Any, str], Any]
+PATHS: dict[str, Send] = {
+    "chat json": chat_json,
+    "chat sse": chat_sse,
+    "completions": completion,
+    "completions stream": completion_stream,
+    "search": search,
+    "cli": ask_cli,
+}

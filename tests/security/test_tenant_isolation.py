@@ -12,7 +12,7 @@ acme article, ingested with the real MiniLM into the real Qdrant engine, served 
 import io
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,14 +29,7 @@ from assistant.wiring import build_components
 from tests.api.conftest import serve
 from tests.security.adversarial import leaks_for, sources_in
 from tests.security.conftest import IsolationIndex, serve_index
-from tests.security.http_paths import (
-    ask_cli,
-    chat_json,
-    chat_sse,
-    completion,
-    completion_stream,
-    search,
-)
+from tests.security.http_paths import PATHS, chat_json, search
 
 SHARED_DOCUMENT = "invoice-approvals.md"
 SHARED = """---
@@ -209,16 +202,6 @@ def client(tenant_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def cli_data_dir(tenant_index: IsolationIndex) -> Path:
     return tenant_index.cli_data_dir
-
-
-PATHS: dict[str, Callable[[httpx.Client, str, Caller, str], Any]] = {
-    "chat json": chat_json,
-    "chat sse": chat_sse,
-    "completions": completion,
-    "completions stream": completion_stream,
-    "search": search,
-    "cli": ask_cli,
-}
 
 
 def documents(response: Any) -> set[str]:
