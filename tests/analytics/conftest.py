@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.analytics.gaps import GapAnalyzer, GapReport
 from assistant.answerer import REFUSAL
 from assistant.embedders import Embedder
 from assistant.feedback import Rating
@@ -80,3 +81,12 @@ def components(gap_settings: Settings, real_embedder: Embedder) -> Iterator[Comp
     built = build_components(gap_settings, embedder=real_embedder)
     yield built
     built.close()
+
+
+@pytest.fixture
+def report(components: Components) -> GapReport:
+    """The gap report of the last PERIOD over every ingested document."""
+    assert components.question_log is not None
+    analyzer = GapAnalyzer(components.question_log, components.retriever)
+    documents = [m.document for m in components.store.manifests().values()]
+    return analyzer.report(since=dt.datetime.now(dt.UTC) - PERIOD, documents=documents)

@@ -7,15 +7,7 @@ import pytest
 
 from assistant.analytics.gaps import GapAnalyzer, GapGroup, GapReport, parse_since, trend
 from assistant.wiring import Components
-from tests.analytics.conftest import ANSWERED, PAYROLL, PERIOD, PII, RATED_DOWN, TIME_TRACKING
-
-
-@pytest.fixture
-def report(components: Components) -> GapReport:
-    assert components.question_log is not None
-    analyzer = GapAnalyzer(components.question_log, components.retriever)
-    documents = [m.document for m in components.store.manifests().values()]
-    return analyzer.report(since=dt.datetime.now(dt.UTC) - PERIOD, documents=documents)
+from tests.analytics.conftest import ANSWERED, PAYROLL, PII, RATED_DOWN, TIME_TRACKING
 
 
 def _group_of(report: GapReport, question: str) -> GapGroup:

@@ -1,7 +1,6 @@
 """The gap report as Markdown with a PNG chart, and its groups as eval cases that the eval
 suite's own loader reads."""
 
-import datetime as dt
 import html
 import json
 from pathlib import Path
@@ -11,19 +10,10 @@ import pytest
 from markdown_it import MarkdownIt
 
 from assistant.analytics.export import export_cases
-from assistant.analytics.gaps import GapAnalyzer, GapReport
+from assistant.analytics.gaps import GapReport
 from assistant.analytics.report import write_report
-from assistant.wiring import Components
 from evals.cases import load_cases
-from tests.analytics.conftest import PAYROLL, PERIOD, RATED_DOWN
-
-
-@pytest.fixture
-def report(components: Components) -> GapReport:
-    assert components.question_log is not None
-    analyzer = GapAnalyzer(components.question_log, components.retriever)
-    documents = [m.document for m in components.store.manifests().values()]
-    return analyzer.report(since=dt.datetime.now(dt.UTC) - PERIOD, documents=documents)
+from tests.analytics.conftest import PAYROLL, RATED_DOWN
 
 
 def test_markdown_and_chart(report: GapReport, tmp_path: Path) -> None:

@@ -27,6 +27,13 @@ from ingest.pipeline import IngestJob
 from tests.corpus import write_corpus
 
 KEYS = "emp-secret=internal,partner-key=partner,public-key=public"
+# Callers of internal-only routes who are not employees, with the status each gets.
+NOT_INTERNAL = [
+    ({}, 403),  # anonymous callers are public
+    ({"Authorization": "Bearer public-key"}, 403),
+    ({"Authorization": "Bearer partner-key"}, 403),
+    ({"Authorization": "Bearer wrong"}, 401),
+]
 
 
 def free_port() -> int:
@@ -50,7 +57,7 @@ def serve_process(env: Mapping[str, str], log: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
-        while not _healthy(url):
+        while not healthy(url):
             assert server.poll() is None, f"the server exited: {log.read_text()}"
             assert time.monotonic() < deadline, f"the server did not come up: {log.read_text()}"
             time.sleep(0.2)
@@ -60,7 +67,8 @@ def serve_process(env: Mapping[str, str], log: Path) -> Iterator[str]:
         server.wait(timeout=60)
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
+    """Whether the server at `url` answers /healthz."""
     try:
         return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
     except httpx.TransportError:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from evals.cases import load_cases
-from tests.api.conftest import Served
+from tests.api.conftest import NOT_INTERNAL, Served
 
 INTERNAL = {"Authorization": "Bearer emp-secret"}
 PAYROLL = ["How do I run payroll for my employees?", "payroll setup for my team"]
@@ -46,15 +46,7 @@ def test_markdown_and_chart(asked: str) -> None:
     assert chart.content.startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize(
-    ("headers", "status"),
-    [
-        ({}, 403),  # anonymous callers are public
-        ({"Authorization": "Bearer public-key"}, 403),
-        ({"Authorization": "Bearer partner-key"}, 403),
-        ({"Authorization": "Bearer wrong"}, 401),
-    ],
-)
+@pytest.mark.parametrize(("headers", "status"), NOT_INTERNAL)
 def test_other_callers_are_refused(base_url: str, headers: dict[str, str], status: int) -> None:
     for path in (
         "/v1/analytics/gaps",
@@ -83,11 +75,17 @@ def test_bad_parameters_are_422(base_url: str, query: str, field: str) -> None:
     assert error["code"] == "invalid_request" and field in error["message"]
 
 
-def test_the_whole_history_is_a_valid_period(base_url: str) -> None:
-    response = httpx.get(
-        f"{base_url}/v1/analytics/gaps?since=0001-01-01", headers=INTERNAL, timeout=120
-    )
-    assert response.status_code == 200 and response.json()["questions"] >= 0
+def test_the_whole_history_is_a_valid_period(asked: str) -> None:
+    """Since year 1 is no overflow: a report, counting at least the last day's questions."""
+
+    def questions(since: str) -> int:
+        response = httpx.get(
+            f"{asked}/v1/analytics/gaps?since={since}", headers=INTERNAL, timeout=120
+        )
+        assert response.status_code == 200, response.text
+        return int(response.json()["questions"])
+
+    assert questions("0001-01-01") >= questions("1d") >= len(PAYROLL) + 1
 
 
 def test_a_group_as_eval_cases(asked: str, tmp_path: Path) -> None:

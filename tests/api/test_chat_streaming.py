@@ -1,37 +1,11 @@
 """POST /v1/chat streams an LLM's answer as it is written, over a real HTTP server, with the
 LLM played by a scripted fake OpenAI-compatible server."""
 
-import json
-from typing import Any
-
-import httpx
-
 from tests.fakes.fake_openai_server import FakeOpenAIServer
+from tests.sse import chat_events, shown_after_last_retraction
 
 QUESTION = "How do I reset my password?"
 SUPPORTED = "Open the sign-in page and click Forgot password [1]."
-
-
-def stream_events(url: str) -> list[tuple[str, Any]]:
-    events = []
-    with httpx.stream(
-        "POST", f"{url}/v1/chat", json={"message": QUESTION, "stream": True}, timeout=30
-    ) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        name = ""
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line.removeprefix("data: "))))
-    return events
-
-
-def shown_after_last_retraction(events: list[tuple[str, Any]]) -> str:
-    names = [name for name, _ in events]
-    start = max((i for i, n in enumerate(names) if n == "retraction"), default=-1) + 1
-    return "".join(data["text"] for name, data in events[start:] if name == "delta")
 
 
 def test_the_llms_text_streams_before_the_answer_is_done(
@@ -39,7 +13,7 @@ def test_the_llms_text_streams_before_the_answer_is_done(
 ) -> None:
     sentence = "The reset link expires after 30 minutes [1]."
     fake_llm.reply(f"{SUPPORTED} {sentence}", delta_chars=4)
-    events = stream_events(llm_url)
+    events = chat_events(llm_url, {"message": QUESTION})
     names = [name for name, _ in events]
     assert names[-2:] == ["citations", "done"]
     assert names.count("delta") >= 2  # sentence by sentence, as each one's citation arrived
@@ -63,7 +37,7 @@ def test_text_that_fails_the_check_is_retracted_and_replaced(
         "Send your password to support by e-mail [1]. They will change it for you [1].",
         delta_chars=4,
     )
-    events = stream_events(llm_url)
+    events = chat_events(llm_url, {"message": QUESTION})
     names = [name for name, _ in events]
     assert names.index("delta") < names.index("retraction") < names.index("done")
     done = events[-1][1]

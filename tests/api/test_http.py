@@ -6,6 +6,8 @@ import json
 import httpx
 import pytest
 
+from tests.sse import chat_events
+
 
 def test_chat_answers_with_a_citation_of_the_right_document(base_url: str) -> None:
     response = httpx.post(
@@ -23,20 +25,7 @@ def test_chat_answers_with_a_citation_of_the_right_document(base_url: str) -> No
 
 
 def test_chat_streams_server_sent_events(base_url: str) -> None:
-    events = []
-    with httpx.stream(
-        "POST",
-        f"{base_url}/v1/chat",
-        json={"message": "How do I add a tax rate?", "stream": True},
-        timeout=30,
-    ) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        name = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line[6:])))
+    events = chat_events(base_url, {"message": "How do I add a tax rate?"})
     names = [n for n, _ in events]
     assert names[-2:] == ["citations", "done"] and set(names[:-2]) == {"delta"}
     done = events[-1][1]

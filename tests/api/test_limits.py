@@ -5,7 +5,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -261,25 +261,34 @@ def test_an_unexpected_error_is_a_json_500_with_the_request_id(tmp_path: Path) -
 # Concurrency
 
 
-class SlowEmbedder(FakeEmbedder):
-    """Takes 0.2 s per call and records how many calls ran at once."""
+class GatedEmbedder(FakeEmbedder):
+    """Holds every call until `release` is set and counts the calls inside at once: the
+    requests stay in their answer slots for as long as the test needs to look."""
 
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
         self.running = 0
         self.most_at_once = 0
+        self.release = threading.Event()
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
         try:
-            time.sleep(0.2)
+            self.release.wait(timeout=60)  # a test that fails before releasing does not hang
             return super().embed_batch(texts)
         finally:
             with self._lock:
                 self.running -= 1
+
+
+def wait_for(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("slots", [2, 6])
@@ -287,11 +296,19 @@ def test_at_most_answer_concurrency_answers_are_computed_at_once(
     tmp_path: Path, slots: int
 ) -> None:
     """Requests beyond the slots wait their turn (and all are answered) rather than crowding
-    the cores; with 6 slots all 6 run at once, so the limit is what holds them back."""
-    embedder = SlowEmbedder()
+    the cores; with 6 slots all 6 run at once, so the limit is what holds them back.
+
+    The embedder holds every request it gets until all of them are accounted for, each either
+    inside it or waiting for a slot; only then is the count read, and the requests let go."""
+    embedder = GatedEmbedder()
     config = Settings(data_dir=tmp_path / "data", answer_concurrency=slots, answer_cache_size=0)
     app = create_app(config, components_factory=lambda s: build_components(s, embedder=embedder))
     routes = ["/v1/chat", "/v1/chat/completions", "/v1/search"] * 2
+
+    @app.get("/test/answer-slots")
+    async def answer_slots() -> dict[str, int]:
+        """Read on the server's event loop, where the limiter lives."""
+        return {"waiting": app.state.answer_slots.statistics().tasks_waiting}
 
     def send(client: httpx.Client, i: int, route: str) -> int:
         question = f"how do I export report number {i}?"
@@ -304,10 +321,21 @@ def test_at_most_answer_concurrency_answers_are_computed_at_once(
 
     with (
         serve(app) as url,
-        httpx.Client(base_url=url, timeout=30) as client,
+        httpx.Client(base_url=url, timeout=60) as client,
         ThreadPoolExecutor(len(routes)) as pool,
     ):
-        statuses = list(pool.map(lambda args: send(client, *args), enumerate(routes)))
+        sent = [pool.submit(send, client, i, route) for i, route in enumerate(routes)]
+
+        def all_requests_arrived() -> bool:
+            waiting: int = client.get("/test/answer-slots").json()["waiting"]
+            return embedder.running + waiting == len(routes)
+
+        try:
+            wait_for(all_requests_arrived, seconds=60, what="every request to reach its slot")
+            assert embedder.running == min(slots, len(routes))
+        finally:
+            embedder.release.set()
+        statuses = [request.result() for request in sent]
     assert statuses == [200] * len(routes)
     assert embedder.most_at_once == min(slots, len(routes))
 
@@ -363,7 +391,7 @@ def test_access_log_is_json_without_keys_or_questions(tmp_path: Path, api_log: _
     assert chat["logger"] == "api.access" and chat["method"] == "POST"
     assert chat["status"] == 200 and chat["route"] == "/v1/chat"
     assert chat["request_id"] == response.headers["x-request-id"]
-    assert isinstance(chat["duration_ms"], float) and chat["duration_ms"] >= 0
+    assert isinstance(chat["duration_ms"], float) and chat["duration_ms"] > 0  # measured
     assert len(chat["key_id"]) == 8
     everything = "\n".join(api_log.lines)
     assert "emp-secret" not in everything and "PRIVATE-WORD" not in everything

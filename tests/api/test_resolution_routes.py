@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from assistant.escalations import EscalationSource, EscalationStore
-from tests.api.conftest import Served
+from tests.api.conftest import NOT_INTERNAL, Served
 
 INTERNAL = {"Authorization": "Bearer emp-secret"}
 PARTNER = {"Authorization": "Bearer partner-key"}
@@ -125,15 +125,7 @@ def test_an_unknown_session_cannot_be_escalated(base_url: str) -> None:
     assert response.json()["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize(
-    ("headers", "status"),
-    [
-        ({}, 403),  # anonymous callers are public
-        ({"Authorization": "Bearer public-key"}, 403),
-        ({"Authorization": "Bearer partner-key"}, 403),
-        ({"Authorization": "Bearer wrong"}, 401),
-    ],
-)
+@pytest.mark.parametrize(("headers", "status"), NOT_INTERNAL)
 def test_the_report_is_for_internal_callers_only(
     base_url: str, headers: dict[str, str], status: int
 ) -> None:

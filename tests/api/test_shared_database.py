@@ -27,7 +27,7 @@ from assistant.settings import Settings
 from assistant.wiring import build_embedder, build_store
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
-from tests.api.conftest import free_port
+from tests.api.conftest import free_port, healthy
 from tests.concurrency import at_once
 from tests.corpus import write_corpus
 from tests.postgres import PostgresCluster
@@ -92,7 +92,7 @@ def instances(
     try:
         deadline = time.monotonic() + 120
         for name, server, url in zip("ab", servers, urls, strict=True):
-            while not _healthy(url):
+            while not healthy(url):
                 log = (root / f"{name}.log").read_text()
                 assert server.poll() is None, f"server {name} exited: {log}"
                 assert time.monotonic() < deadline, f"server {name} did not come up: {log}"
@@ -103,13 +103,6 @@ def instances(
             server.terminate()
         for server in servers:
             server.wait(timeout=60)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _chat(url: str, message: str, headers: dict[str, str], **body: str) -> dict:

@@ -1,24 +1,10 @@
 """Small talk over every route: a friendly reply without citations, as JSON, as Server-Sent
 Events and as an OpenAI chat completion, against the running server."""
 
-import json
-from typing import Any
-
 import httpx
 from openai import OpenAI
 
-
-def sse(base_url: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
-    events = []
-    with httpx.stream("POST", f"{base_url}/v1/chat", json=body, timeout=30) as response:
-        assert response.status_code == 200
-        name = ""
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line.removeprefix("data: "))))
-    return events
+from tests.sse import chat_events
 
 
 def test_chat_replies_to_a_greeting_without_sources(base_url: str) -> None:
@@ -30,7 +16,7 @@ def test_chat_replies_to_a_greeting_without_sources(base_url: str) -> None:
 
 
 def test_streamed_small_talk_ends_with_no_citations(base_url: str) -> None:
-    events = sse(base_url, {"message": "thanks!", "stream": True})
+    events = chat_events(base_url, {"message": "thanks!"})
     names = [name for name, _ in events]
     assert names[-2:] == ["citations", "done"]
     done = events[-1][1]

@@ -1,4 +1,4 @@
-"""EdgeStore-only behaviour; what every store must do lives in test_store_contract.py."""
+"""EdgeStore-only behaviour; what every store must do lives in store_contract/."""
 
 import subprocess
 import sys

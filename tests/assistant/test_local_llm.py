@@ -5,11 +5,9 @@ Marked `llm` (and `slow`): run with `pytest -m llm` once `make llm` installed th
 skipped, saying so, when it is not. The scripted fake server stays the LLM of the fast tests.
 """
 
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -30,6 +28,7 @@ from ingest.pipeline import IngestJob
 from tests.api.conftest import serve_corpus_with_llm
 from tests.corpus import write_corpus
 from tests.local_llm import LocalLLM, local_llm_server, skip_unless_installed
+from tests.sse import chat_events, shown_after_last_retraction
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 
@@ -199,20 +198,6 @@ def test_the_model_turns_a_follow_up_into_a_standalone_question(
     assert any(word in query.lower() for word in ("password", "reset"))
 
 
-def chat(url: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The events of a streamed POST /v1/chat, in order."""
-    events = []
-    with httpx.stream("POST", f"{url}/v1/chat", json=body, timeout=2 * TIMEOUT) as response:
-        assert response.status_code == 200
-        name = ""
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line.removeprefix("data: "))))
-    return events
-
-
 def test_chat_streams_an_answer_and_the_model_condenses_the_follow_up(
     tmp_path: Path, llm: LocalLLM, real_embedder: Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -222,24 +207,19 @@ def test_chat_streams_an_answer_and_the_model_condenses_the_follow_up(
         ) as url,
         caplog.at_level(logging.WARNING, logger="assistant.llm_condense"),
     ):
-        first = chat(url, {"message": RESET, "stream": True})
+        first = chat_events(url, {"message": RESET}, timeout=2 * TIMEOUT)
         names = [name for name, _ in first]
         assert names[-2:] == ["citations", "done"]
         done = first[-1][1]
-        last = max((i for i, name in enumerate(names) if name == "retraction"), default=-1)
-        shown = "".join(data["text"] for name, data in first[last + 1 :] if name == "delta")
-        assert shown == done["answer"] and not done["refused"]
+        assert shown_after_last_retraction(first) == done["answer"] and not done["refused"]
         assert done["citations"][0]["document"] == "kb/reset-password.md"
         # The model answered in time: at most its text was rejected by the check.
         assert all(w.startswith("LLM answer failed citation check") for w in done["warnings"])
 
-        follow_up = chat(
+        follow_up = chat_events(
             url,
-            {
-                "message": "and if the email does not arrive?",
-                "session_id": done["session_id"],
-                "stream": True,
-            },
+            {"message": "and if the email does not arrive?", "session_id": done["session_id"]},
+            timeout=2 * TIMEOUT,
         )
         answer = follow_up[-1][1]
     fell_back = [r for r in caplog.records if r.name == "assistant.llm_condense"]

@@ -9,7 +9,8 @@ from assistant.citation_check import CitationChecker
 from assistant.embedders import Embedder
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.synthesizers.openai_compatible import OpenAISynthesizer
-from assistant.types import Done, Draft, ScoredChunk, TextDelta
+from assistant.types import Done, Draft, TextDelta
+from tests.assistant.chunks import scored_chunks
 from tests.fakes.fake_openai_server import FakeOpenAIServer
 
 QUESTION = "How do I reset my password?"
@@ -30,21 +31,6 @@ INJECTED = {
 }
 
 
-def chunks_for(embedder: Embedder, texts: list[tuple[str, str]]) -> list[ScoredChunk]:
-    question_vector = embedder.embed([QUESTION])[0]
-    vectors = embedder.embed([f"{title}: {text}" for title, text in texts])
-    return [
-        ScoredChunk(
-            chunk_id=f"c{n}",
-            text=text,
-            metadata={"title": title, "document": f"kb/{n}.md", "url": f"https://h.example/{n}"},
-            score=1.0 - 0.1 * n,
-            similarity=float(vector @ question_vector),
-        )
-        for n, ((title, text), vector) in enumerate(zip(texts, vectors, strict=True))
-    ]
-
-
 def assert_not_obeyed(draft: Draft) -> None:
     """The relevant sentences, not the injected reply."""
     answer = draft.text.replace("PWNED PWNED.", "")
@@ -57,7 +43,7 @@ def assert_not_obeyed(draft: Draft) -> None:
 def test_the_extractive_synthesizer_answers_with_the_relevant_sentences(
     where: str, real_embedder: Embedder
 ) -> None:
-    chunks = chunks_for(real_embedder, INJECTED[where])
+    chunks = scored_chunks(real_embedder, QUESTION, INJECTED[where])
     draft = ExtractiveSynthesizer(real_embedder).synthesize(
         QUESTION, chunks, question_vector=real_embedder.embed([QUESTION])[0]
     )
@@ -95,7 +81,7 @@ def test_an_llm_that_obeys_the_injection_is_rejected_and_the_extractive_answer_s
     synthesizer: OpenAISynthesizer,
     real_embedder: Embedder,
 ) -> None:
-    chunks = chunks_for(real_embedder, INJECTED[where])
+    chunks = scored_chunks(real_embedder, QUESTION, INJECTED[where])
     question_vector = real_embedder.embed([QUESTION])[0]
     server.reply(reply)
     if streaming:
@@ -117,7 +103,7 @@ def test_an_llm_that_obeys_the_injection_is_rejected_and_the_extractive_answer_s
 def test_the_injection_reaches_the_model_only_inside_a_source_with_the_guard(
     server: FakeOpenAIServer, synthesizer: OpenAISynthesizer, real_embedder: Embedder
 ) -> None:
-    chunks = chunks_for(real_embedder, INJECTED["in its own chunk, ranked first"])
+    chunks = scored_chunks(real_embedder, QUESTION, INJECTED["in its own chunk, ranked first"])
     server.reply("PWNED")
     synthesizer.synthesize(QUESTION, chunks, question_vector=np.zeros(real_embedder.dimension))
     system, user = server.requests[0].body["messages"]

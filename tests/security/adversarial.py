@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT / "corpora"
@@ -228,16 +228,22 @@ def leaks(
     return found
 
 
-def sse_events(body: str) -> list[tuple[str, Any]]:
-    """(event name, parsed data) of a Server-Sent Events body; `message` when unnamed."""
-    events = []
-    for block in body.strip().split("\n\n"):
-        name, data = "message", []
-        for line in block.splitlines():
-            if line.startswith("event:"):
-                name = line[len("event:") :].strip()
-            elif line.startswith("data:"):
-                data.append(line[len("data:") :].strip())
-        payload = "\n".join(data)
-        events.append((name, payload if payload == "[DONE]" else json.loads(payload)))
-    return events
+class Reader(Protocol):
+    """A caller as the isolation checks see it."""
+
+    @property
+    def may_read(self) -> set[str]: ...  # the audiences it may read
+    @property
+    def forbidden(self) -> tuple[str, ...]: ...  # canaries it must never see
+    @property
+    def restricted(self) -> set[str]: ...  # documents it must never get cited
+
+
+def leaks_for(response: Any, caller: Reader) -> list[str]:
+    """`leaks` in `response` for what `caller` may read."""
+    return leaks(
+        response,
+        audiences=caller.may_read,
+        forbidden=caller.forbidden,
+        restricted=caller.restricted,
+    )

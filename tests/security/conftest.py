@@ -4,12 +4,14 @@ to one process at a time)."""
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from api.app import create_app
+from assistant import wiring
 from assistant.embedders import Embedder
 from assistant.settings import Settings
 from assistant.wiring import build_components
@@ -23,6 +25,8 @@ __all__ = ["_quiet_access_log"]  # one JSON line per request is noise here too
 
 @dataclass(frozen=True)
 class IsolationIndex:
+    """An ingested index: the server's settings over it, and a copy for the command line."""
+
     settings: Settings  # what the server reads
     cli_data_dir: Path  # a copy for the command line
 
@@ -49,11 +53,26 @@ def isolation_index(
     return IsolationIndex(settings, root / "cli-data")
 
 
-@pytest.fixture(scope="session")
-def isolation_url(isolation_index: IsolationIndex, real_embedder: Embedder) -> Iterator[str]:
+@contextmanager
+def serve_index(index: IsolationIndex, embedder: Embedder) -> Iterator[str]:
+    """An API server over `index` with the already loaded `embedder`; yields its base URL."""
     app = create_app(
-        isolation_index.settings,
-        components_factory=lambda s: build_components(s, embedder=real_embedder),
+        index.settings, components_factory=lambda s: build_components(s, embedder=embedder)
     )
     with serve(app) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def isolation_url(isolation_index: IsolationIndex, real_embedder: Embedder) -> Iterator[str]:
+    with serve_index(isolation_index, real_embedder) as url:
+        yield url
+
+
+@pytest.fixture
+def cli_env(cli_data_dir: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`assistant ask` in this process reads `cli_data_dir`, a copy of the index the module's
+    server reads (each module using this says which), with the already loaded MiniLM instead of
+    loading the same model again for every question."""
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(cli_data_dir))
+    monkeypatch.setattr(wiring, "build_embedder", lambda settings: real_embedder)

@@ -1,17 +1,26 @@
-"""The HTTP routes that read the store, one function each, for the isolation suites: each sends
-`text` as `caller` in `mode` and returns what the caller got back."""
+"""The HTTP routes that read the store, and `assistant ask`, one function each, for the
+isolation suites: each sends `text` as `caller` in `mode` and returns what the caller got back."""
 
-from collections.abc import Mapping
+import io
+import json
+from collections.abc import Callable, Mapping
+from contextlib import redirect_stdout
 from typing import Any, Protocol
 
 import httpx
 
-from tests.security.adversarial import sse_events
+from assistant import cli
+from tests.sse import sse_events
 
 
 class HasHeaders(Protocol):
     @property
     def headers(self) -> Mapping[str, str]: ...
+
+
+class HasAudience(Protocol):
+    @property
+    def audience(self) -> str: ...
 
 
 def chat_json(client: httpx.Client, text: str, caller: HasHeaders, mode: str) -> Any:
@@ -55,3 +64,27 @@ def search(client: httpx.Client, text: str, caller: HasHeaders, mode: str) -> An
 
 def completion_body(text: str, mode: str) -> dict[str, Any]:
     return {"model": "assistant", "messages": [{"role": "user", "content": text}], "mode": mode}
+
+
+def ask_cli(client: httpx.Client, text: str, caller: HasAudience, mode: str) -> Any:
+    """`assistant ask` in this process (`client` unused), as the caller's audience and, where
+    it has one, tenant; the `cli_env` fixture points it at a copy of the index."""
+    argv = ["ask", text, "--json", "--audience", caller.audience, "--mode", mode]
+    tenant: str | None = getattr(caller, "tenant", None)
+    argv += ["--tenant", tenant] if tenant else []
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli.main(argv) == 0
+    return json.loads(out.getvalue())
+
+
+# Every path by name: each sends `text` as a caller in a mode and returns what came back.
+Send = Callable[[httpx.Client, str, Any, str], Any]
+PATHS: dict[str, Send] = {
+    "chat json": chat_json,
+    "chat sse": chat_sse,
+    "completions": completion,
+    "completions stream": completion_stream,
+    "search": search,
+    "cli": ask_cli,
+}

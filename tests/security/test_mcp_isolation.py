@@ -14,10 +14,7 @@ from typing import Any
 
 import pytest
 
-from api.app import create_app
-from assistant.embedders import Embedder
-from assistant.wiring import build_components
-from tests.api.conftest import KEYS, serve, serve_process
+from tests.api.conftest import KEYS, serve_process
 from tests.mcp_tools import Call, Target, call_tools, data, http_target, stdio_target
 from tests.security import test_tenant_isolation as tenants
 from tests.security.adversarial import (
@@ -27,6 +24,7 @@ from tests.security.adversarial import (
     PARTNER_DOCUMENT,
     adversarial_queries,
     leaks,
+    leaks_for,
     restricted_documents,
     sources_in,
     spread_sample,
@@ -41,9 +39,9 @@ from tests.security.test_isolation import (
     PUBLIC_KEY,
     Caller,
 )
-from tests.security.test_tenant_isolation import tenant_index
+from tests.security.test_tenant_isolation import tenant_index, tenant_url
 
-__all__ = ["tenant_index"]  # the tenant corpus, ingested for this module too
+__all__ = ["tenant_index", "tenant_url"]  # the tenant corpus and its server, for this module too
 
 SAMPLE = 36
 CALLERS = (PUBLIC, PARTNER, PUBLIC_KEY)
@@ -98,12 +96,7 @@ def probe(target: Target, caller: Caller, calls: list[Call]) -> list[str]:
             assert not result.is_error, (name, arguments, response)
         found += [
             f"{name} / {caller.audience} / {arguments}: {leak}"
-            for leak in leaks(
-                response,
-                audiences=caller.may_read,
-                forbidden=caller.forbidden,
-                restricted=caller.restricted,
-            )
+            for leak in leaks_for(response, caller)
         ]
         if name == "get_document":
             named = arguments.get("document") or URL_DOCUMENTS[arguments["url"]]
@@ -176,16 +169,6 @@ def test_the_same_tools_reach_restricted_documents_for_employees(servers: Server
 # --- tenants ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tenant_url(tenant_index: tenants.TenantIndex, real_embedder: Embedder) -> Iterator[str]:
-    app = create_app(
-        tenant_index.settings,
-        components_factory=lambda s: build_components(s, embedder=real_embedder),
-    )
-    with serve(app) as url:
-        yield url
-
-
 TENANT_DOCUMENTS = {
     tenants.ACME_DOCUMENT: "https://acme.example.com/kb/approval-codes",
     tenants.ACME_INTERNAL_DOCUMENT: "https://acme.example.com/wiki/approval-overrides",
@@ -208,12 +191,7 @@ def test_no_caller_gets_another_tenants_content_through_mcp(tenant_url: str) -> 
             response: Any = data(result)
             found += [
                 f"{caller.name} / {name} {arguments}: {leak}"
-                for leak in leaks(
-                    response,
-                    audiences=caller.may_read,
-                    forbidden=caller.forbidden,
-                    restricted=caller.restricted,
-                )
+                for leak in leaks_for(response, caller)
             ]
             named = arguments.get("document") or next(
                 (d for d, u in TENANT_DOCUMENTS.items() if u == arguments.get("url")), None

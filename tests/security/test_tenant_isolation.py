@@ -12,7 +12,7 @@ acme article, ingested with the real MiniLM into the real Qdrant engine, served 
 import io
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,8 +27,9 @@ from assistant.embedders import Embedder
 from assistant.settings import Settings
 from assistant.wiring import build_components
 from tests.api.conftest import serve
-from tests.security.adversarial import leaks, sources_in
-from tests.security.http_paths import chat_json, chat_sse, completion, completion_stream, search
+from tests.security.adversarial import leaks_for, sources_in
+from tests.security.conftest import IsolationIndex, serve_index
+from tests.security.http_paths import PATHS, chat_json, search
 
 SHARED_DOCUMENT = "invoice-approvals.md"
 SHARED = """---
@@ -151,14 +152,10 @@ PLAIN_KEY = replace(ANONYMOUS, name="public key", key="plain-public")
 CALLERS = (ACME_PUBLIC, ACME_PARTNER, GLOBEX_PUBLIC, ANONYMOUS, PLAIN_KEY)
 
 
-@dataclass(frozen=True)
-class TenantIndex:
-    settings: Settings
-    cli_data_dir: Path
-
-
 @pytest.fixture(scope="module")
-def tenant_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> TenantIndex:
+def tenant_index(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
+) -> IsolationIndex:
     """The corpus ingested with `assistant ingest` as users run it: shared and acme content
     (tenant from front matter) in one run, globex content with `--tenant globex`."""
     root = tmp_path_factory.mktemp("tenants")
@@ -187,45 +184,24 @@ def tenant_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedd
             assert summary["failed"] == [] and summary["added"] >= 1, summary
     shutil.copytree(data, root / "cli-data")
     settings = Settings(data_dir=data, api_keys=KEYS, rate_limit_per_minute=0)
-    return TenantIndex(settings, root / "cli-data")
+    return IsolationIndex(settings, root / "cli-data")
 
 
 @pytest.fixture(scope="module")
-def client(tenant_index: TenantIndex, real_embedder: Embedder) -> Iterator[httpx.Client]:
-    app = create_app(
-        tenant_index.settings,
-        components_factory=lambda s: build_components(s, embedder=real_embedder),
-    )
-    with serve(app) as url, httpx.Client(base_url=url, timeout=120) as client:
+def tenant_url(tenant_index: IsolationIndex, real_embedder: Embedder) -> Iterator[str]:
+    with serve_index(tenant_index, real_embedder) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(tenant_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=tenant_url, timeout=120) as client:
         yield client
 
 
 @pytest.fixture
-def cli_env(
-    tenant_index: TenantIndex, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`assistant ask` reads the index copy with the already loaded MiniLM."""
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tenant_index.cli_data_dir))
-    monkeypatch.setattr(wiring, "build_embedder", lambda settings: real_embedder)
-
-
-def ask_cli(client: httpx.Client, text: str, caller: Caller, mode: str) -> Any:
-    argv = ["ask", text, "--json", "--audience", caller.audience, "--mode", mode]
-    argv += ["--tenant", caller.tenant] if caller.tenant else []
-    out = io.StringIO()
-    with redirect_stdout(out):
-        assert cli.main(argv) == 0
-    return json.loads(out.getvalue())
-
-
-PATHS: dict[str, Callable[[httpx.Client, str, Caller, str], Any]] = {
-    "chat json": chat_json,
-    "chat sse": chat_sse,
-    "completions": completion,
-    "completions stream": completion_stream,
-    "search": search,
-    "cli": ask_cli,
-}
+def cli_data_dir(tenant_index: IsolationIndex) -> Path:
+    return tenant_index.cli_data_dir
 
 
 def documents(response: Any) -> set[str]:
@@ -244,13 +220,7 @@ def test_no_caller_gets_another_tenants_content_on_any_path(
         for question in QUESTIONS.values():
             response = PATHS[path](client, question, caller, "internal")
             found += [
-                f"{caller.name} / {question!r}: {leak}"
-                for leak in leaks(
-                    response,
-                    audiences=caller.may_read,
-                    forbidden=caller.forbidden,
-                    restricted=caller.restricted,
-                )
+                f"{caller.name} / {question!r}: {leak}" for leak in leaks_for(response, caller)
             ]
     assert not found, "\n".join(found)
 
@@ -298,12 +268,7 @@ def test_audience_still_applies_inside_a_tenant(client: httpx.Client) -> None:
     assert ACME_INTERNAL_DOCUMENT in documents(reply) and ACME_INTERNAL_CANARY in reply["answer"]
     for caller in (ACME_PUBLIC, ACME_PARTNER):
         reply = chat_json(client, QUESTIONS["override"], caller, "internal")
-        assert not leaks(
-            reply,
-            audiences=caller.may_read,
-            forbidden=caller.forbidden,
-            restricted=caller.restricted,
-        )
+        assert not leaks_for(reply, caller)
 
 
 def test_another_tenant_cannot_continue_a_session(client: httpx.Client) -> None:
@@ -319,12 +284,7 @@ def test_another_tenant_cannot_continue_a_session(client: httpx.Client) -> None:
     globex = client.post("/v1/chat", json=follow_up, headers=GLOBEX_PUBLIC.headers).json()
     assert globex["session_id"] != session_id
     assert "acme" not in globex["query"].lower()
-    assert not leaks(
-        globex,
-        audiences={"public"},
-        forbidden=GLOBEX_PUBLIC.forbidden,
-        restricted=GLOBEX_PUBLIC.restricted,
-    )
+    assert not leaks_for(globex, GLOBEX_PUBLIC)
     anonymous = client.post("/v1/chat", json=follow_up).json()
     assert anonymous["session_id"] != session_id
 
