@@ -260,8 +260,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     if server := _running_server(settings):
         return _ingest_through(server, args)
 
-    from assistant.wiring import build_ingester
     from ingest.free_space import check_free_space
+    from ingest.wiring import build_ingester
 
     if not settings.qdrant_url:
         check_free_space(settings.data_dir, min_free_mb=settings.min_free_mb)

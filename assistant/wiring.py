@@ -4,7 +4,6 @@ benchmarks) only."""
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from assistant.analytics.resolution import ResolutionAnalyzer
 from assistant.answer_cache import AnswerCache
@@ -25,10 +24,6 @@ from assistant.stores import Store
 from assistant.stores.edge import EdgeStore
 from assistant.synthesizers import Synthesizer
 from assistant.synthesizers.extractive import ExtractiveSynthesizer
-
-if TYPE_CHECKING:
-    from ingest.chunker import StructureChunker
-    from ingest.pipeline import IngestJob
 
 
 @dataclass
@@ -80,36 +75,6 @@ def build_store(settings: Settings, *, dimension: int) -> Store:
     return EdgeStore(
         settings.edge_path, dimension=dimension, node_cache_size=settings.node_cache_size
     )
-
-
-def build_chunker(embedder: Embedder) -> "StructureChunker":
-    """Chunks that fit the embedder's token window, counted with its own tokenizer: the chunks
-    ingest stores, also for code that chunks without storing."""
-    from ingest.chunker import StructureChunker
-
-    return StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
-
-
-def build_ingester(
-    settings: Settings | None = None,
-    *,
-    embedder: Embedder | None = None,
-    store: Store | None = None,
-) -> "IngestJob":
-    """The ingest job (load → chunk → embed → store) over `store` with `embedder`, each built
-    from `settings` as `build_components` builds it when not given (settings are needed only
-    then). A store built here is the caller's to close: `job.store.close()`."""
-    # ingest/ is imported by the entry points that ingest, not by every user of this module.
-    from ingest.pipeline import IngestJob
-
-    if embedder is None or store is None:
-        if settings is None:
-            raise TypeError("build_ingester needs settings to build the embedder or store")
-        if embedder is None:
-            embedder = build_embedder(settings)
-        if store is None:
-            store = build_store(settings, dimension=embedder.dimension)
-    return IngestJob(store, embedder, build_chunker(embedder))
 
 
 def build_synthesizer(settings: Settings, *, embedder: Embedder) -> Synthesizer:

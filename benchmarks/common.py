@@ -133,7 +133,7 @@ def _version(package: str) -> str | None:
 def index_dataset(docs: Path, embedder: Any, folder: Path) -> tuple[Any, Any]:
     """Ingests a folder into a fresh EdgeStore with our loaders and chunker: (store, summary)."""
     from assistant.stores.edge import EdgeStore
-    from assistant.wiring import build_ingester
+    from ingest.wiring import build_ingester
 
     store = EdgeStore(folder, dimension=embedder.dimension)
     summary = build_ingester(embedder=embedder, store=store).run([docs], progress=False)

@@ -111,7 +111,8 @@ def report_time(embedder: Any, questions: int, folder: Path) -> dict[str, Any]:
     from assistant.feedback import FeedbackStore, Rating
     from assistant.settings import Settings
     from assistant.types import Answer, Citation
-    from assistant.wiring import build_components, build_ingester
+    from assistant.wiring import build_components
+    from ingest.wiring import build_ingester
 
     components = build_components(Settings(data_dir=folder), embedder=embedder)
     try:

@@ -43,11 +43,11 @@ from assistant.embedders.sentence_transformer import (
 )
 from assistant.stores import DocumentManifest
 from assistant.stores.edge import EdgeStore
-from assistant.wiring import build_chunker, build_ingester
 from benchmarks.common import ROOT, SAMSUNG, print_table, write_results
 from ingest.discovery import discover
 from ingest.loaders import LoadContext
 from ingest.pipeline import IngestSummary
+from ingest.wiring import build_chunker, build_ingester
 
 BATCH_SIZE = 64  # SentenceTransformerEmbedder's default, used by both sides
 SEED = 7

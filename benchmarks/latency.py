@@ -120,7 +120,7 @@ def real_chunks(
 ) -> list[BaseChunk]:
     """Our loaders and chunker over the demo corpus and the Samsung TV manual, embedded once."""
     # Imported here: the serving-RSS child process imports this module for its query helpers.
-    from assistant.wiring import build_chunker
+    from ingest.wiring import build_chunker
 
     chunker = build_chunker(embedder)
     nodes: list[TextNode] = []

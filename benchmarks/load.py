@@ -52,9 +52,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.settings import Settings
 from assistant.stores.edge import EdgeStore
-from assistant.wiring import build_ingester
 from benchmarks.common import ROOT, print_table, write_results
 from benchmarks.latency import fill, real_chunks
+from ingest.wiring import build_ingester
 
 QUESTIONS = ROOT / "evals" / "dev" / "answerable.jsonl"
 CACHE_MODES = {"off": [False], "on": [True], "both": [False, True]}

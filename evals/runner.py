@@ -16,10 +16,11 @@ from assistant.answerer import readable_audiences
 from assistant.embedders import Embedder
 from assistant.settings import Settings
 from assistant.types import Audience, Citation, Mode, ScoredChunk
-from assistant.wiring import Components, build_components, build_embedder, build_ingester
+from assistant.wiring import Components, build_components, build_embedder
 from evals.datasets import Dataset
 from evals.metrics import OfflineScorer
 from evals.records import TurnRecord
+from ingest.wiring import build_ingester
 
 if TYPE_CHECKING:
     from evals.judge import JudgeScorer

@@ -23,8 +23,8 @@ from api.deps import ComponentsDep, InternalCallerDep
 from api.errors import error_response, error_responses
 from api.text import SafeText
 from assistant.types import Audience
-from assistant.wiring import build_ingester
 from ingest.free_space import check_free_space
+from ingest.wiring import build_ingester
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 

@@ -10,8 +10,8 @@ from assistant.embedders.fake import FakeEmbedder
 from assistant.settings import Settings
 from assistant.stores import audience_filters
 from assistant.stores.edge import EdgeStore, NodeCache
-from assistant.wiring import build_ingester
 from benchmarks.common import query_without_node_cache
+from ingest.wiring import build_ingester
 from tests.corpus import write_corpus
 
 
