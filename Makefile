@@ -48,6 +48,7 @@ check: $(VENV)/.installed lint
 lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports  # the layering: [tool.importlinter] in pyproject.toml
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format .

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.sessions import SessionOwner, caller_identity
+from assistant.records.sessions import SessionOwner, caller_identity
 from assistant.types import Audience
 
 

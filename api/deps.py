@@ -18,8 +18,8 @@ from api.auth import AuthError, Caller, KeyRing
 from api.local_operator import LocalOperator, refuse_act_as
 from api.metrics import Metrics
 from api.rate_limit import TokenBucketLimiter
-from assistant.answerer import Answerer
-from assistant.feedback import FeedbackStore
+from assistant.answering.answerer import Answerer
+from assistant.records.feedback import FeedbackStore
 from assistant.types import Audience
 from assistant.wiring import Components
 

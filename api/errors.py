@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from api.auth import AuthError
 from api.rate_limit import RateLimited
-from assistant.feedback import UnknownSessionError
+from assistant.records.feedback import UnknownSessionError
 from assistant.stores import StoreError
 
 log = logging.getLogger("api.errors")

@@ -30,7 +30,7 @@ from api.metrics import Metrics
 from api.rate_limit import RateLimited, TokenBucketLimiter
 from api.routes.chat import MAX_MESSAGE_CHARS, ChatRequest, answer_chat
 from api.routes.search import SearchHit, search_chunks
-from assistant.document_reader import DocumentText, read_document
+from assistant.retrieval.document_reader import DocumentText, read_document
 from assistant.settings import Settings
 from assistant.stores import StoreError
 from assistant.types import Answer, Mode

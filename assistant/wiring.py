@@ -6,24 +6,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.analytics.resolution import ResolutionAnalyzer
-from assistant.answer_cache import AnswerCache
-from assistant.answerer import Answerer
-from assistant.condense import condense
+from assistant.answering.answer_cache import AnswerCache
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers import Synthesizer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.conversation.condense import condense
 from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
 from assistant.embedders.onnx_runtime import OnnxEmbedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
-from assistant.escalations import EscalationStore
-from assistant.feedback import FeedbackStore
-from assistant.question_log import QuestionLog
-from assistant.reranker import CrossEncoderReranker
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore, Turn
+from assistant.records.escalations import EscalationStore
+from assistant.records.feedback import FeedbackStore
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionStore, Turn
+from assistant.retrieval.reranker import CrossEncoderReranker
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores import Store
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers import Synthesizer
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 
 
 @dataclass
@@ -90,8 +90,8 @@ def build_synthesizer(settings: Settings, *, embedder: Embedder) -> Synthesizer:
             "without an LLM."
         )
     # The openai client takes about a second to import; only LLM setups pay for it.
-    from assistant.citation_check import CitationChecker
-    from assistant.synthesizers.openai_compatible import OpenAISynthesizer
+    from assistant.answering.citation_check import CitationChecker
+    from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer
 
     return OpenAISynthesizer(
         settings.llm_base_url,
@@ -113,8 +113,8 @@ def build_condenser(
     """The LLM condenses follow-ups when one answers; words are carried forward otherwise."""
     if not settings.llm_base_url:
         return condense
-    from assistant.llm_condense import LLMCondenser
-    from assistant.synthesizers.openai_compatible import OpenAISynthesizer
+    from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer
+    from assistant.conversation.llm_condense import LLMCondenser
 
     assert isinstance(synthesizer, OpenAISynthesizer)
     return LLMCondenser(synthesizer.client, synthesizer.model)

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answerer import Answerer
-from assistant.retriever import HybridRetriever
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import ScoredChunk
 from assistant.wiring import build_embedder
 from benchmarks.common import (

@@ -3,7 +3,8 @@ and without the page, in the same run, over the Ledgerly corpus (real MiniLM, re
 
 Two kinds of questions: `needs_context` ("How do I add a new one?" on /settings/users) should
 gain from the page; `ignores_context` (a clear question asked from an unrelated page) must not
-lose. A small sweep of the page boost shows how the constant in assistant/shaping.py was chosen.
+lose. A small sweep of the page boost shows how the constant in
+assistant/retrieval/shaping.py was chosen.
 
     .venv/bin/python -m benchmarks.context [--out FILE]
 """
@@ -15,8 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import assistant.shaping
-from assistant.retriever import HybridRetriever
+import assistant.retrieval.shaping
+from assistant.retrieval.retriever import HybridRetriever
 from benchmarks.common import ROOT, index_dataset, print_table, write_results
 
 DEV_SET = ROOT / "evals" / "dev" / "context.jsonl"
@@ -67,15 +68,15 @@ def main() -> None:
 
     embedder = SentenceTransformerEmbedder()
     cases = load_cases()
-    chosen = assistant.shaping.PAGE_BOOST
+    chosen = assistant.retrieval.shaping.PAGE_BOOST
     with tempfile.TemporaryDirectory() as tmp:
         store, _ = index_dataset(CORPUS, embedder, Path(tmp) / "edge")
         retriever = HybridRetriever(store, embedder)
         sweep = {}
         for boost in BOOSTS:
-            assistant.shaping.PAGE_BOOST = boost
+            assistant.retrieval.shaping.PAGE_BOOST = boost
             sweep[str(boost)] = measure(retriever, cases)
-        assistant.shaping.PAGE_BOOST = chosen
+        assistant.retrieval.shaping.PAGE_BOOST = chosen
         store.close()
     table = [
         [

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answerer import Answerer
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore, Turn
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.records.sessions import SessionStore, Turn
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.text_units import content_terms
 from assistant.wiring import build_embedder
 from benchmarks.common import ROOT, document_name, index_dataset, print_table, write_results
@@ -59,7 +59,7 @@ _ANAPHOR = re.compile(
 
 
 def todays_condense(question: str, history: list[Turn]) -> str:
-    """The baseline: assistant/condense.py's `condense` before issue 22."""
+    """The baseline: assistant/conversation/condense.py's `condense` before issue 22."""
     follow_up = bool(_CONTINUATION.match(question)) or (
         len(question.split()) <= 10 and bool(_ANAPHOR.search(question))
     )

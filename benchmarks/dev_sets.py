@@ -4,8 +4,8 @@
    out-of-scope question (asked as a public caller); answered and refused rates at each
    threshold, and the threshold that best meets the goal (>= 90% of out-of-scope refused while
    >= 90% of answerable ones are answered). The same sweep for closeness and support alone
-   (without the cut for words the content never uses, assistant/confidence.py) shows what that
-   cut adds, and the words it found and its time per question are listed.
+   (without the cut for words the content never uses, assistant/answering/confidence.py) shows
+   what that cut adds, and the words it found and its time per question are listed.
 2. Multi-turn conversations: document hit@5 for follow-up turns, with our condensation beside
    asking the follow-up alone, in the same run.
 
@@ -23,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.answerer import Answerer, readable_audiences
-from assistant.confidence import UNCOVERED_FACTOR
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore
-from assistant.small_talk import is_small_talk
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.answering.answerer import Answerer, readable_audiences
+from assistant.answering.confidence import UNCOVERED_FACTOR
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.conversation.small_talk import is_small_talk
+from assistant.records.sessions import SessionStore
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.types import Audience, Mode
 from benchmarks.common import ROOT, index_dataset, print_table, serving_embedder, write_results
 
@@ -47,7 +47,8 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     answerable = read_jsonl(DEV / "answerable.jsonl")
-    # Greetings get the small-talk reply, not a search: nothing to refuse (assistant/small_talk.py).
+    # Greetings get the small-talk reply, not a search: nothing to refuse
+    # (assistant/conversation/small_talk.py).
     out_of_scope = [
         q for q in read_jsonl(DEV / "out_of_scope.jsonl") if not is_small_talk(q["question"])
     ]

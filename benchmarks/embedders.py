@@ -21,7 +21,7 @@ import numpy as np
 from assistant.embedders import BatchingEmbedder
 from assistant.embedders.onnx_runtime import OnnxEmbedder
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
-from assistant.retriever import HybridRetriever
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
 from benchmarks.common import (
     dataset_arguments,

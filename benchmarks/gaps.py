@@ -107,8 +107,8 @@ def report_time(embedder: Any, questions: int, folder: Path) -> dict[str, Any]:
     confidence, 5% rated down) drawn from the golden questions, over the corpora/ index: the
     first report and the next one (which finds the questions' vectors in the log)."""
     from assistant.analytics.gaps import GapAnalyzer
-    from assistant.answerer import REFUSAL
-    from assistant.feedback import FeedbackStore, Rating
+    from assistant.answering.answerer import REFUSAL
+    from assistant.records.feedback import FeedbackStore, Rating
     from assistant.settings import Settings
     from assistant.types import Answer, Citation
     from assistant.wiring import build_components
@@ -168,7 +168,7 @@ def report_time(embedder: Any, questions: int, folder: Path) -> dict[str, Any]:
 
 
 def _turn(question: str, answer: Any) -> Any:
-    from assistant.sessions import Turn
+    from assistant.records.sessions import Turn
 
     return Turn(question, question, answer.answer, answer.refused)
 

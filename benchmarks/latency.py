@@ -66,7 +66,7 @@ from llama_index.core.vector_stores.types import (
 )
 
 from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
-from assistant.sparse import Bm25Encoder
+from assistant.embedders.sparse import Bm25Encoder
 from assistant.stores import PASSAGE_HNSW_EF, audience_filters, prefetch_depth
 from assistant.stores.edge import EdgeStore, shard_config
 from assistant.stores.payload import DENSE, INDEXED_KEYWORDS, PASSAGES, SPARSE, payload_node

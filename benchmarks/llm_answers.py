@@ -40,12 +40,12 @@ from typing import Any
 import httpx
 import numpy as np
 
-from assistant.answerer import Answerer
-from assistant.citation_check import MARKER, split_claims
-from assistant.retriever import HybridRetriever
+from assistant.answering.answerer import Answerer
+from assistant.answering.citation_check import MARKER, split_claims
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer, answer_text
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
-from assistant.synthesizers.openai_compatible import OpenAISynthesizer, answer_text
 from assistant.types import Done, Draft, Finished, ScoredChunk, StreamEvent, TextDelta
 from assistant.wiring import build_embedder, build_synthesizer
 from benchmarks.answers import scored, summary

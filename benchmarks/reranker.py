@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.reranker import CrossEncoderReranker
-from assistant.retriever import CANDIDATE_FACTOR, HybridRetriever
+from assistant.retrieval.reranker import CrossEncoderReranker
+from assistant.retrieval.retriever import CANDIDATE_FACTOR, HybridRetriever
 from assistant.settings import Settings
 from assistant.wiring import build_embedder
 from benchmarks.common import (

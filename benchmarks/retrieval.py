@@ -23,8 +23,8 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from assistant.embedders import Embedder
-from assistant.retriever import HybridRetriever
-from assistant.sparse import Bm25Encoder
+from assistant.embedders.sparse import Bm25Encoder
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores import PREFETCH_DEPTH, audience_filters
 from assistant.stores.edge import EdgeStore
 from assistant.stores.payload import DENSE, SPARSE

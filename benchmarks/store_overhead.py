@@ -28,7 +28,7 @@ import qdrant_edge as qe
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
-from assistant.sparse import Bm25Encoder
+from assistant.embedders.sparse import Bm25Encoder
 from assistant.stores import audience_filters, prefetch_depth
 from assistant.stores.edge import EdgeStore
 from assistant.stores.payload import DENSE, PASSAGES, SPARSE

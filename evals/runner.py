@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.answerer import readable_audiences
+from assistant.answering.answerer import readable_audiences
 from assistant.embedders import Embedder
 from assistant.settings import Settings
 from assistant.types import Audience, Citation, Mode, ScoredChunk

@@ -17,7 +17,8 @@ from api.auth import AuthError, Caller
 from api.deps import ComponentsDep, InternalCallerDep
 from api.errors import error_responses
 from assistant.analytics.export import cases_for
-from assistant.analytics.gaps import GapAnalyzer, GapReport, parse_since
+from assistant.analytics.gap_report import GapReport
+from assistant.analytics.gaps import GapAnalyzer, parse_since
 from assistant.analytics.options import GapSettings
 from assistant.analytics.report import chart_png, to_markdown
 from assistant.analytics.resolution import ResolutionAnalyzer, ResolutionReport

@@ -16,7 +16,7 @@ from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_
 from api.errors import error_responses
 from api.metrics import Metrics
 from api.text import QuestionText, SafeText, safe_text
-from assistant.answerer import Answerer, final_answer
+from assistant.answering.answerer import Answerer, final_answer
 from assistant.stores import StoreError
 from assistant.types import Answer, AnswerEvent, Mode, Retraction, TextDelta
 

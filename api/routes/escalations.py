@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from api.deps import CallerDep, ComponentsDep, MetricsDep
 from api.errors import error_responses
 from api.text import SafeText
-from assistant.escalations import EscalationSource
-from assistant.feedback import UnknownSessionError
-from assistant.handover import handover_reply
+from assistant.conversation.handover import handover_reply
+from assistant.records.escalations import EscalationSource
+from assistant.records.feedback import UnknownSessionError
 from assistant.stores import StoreError
 
 router = APIRouter(prefix="/v1", tags=["feedback"])

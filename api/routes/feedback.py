@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from api.deps import CallerDep, ComponentsDep, FeedbackStoreDep, MetricsDep
 from api.errors import error_responses
 from api.text import SafeText
-from assistant.feedback import Rating, UnknownSessionError
+from assistant.records.feedback import Rating, UnknownSessionError
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 

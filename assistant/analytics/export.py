@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.analytics.gaps import GapGroup, GapReport
+from assistant.analytics.gap_report import GapGroup, GapReport
 
 _NOTE = """# Eval cases from the knowledge-gap report
 

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from assistant.analytics.gaps import GapGroup, GapReport
+from assistant.analytics.gap_report import GapGroup, GapReport
 from assistant.analytics.resolution import OutcomeCounts, ResolutionReport, SliceOutcomes
 
 CHART_NAME = "gaps.png"

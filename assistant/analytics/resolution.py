@@ -29,9 +29,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from assistant.escalations import EscalationStore
-from assistant.feedback import FeedbackStore, Rating
-from assistant.question_log import LoggedQuestion, QuestionLog, utc_now
+from assistant.records.escalations import EscalationStore
+from assistant.records.feedback import FeedbackStore, Rating
+from assistant.records.question_log import LoggedQuestion, QuestionLog, utc_now
 
 DEFAULT_WINDOW = dt.timedelta(minutes=30)
 MAX_PAGES = 25

@@ -83,7 +83,7 @@ class Store(Protocol):
     @property
     def writes(self) -> int:
         """Writes made through this object so far: cached answers are kept only while it
-        stays the same (assistant/answer_cache.py)."""
+        stays the same (assistant/answering/answer_cache.py)."""
         ...
 
     def optimize(self) -> None:

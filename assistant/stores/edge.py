@@ -20,7 +20,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
-from assistant.sparse import Bm25Encoder
+from assistant.embedders.sparse import Bm25Encoder
 from assistant.stores import (
     PASSAGE_HNSW_EF,
     DocumentManifest,

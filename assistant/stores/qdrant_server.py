@@ -20,7 +20,7 @@ from llama_index.core.vector_stores.types import (
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from assistant.sparse import Bm25Encoder
+from assistant.embedders.sparse import Bm25Encoder
 from assistant.stores import (
     PASSAGE_HNSW_EF,
     DocumentManifest,

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.analytics.gaps import GapAnalyzer, GapReport
-from assistant.answerer import REFUSAL
+from assistant.analytics.gap_report import GapReport
+from assistant.analytics.gaps import GapAnalyzer
+from assistant.answering.answerer import REFUSAL
 from assistant.embedders import Embedder
-from assistant.feedback import Rating
-from assistant.question_log import QuestionLog
+from assistant.records.feedback import Rating
+from assistant.records.question_log import QuestionLog
 from assistant.settings import Settings
 from assistant.types import Answer, Audience, Mode
 from assistant.wiring import Components, build_components

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from assistant.analytics import gaps
-from assistant.analytics.gaps import GapAnalyzer, GapReport
-from assistant.answerer import REFUSAL
+from assistant.analytics.gap_report import GapReport
+from assistant.analytics.gaps import GapAnalyzer
+from assistant.answering.answerer import REFUSAL
 from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
-from assistant.question_log import QuestionLog
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore, engine_url
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionStore, engine_url
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
 from assistant.types import Answer
 

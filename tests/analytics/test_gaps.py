@@ -5,7 +5,8 @@ import datetime as dt
 
 import pytest
 
-from assistant.analytics.gaps import GapAnalyzer, GapGroup, GapReport, parse_since, trend
+from assistant.analytics.gap_report import GapGroup, GapReport
+from assistant.analytics.gaps import GapAnalyzer, parse_since, trend
 from assistant.wiring import Components
 from tests.analytics.conftest import ANSWERED, PAYROLL, PII, RATED_DOWN, TIME_TRACKING
 

@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assistant.analytics.gaps import top_contributors
-from assistant.feedback import FeedbackStore, Rating
-from assistant.question_log import QuestionLog
-from assistant.sessions import SessionStore, Turn
+from assistant.records.feedback import FeedbackStore, Rating
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionStore, Turn
 from assistant.types import Answer, Citation
 
 PII_QUESTION = "I'm jane@example.com, +1 555 123 4567, card 4111 1111 1111 1111: refund?"

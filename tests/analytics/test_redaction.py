@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from assistant.redaction import redact
+from assistant.records.redaction import redact
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from assistant.analytics.export import export_cases
-from assistant.analytics.gaps import GapReport
+from assistant.analytics.gap_report import GapReport
 from assistant.analytics.report import write_report
 from evals.cases import load_cases
 from tests.analytics.conftest import PAYROLL, RATED_DOWN

@@ -7,8 +7,7 @@ import re
 
 from markdown_it import MarkdownIt
 
-from assistant.analytics.command import summary_text
-from assistant.analytics.gaps import (
+from assistant.analytics.gap_report import (
     Contributor,
     DocumentUse,
     GapExample,
@@ -25,6 +24,7 @@ from assistant.analytics.resolution import (
     SliceOutcomes,
     counts,
 )
+from assistant.cli.analytics import summary_text
 
 PHISHING = "[Click here to reset the admin password](https://evil.example/reset)"
 BEACON = "![beacon](http://tracker.example/track.png)"

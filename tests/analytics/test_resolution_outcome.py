@@ -17,8 +17,8 @@ from assistant.analytics.resolution import (
     outcome,
     unresolved_questions,
 )
-from assistant.feedback import Rating
-from assistant.question_log import LoggedQuestion
+from assistant.records.feedback import Rating
+from assistant.records.question_log import LoggedQuestion
 
 T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(minutes=30)

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from assistant.analytics.gaps import GapAnalyzer
 from assistant.analytics.resolution import ResolutionAnalyzer, ResolutionReport, SliceOutcomes
 from assistant.embedders.fake import FakeEmbedder
-from assistant.escalations import EscalationSource, EscalationStore
-from assistant.feedback import FeedbackStore, Rating, UnknownSessionError
-from assistant.question_log import QuestionLog
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore, Turn
+from assistant.records.escalations import EscalationSource, EscalationStore
+from assistant.records.feedback import FeedbackStore, Rating, UnknownSessionError
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionStore, Turn
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
 from assistant.types import Answer, Citation
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from assistant.feedback import FeedbackStore, Rating
+from assistant.records.feedback import FeedbackStore, Rating
 from tests.api.conftest import Served
 
 

@@ -22,8 +22,8 @@ import pytest
 from api.app import create_app
 from assistant import cli
 from assistant.embedders.fake import FakeEmbedder
-from assistant.question_log import QuestionLog
-from assistant.sessions import SessionStore
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionStore
 from assistant.settings import Settings
 from assistant.wiring import build_components
 from ingest.chunker import StructureChunker

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.escalations import EscalationSource, EscalationStore
+from assistant.records.escalations import EscalationSource, EscalationStore
 from tests.api.conftest import NOT_INTERNAL, Served
 
 INTERNAL = {"Authorization": "Bearer emp-secret"}

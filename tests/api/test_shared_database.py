@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.feedback import FeedbackStore
-from assistant.question_log import QuestionLog
-from assistant.sessions import SessionStore
+from assistant.records.feedback import FeedbackStore
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionStore
 from assistant.settings import Settings
 from assistant.wiring import build_embedder, build_store
 from ingest.chunker import StructureChunker

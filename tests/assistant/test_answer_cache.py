@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer_cache import AnswerCache, AnswerKey
-from assistant.answerer import Answerer
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore
+from assistant.answering.answer_cache import AnswerCache, AnswerKey
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.records.sessions import SessionStore
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Answer, Audience, Mode
 from assistant.wiring import build_synthesizer
 from ingest.chunker import StructureChunker

@@ -4,12 +4,12 @@ import re
 
 import pytest
 
-from assistant.answerer import Answerer
-from assistant.citations import citation
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore
+from assistant.answering.answerer import Answerer
+from assistant.answering.citations import citation
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.records.sessions import SessionStore
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Audience, Mode
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob

@@ -1,5 +1,10 @@
-from assistant.condense import MAX_QUERY_CHARS, PREVIOUS_TURNS, condense, retrieval_queries
-from assistant.sessions import Turn
+from assistant.conversation.condense import (
+    MAX_QUERY_CHARS,
+    PREVIOUS_TURNS,
+    condense,
+    retrieval_queries,
+)
+from assistant.records.sessions import Turn
 
 
 def turn(question: str, standalone: str | None = None) -> Turn:

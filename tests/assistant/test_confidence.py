@@ -7,21 +7,21 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-from assistant.answerer import REFUSAL, Answerer, readable_audiences
-from assistant.confidence import (
+from assistant.answering.answerer import REFUSAL, Answerer, readable_audiences
+from assistant.answering.confidence import (
     EVERYDAY_RANK,
     UNCOVERED_FACTOR,
     ConfidenceScorer,
     answer_confidence,
     word_ranks,
 )
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.embedders.fake import FakeEmbedder
-from assistant.retriever import HybridRetriever
-from assistant.sparse import Bm25Encoder
+from assistant.embedders.sparse import Bm25Encoder
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores import TENANT, Store
 from assistant.stores.edge import EdgeStore
 from assistant.stores.qdrant_server import QdrantServerStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Audience, Draft, Mode, ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob

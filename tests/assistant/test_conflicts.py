@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerer import Answerer
-from assistant.conflicts import note_conflicts
-from assistant.retriever import HybridRetriever
+from assistant.answering.answerer import Answerer
+from assistant.answering.conflicts import note_conflicts
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.text_units import split_sentences
 from assistant.types import Answer, Draft, ScoredChunk
 from ingest.chunker import StructureChunker

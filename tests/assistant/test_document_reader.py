@@ -3,8 +3,8 @@ and tenant (FakeEmbedder: meaning plays no part)."""
 
 import pytest
 
-from assistant.document_reader import read_document
 from assistant.embedders.fake import FakeEmbedder
+from assistant.retrieval.document_reader import read_document
 from assistant.stores.edge import EdgeStore
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob

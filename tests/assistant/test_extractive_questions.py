@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.answerer import Answerer
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.embedders.fake import FakeEmbedder
-from assistant.retriever import HybridRetriever
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant.feedback import FeedbackStore, Rating, UnknownSessionError
-from assistant.sessions import SessionStore, Turn
+from assistant.records.feedback import FeedbackStore, Rating, UnknownSessionError
+from assistant.records.sessions import SessionStore, Turn
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerer import Answerer
-from assistant.condense import MAX_QUERY_CHARS
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.conversation.condense import MAX_QUERY_CHARS
+from assistant.records.sessions import SessionStore
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 

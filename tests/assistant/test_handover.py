@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerer import Answerer
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.conversation.handover import asks_for_person, handover_reply
 from assistant.embedders.fake import FakeEmbedder
-from assistant.escalations import EscalationSource, EscalationStore
-from assistant.handover import asks_for_person, handover_reply
-from assistant.question_log import QuestionLog
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore
+from assistant.records.escalations import EscalationSource, EscalationStore
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionStore
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 
 SUPPORT = "https://support.example.com/contact"
 REQUESTS = [

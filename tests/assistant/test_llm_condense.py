@@ -6,10 +6,10 @@ from pathlib import Path
 import openai
 import pytest
 
-from assistant.condense import condense
+from assistant.conversation.condense import condense
+from assistant.conversation.llm_condense import LLMCondenser
 from assistant.embedders.fake import FakeEmbedder
-from assistant.llm_condense import LLMCondenser
-from assistant.sessions import Turn
+from assistant.records.sessions import Turn
 from assistant.settings import Settings
 from assistant.wiring import build_components
 from tests.fakes.fake_openai_server import FakeOpenAIServer

@@ -14,14 +14,14 @@ import numpy as np
 import openai
 import pytest
 
-from assistant.citation_check import CitationChecker
+from assistant.answering.citation_check import CitationChecker
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer
+from assistant.conversation.llm_condense import LLMCondenser
 from assistant.embedders import Embedder
-from assistant.llm_condense import LLMCondenser
-from assistant.retriever import HybridRetriever
-from assistant.sessions import Turn
+from assistant.records.sessions import Turn
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
-from assistant.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.types import Done, Draft, Retraction, ScoredChunk, StreamEvent, TextDelta
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
@@ -190,9 +190,9 @@ def test_the_model_turns_a_follow_up_into_a_standalone_question(
             refused=False,
         )
     ]
-    with caplog.at_level(logging.WARNING, logger="assistant.llm_condense"):
+    with caplog.at_level(logging.WARNING, logger="assistant.conversation.llm_condense"):
         query = LLMCondenser(client, llm.model)("and if the email does not arrive?", history)
-    fell_back = [r for r in caplog.records if r.name == "assistant.llm_condense"]
+    fell_back = [r for r in caplog.records if r.name == "assistant.conversation.llm_condense"]
     assert not fell_back, "the condenser fell back to carrying words forward"
     assert "email" in query.lower()
     assert any(word in query.lower() for word in ("password", "reset"))
@@ -205,7 +205,7 @@ def test_chat_streams_an_answer_and_the_model_condenses_the_follow_up(
         serve_corpus_with_llm(
             tmp_path, real_embedder, llm.base_url, model=llm.model, timeout=TIMEOUT
         ) as url,
-        caplog.at_level(logging.WARNING, logger="assistant.llm_condense"),
+        caplog.at_level(logging.WARNING, logger="assistant.conversation.llm_condense"),
     ):
         first = chat_events(url, {"message": RESET}, timeout=2 * TIMEOUT)
         names = [name for name, _ in first]
@@ -222,7 +222,7 @@ def test_chat_streams_an_answer_and_the_model_condenses_the_follow_up(
             timeout=2 * TIMEOUT,
         )
         answer = follow_up[-1][1]
-    fell_back = [r for r in caplog.records if r.name == "assistant.llm_condense"]
+    fell_back = [r for r in caplog.records if r.name == "assistant.conversation.llm_condense"]
     assert not fell_back, "the condenser fell back to carrying words forward"
     # "What should I do if the password reset email does not arrive?"
     query = answer["query"].lower()

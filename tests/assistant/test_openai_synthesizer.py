@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.answerer import Answerer
-from assistant.citation_check import CitationChecker
+from assistant.answering.answerer import Answerer
+from assistant.answering.citation_check import CitationChecker
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.embedders import Embedder
-from assistant.retriever import HybridRetriever
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
-from assistant.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.types import Done, Draft, Retraction, ScoredChunk, StreamEvent, TextDelta
 from assistant.wiring import build_components
 from ingest.chunker import StructureChunker

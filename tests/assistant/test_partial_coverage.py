@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerer import Answerer
-from assistant.confidence import covered_part
-from assistant.retriever import HybridRetriever
-from assistant.source_notes import UNCOVERED_NOTE
+from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import covered_part
+from assistant.answering.source_notes import UNCOVERED_NOTE
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Finished, TextDelta
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob

@@ -4,8 +4,8 @@ import pytest
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from assistant.embedders.fake import FakeEmbedder
-from assistant.passage_terms import PASSAGE_TERMS_DEPTH, favour_passage_matches
-from assistant.retriever import HybridRetriever
+from assistant.retrieval.passage_terms import PASSAGE_TERMS_DEPTH, favour_passage_matches
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores import audience_filters
 from assistant.stores.edge import EdgeStore
 from assistant.text_units import PASSAGE_WORDS

@@ -5,10 +5,10 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from assistant.citation_check import CitationChecker
+from assistant.answering.citation_check import CitationChecker
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.embedders import Embedder
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
-from assistant.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.types import Done, Draft, TextDelta
 from tests.assistant.chunks import scored_chunks
 from tests.fakes.fake_openai_server import FakeOpenAIServer

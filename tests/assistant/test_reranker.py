@@ -12,8 +12,8 @@ import pytest
 
 from assistant.embedders import Embedder
 from assistant.embedders.sentence_transformer import packaged_model_path
-from assistant.reranker import CrossEncoderReranker
-from assistant.retriever import HybridRetriever
+from assistant.retrieval.reranker import CrossEncoderReranker
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
 from assistant.stores.edge import EdgeStore
 from assistant.wiring import build_components

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from assistant.sessions import (
+from assistant.records.sessions import (
     Base,
     SessionOwner,
     SessionStore,
@@ -187,8 +187,8 @@ def test_one_of_two_instances_claiming_a_new_session_at_once_gets_it(database_ur
 def test_instances_starting_together_on_an_empty_database_all_start(database_url: str) -> None:
     """API instances started at once each create the tables they find missing: none may fail
     because another created one first."""
-    from assistant.feedback import FeedbackStore
-    from assistant.question_log import QuestionLog
+    from assistant.records.feedback import FeedbackStore
+    from assistant.records.question_log import QuestionLog
 
     def start(_: int) -> bool:
         store = SessionStore(database_url)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from assistant.shaping import product_labels, shape
+from assistant.retrieval.shaping import product_labels, shape
 from assistant.types import ScoredChunk
 
 

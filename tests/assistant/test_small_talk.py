@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from assistant.analytics.gaps import GapAnalyzer
-from assistant.answerer import Answerer
-from assistant.question_log import QuestionLog
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionStore
-from assistant.small_talk import is_small_talk, without_small_talk
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.conversation.small_talk import is_small_talk, without_small_talk
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionStore
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Finished, TextDelta
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob

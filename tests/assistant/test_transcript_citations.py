@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answerer import Answerer
-from assistant.citation_check import CitationChecker
-from assistant.citations import citation
-from assistant.retriever import HybridRetriever
+from assistant.answering.answerer import Answerer
+from assistant.answering.citation_check import CitationChecker
+from assistant.answering.citations import citation
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
-from assistant.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.types import ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.loaders.cues import parse_cues

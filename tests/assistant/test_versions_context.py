@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from assistant.answerer import Answerer
-from assistant.retriever import HybridRetriever
-from assistant.shaping import on_page, shape
+from assistant.answering.answerer import Answerer
+from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.retrieval.retriever import HybridRetriever
+from assistant.retrieval.shaping import on_page, shape
 from assistant.stores.edge import EdgeStore
-from assistant.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.types import Audience, Mode, ScoredChunk
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob

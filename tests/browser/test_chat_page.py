@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from assistant.feedback import FeedbackStore, Rating
+from assistant.records.feedback import FeedbackStore, Rating
 from tests.api.conftest import Served
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from api.app import create_app
 from assistant.embedders import Embedder
-from assistant.escalations import EscalationSource, EscalationStore
+from assistant.records.escalations import EscalationSource, EscalationStore
 from assistant.settings import Settings
 from assistant.wiring import build_components
 from tests.api.conftest import Served, serve

@@ -21,7 +21,7 @@ import pytest
 
 from api.app import create_app
 from api.routes.chat import MAX_MESSAGE_CHARS
-from assistant.confidence import EVERYDAY_RANK, word_ranks
+from assistant.answering.confidence import EVERYDAY_RANK, word_ranks
 from assistant.embedders import Embedder
 from assistant.wiring import build_components
 from tests.api.conftest import serve

@@ -3,10 +3,9 @@ for a person, written together in one commit."""
 
 from sqlalchemy.orm import Session
 
-from assistant.answer_cache import AnswerKey
-from assistant.escalations import EscalationSource, EscalationStore
-from assistant.question_log import QuestionLog
-from assistant.sessions import SessionOwner, SessionStore, Turn
+from assistant.records.escalations import EscalationSource, EscalationStore
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionOwner, SessionStore, Turn
 from assistant.types import Answer
 
 
@@ -53,7 +52,10 @@ class TurnRecords:
         session_id: str,
         starts_for: SessionOwner | None,
         latency_ms: float,
-        key: AnswerKey,
+        *,
+        audience: str,
+        mode: str,
+        page: str | None,
     ) -> None:
         """Writes the turn and its question-log row in one transaction: every answer, cached
         or not, waits for this commit, and SQLite takes one writer at a time."""
@@ -65,11 +67,11 @@ class TurnRecords:
                 db,
                 turn.question,
                 answer,
-                audience=key.audience.value,
-                mode=key.mode.value,
+                audience=audience,
+                mode=mode,
                 latency_ms=latency_ms,
                 turn_id=turn_id,
-                page=key.page,
+                page=page,
             )
 
         if self.sessions:
@@ -85,8 +87,8 @@ class TurnRecords:
             log.record(
                 turn.question,
                 answer,
-                audience=key.audience.value,
-                mode=key.mode.value,
+                audience=audience,
+                mode=mode,
                 latency_ms=latency_ms,
-                page=key.page,
+                page=page,
             )

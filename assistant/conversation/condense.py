@@ -5,8 +5,8 @@ though none of its words say so, and no list of pronouns or openings tells every
 from a question that starts a new topic. So nothing is guessed from the question's words: the
 answerer retrieves both with the question as asked and with the standalone query `condense`
 builds (the question after the user's previous turns), fuses the results and lets the answer's
-confidence pick (`retrieval_queries`, assistant/answerer.py). A new topic is answered as asked;
-a follow-up in its conversation.
+confidence pick (`retrieval_queries`, assistant/answering/answerer.py). A new topic is
+answered as asked; a follow-up in its conversation.
 
 The standalone query is built from the user's own words, never from earlier standalone queries
 (which would chain: each one holding the last), and stays bounded however long the
@@ -14,8 +14,8 @@ conversation: the last `PREVIOUS_TURNS` questions before this one, at most `MAX_
 characters, the most recent words kept.
 """
 
-from assistant.sessions import Turn
-from assistant.small_talk import is_small_talk
+from assistant.conversation.small_talk import is_small_talk
+from assistant.records.sessions import Turn
 
 # The question and the two before it: the previous turn alone loses the topic of "what about
 # on mobile?" -> "how long is it valid?".

@@ -15,7 +15,7 @@ import math
 from dataclasses import replace
 from functools import lru_cache
 
-from assistant.sparse import bm25_terms
+from assistant.embedders.sparse import bm25_terms
 from assistant.text_units import passages
 from assistant.types import ScoredChunk
 

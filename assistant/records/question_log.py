@@ -35,10 +35,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
-from assistant.escalations import EscalationRow
-from assistant.feedback import FeedbackRow, Rating
-from assistant.redaction import redact
-from assistant.sessions import (
+from assistant.records.escalations import EscalationRow
+from assistant.records.feedback import FeedbackRow, Rating
+from assistant.records.redaction import redact
+from assistant.records.sessions import (
     Base,
     TurnRow,
     create_tables,

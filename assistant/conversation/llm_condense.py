@@ -2,8 +2,8 @@
 
 llama-index's condense-question prompt over the last few turns. The LLM sees questions and
 answers, so it resolves "how long is it valid?" better than the word-carrying method in
-assistant/condense.py, which remains the fallback whenever the endpoint fails, is slow, or
-returns something that is not a question.
+assistant/conversation/condense.py, which remains the fallback whenever the endpoint fails, is
+slow, or returns something that is not a question.
 """
 
 import logging
@@ -11,8 +11,8 @@ import logging
 import openai
 from llama_index.core.chat_engine.condense_question import DEFAULT_TEMPLATE
 
-from assistant.condense import condense
-from assistant.sessions import Turn
+from assistant.conversation.condense import condense
+from assistant.records.sessions import Turn
 
 log = logging.getLogger(__name__)
 

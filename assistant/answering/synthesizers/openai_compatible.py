@@ -21,14 +21,14 @@ import numpy as np
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
-from assistant.citation_check import (
+from assistant.answering.citation_check import (
     MARKER,
     NOT_COVERED,
     CitationChecker,
     renumber_citations,
     unknown_markers,
 )
-from assistant.synthesizers import Synthesizer
+from assistant.answering.synthesizers import Synthesizer
 from assistant.types import Done, Draft, Retraction, ScoredChunk, StreamEvent, TextDelta
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from functools import lru_cache
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from assistant.embedders.sentence_transformer import packaged_model_path
-from assistant.sparse import Bm25Encoder
+from assistant.embedders.sparse import Bm25Encoder
 from assistant.stores import Store, audience_filters
 from assistant.types import Draft, ScoredChunk
 

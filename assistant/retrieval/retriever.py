@@ -6,9 +6,9 @@ import numpy as np
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from assistant.embedders import Embedder
-from assistant.passage_terms import favour_passage_matches
-from assistant.reranker import CrossEncoderReranker
-from assistant.shaping import product_labels, shape
+from assistant.retrieval.passage_terms import favour_passage_matches
+from assistant.retrieval.reranker import CrossEncoderReranker
+from assistant.retrieval.shaping import product_labels, shape
 from assistant.stores import Store, audience_filters
 from assistant.types import ScoredChunk
 
@@ -51,7 +51,8 @@ class HybridRetriever:
     ) -> list[ScoredChunk]:
         """`tenant` adds that tenant's content to the shared content (without one, shared
         only); `product_version` keeps content for that version when any matches; `page` (where
-        the user is in the product) ranks content made for it higher. See assistant/shaping.py.
+        the user is in the product) ranks content made for it higher. See
+        assistant/retrieval/shaping.py.
         """
         vector = self.embedder.embed_question(question) if query_vector is None else query_vector
         limit = top_k or self.top_k

@@ -1,6 +1,6 @@
 """`assistant analytics` (also `assistant gaps`, its first name): the knowledge-gap report and
 the resolution report on the terminal, as JSON, as Markdown with a chart, and the gaps as eval
-cases. assistant/cli.py adds it to the `assistant` command."""
+cases. assistant/cli/commands.py adds it to the `assistant` command."""
 
 import argparse
 import datetime as dt
@@ -12,7 +12,7 @@ from assistant.analytics.options import GapSettings
 from assistant.settings import Settings
 
 if TYPE_CHECKING:  # the report pulls in numpy, scipy and the retriever: loaded when run
-    from assistant.analytics.gaps import GapReport
+    from assistant.analytics.gap_report import GapReport
     from assistant.analytics.resolution import ResolutionReport
 
 COMMAND = "analytics"
@@ -210,10 +210,10 @@ def _run_resolution(
 ) -> int:
     """The resolution report alone, from the app database."""
     from assistant.analytics.resolution import ResolutionAnalyzer
-    from assistant.escalations import EscalationStore
-    from assistant.feedback import FeedbackStore
-    from assistant.question_log import QuestionLog
-    from assistant.sessions import SessionStore
+    from assistant.records.escalations import EscalationStore
+    from assistant.records.feedback import FeedbackStore
+    from assistant.records.question_log import QuestionLog
+    from assistant.records.sessions import SessionStore
 
     sessions = SessionStore(settings.database)
     try:

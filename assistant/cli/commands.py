@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.analytics.command import add_gaps_command, run_gaps
+from assistant.cli.analytics import add_gaps_command, run_gaps
 from assistant.local_server import LocalServer, LocalServerClient, ServerRefused, server_file
 from assistant.local_server import find as find_server
 from assistant.settings import Settings

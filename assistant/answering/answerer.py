@@ -8,21 +8,21 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer_cache import AnswerCache, AnswerKey
-from assistant.citations import citations, ticket_text
-from assistant.condense import condense, retrieval_queries
-from assistant.confidence import ConfidenceScorer, covered_part
-from assistant.conflicts import note_conflicts
-from assistant.escalations import EscalationStore
-from assistant.fusion import fused
-from assistant.handover import asks_for_person, handover_reply
-from assistant.question_log import QuestionLog
-from assistant.retriever import HybridRetriever
-from assistant.sessions import SessionOwner, SessionStore, Turn
-from assistant.small_talk import is_small_talk, small_talk_reply, without_small_talk
-from assistant.source_notes import note_sources, note_uncovered
-from assistant.synthesizers import StreamingSynthesizer, Synthesizer
-from assistant.turn_records import TurnRecords
+from assistant.answering.answer_cache import AnswerCache, AnswerKey
+from assistant.answering.citations import citations, ticket_text
+from assistant.answering.confidence import ConfidenceScorer, covered_part
+from assistant.answering.conflicts import note_conflicts
+from assistant.answering.source_notes import note_sources, note_uncovered
+from assistant.answering.synthesizers import StreamingSynthesizer, Synthesizer
+from assistant.conversation.condense import condense, retrieval_queries
+from assistant.conversation.handover import asks_for_person, handover_reply
+from assistant.conversation.small_talk import is_small_talk, small_talk_reply, without_small_talk
+from assistant.records.escalations import EscalationStore
+from assistant.records.question_log import QuestionLog
+from assistant.records.sessions import SessionOwner, SessionStore, Turn
+from assistant.records.turns import TurnRecords
+from assistant.retrieval.fusion import fused
+from assistant.retrieval.retriever import HybridRetriever
 from assistant.types import (
     Answer,
     AnswerEvent,
@@ -47,7 +47,7 @@ INTERNAL_LABEL = "INTERNAL — do not send to the customer:"
 
 class Answerer:
     """Answers questions from the retrieved content; greetings and requests for a person get
-    a reply of their own (assistant/small_talk.py, assistant/handover.py).
+    a reply of their own (assistant/conversation/small_talk.py, assistant/conversation/handover.py).
 
     Args:
         sessions: keeps each conversation's turns (follow-ups are condensed with them).
@@ -183,7 +183,16 @@ class Answerer:
                 self.cache.put(key, answer, writes=writes)
         turn = Turn(question, query, answer.answer, answer.refused)
         latency_ms = (time.perf_counter() - started) * 1000
-        self.records.answered(turn, answer, session_id, starts_for, latency_ms, key)
+        self.records.answered(
+            turn,
+            answer,
+            session_id,
+            starts_for,
+            latency_ms,
+            audience=key.audience.value,
+            mode=key.mode.value,
+            page=key.page,
+        )
         yield Finished(answer)
 
     def _reply(
@@ -201,7 +210,8 @@ class Answerer:
 
     def retrieval_queries(self, question: str, query: str, history: list[Turn]) -> list[str]:
         """What to retrieve with: the standalone `query` and, in a conversation, the question
-        as asked when `query` only put earlier turns in front of it (assistant/condense.py)."""
+        as asked when `query` only put earlier turns in front of it
+        (assistant/conversation/condense.py)."""
         return retrieval_queries(question, query) if history else [query]
 
     def _computed(

@@ -15,8 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from assistant.embedders import Embedder
-from assistant.synthesizers.composition import (
+from assistant.answering.synthesizers.composition import (
     LIST_MARKER,
     Candidate,
     Composer,
@@ -26,6 +25,7 @@ from assistant.synthesizers.composition import (
     restates,
     signpost,
 )
+from assistant.embedders import Embedder
 from assistant.text_units import (
     TextUnit,
     answer_units,

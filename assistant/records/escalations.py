@@ -1,7 +1,7 @@
 """Requests for a person, kept in the app database beside the conversation turns: the chat
 page's "Contact support" control, and a user asking for one in words ("can I talk to a
-human?", see assistant/handover.py). The resolution report counts a conversation with one as
-escalated.
+human?", see assistant/conversation/handover.py). The resolution report counts a
+conversation with one as escalated.
 """
 
 import datetime as dt
@@ -13,8 +13,8 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from assistant.feedback import UnknownSessionError
-from assistant.sessions import (
+from assistant.records.feedback import UnknownSessionError
+from assistant.records.sessions import (
     Base,
     TurnRow,
     create_tables,

@@ -38,7 +38,8 @@ class AnswerKey:
         product_version: str | None,
         page: str | None,
     ) -> "AnswerKey":
-        # Case stays: capitalised product labels change the ranking (assistant/shaping.py).
+        # Case stays: capitalised product labels change the ranking
+        # (assistant/retrieval/shaping.py).
         return cls(" ".join(query.split()), audience, mode, tenant, product_version, page)
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import Insert
 
-from assistant.redaction import redact
+from assistant.records.redaction import redact
 
 
 class Base(DeclarativeBase):
@@ -229,7 +229,7 @@ class SessionStore:
         starts_for: SessionOwner | None = None,
         also: Callable[[Session, int], object] | None = None,
     ) -> int:
-        """Stores the turn with personal data redacted (see assistant/redaction.py); returns
+        """Stores the turn with personal data redacted (see assistant/records/redaction.py); returns
         its id. `starts_for`: a session id nobody else has seen yet (one we just made up)
         becomes this owner's in the same transaction, rather than in a `claim` of its own.
         `also(db, turn_id)` writes more rows in that transaction: one commit per answer."""
