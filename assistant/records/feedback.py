@@ -13,8 +13,8 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from assistant.redaction import redact
-from assistant.sessions import (
+from assistant.records.redaction import redact
+from assistant.records.sessions import (
     Base,
     TurnRow,
     create_tables,
