@@ -2,14 +2,15 @@
 benchmarks) only."""
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.analytics.resolution import ResolutionAnalyzer
 from assistant.answering.answer_cache import AnswerCache
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers import Synthesizer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
+from assistant.conversation import Condenser
 from assistant.conversation.condense import condense
 from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
@@ -18,7 +19,7 @@ from assistant.embedders.sentence_transformer import SentenceTransformerEmbedder
 from assistant.records.escalations import EscalationStore
 from assistant.records.feedback import FeedbackStore
 from assistant.records.question_log import QuestionLog
-from assistant.records.sessions import SessionStore, Turn
+from assistant.records.sessions import SessionStore
 from assistant.retrieval.reranker import CrossEncoderReranker
 from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
@@ -107,9 +108,7 @@ def build_reranker(settings: Settings) -> CrossEncoderReranker | None:
     return CrossEncoderReranker(settings.reranker_path) if settings.reranker_path else None
 
 
-def build_condenser(
-    settings: Settings, synthesizer: Synthesizer
-) -> Callable[[str, list[Turn]], str]:
+def build_condenser(settings: Settings, synthesizer: Synthesizer) -> Condenser:
     """The LLM condenses follow-ups when one answers; words are carried forward otherwise."""
     if not settings.llm_base_url:
         return condense
@@ -133,6 +132,8 @@ def build_components(settings: Settings, *, embedder: Embedder | None = None) ->
     answerer = Answerer(
         retriever,
         synthesizer,
+        embedder=embedder,
+        scorer=ConfidenceScorer(store),
         sessions=sessions,
         refusal_threshold=settings.refusal_threshold,
         question_log=question_log,

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.retrieval.retriever import HybridRetriever
 from assistant.settings import Settings
@@ -136,8 +137,18 @@ def main() -> None:
         store, _ = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "index")
         retriever = HybridRetriever(store, embedder, top_k=8)
         answerers = {
-            "ours": Answerer(retriever, ExtractiveSynthesizer(embedder)),
-            "previous composer": Answerer(retriever, PreviousExtractiveSynthesizer(embedder)),
+            "ours": Answerer(
+                retriever,
+                ExtractiveSynthesizer(embedder),
+                embedder=embedder,
+                scorer=ConfidenceScorer(store),
+            ),
+            "previous composer": Answerer(
+                retriever,
+                PreviousExtractiveSynthesizer(embedder),
+                embedder=embedder,
+                scorer=ConfidenceScorer(store),
+            ),
         }
         chunk_baselines: dict[str, Callable[[ScoredChunk | None], str]] = {
             f"first {FIRST_WORDS} words of top chunk": first_words,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.records.sessions import SessionStore, Turn
 from assistant.retrieval.retriever import HybridRetriever
@@ -194,11 +195,24 @@ def main() -> None:
         threshold = Settings().refusal_threshold
         systems: dict[str, tuple[Answerer, bool]] = {
             "ours": (
-                Answerer(retriever, synthesizer, sessions=sessions, refusal_threshold=threshold),
+                Answerer(
+                    retriever,
+                    synthesizer,
+                    sessions=sessions,
+                    refusal_threshold=threshold,
+                    embedder=embedder,
+                    scorer=ConfidenceScorer(store),
+                ),
                 True,
             ),
             "last turn only": (
-                Answerer(retriever, synthesizer, refusal_threshold=threshold),
+                Answerer(
+                    retriever,
+                    synthesizer,
+                    refusal_threshold=threshold,
+                    embedder=embedder,
+                    scorer=ConfidenceScorer(store),
+                ),
                 False,
             ),
             "old condenser": (
@@ -208,11 +222,20 @@ def main() -> None:
                     sessions=sessions,
                     refusal_threshold=threshold,
                     condenser=todays_condense,
+                    embedder=embedder,
+                    scorer=ConfidenceScorer(store),
                 ),
                 True,
             ),
             NEVER_REFUSING: (
-                Answerer(retriever, synthesizer, sessions=sessions, refusal_threshold=0.0),
+                Answerer(
+                    retriever,
+                    synthesizer,
+                    sessions=sessions,
+                    refusal_threshold=0.0,
+                    embedder=embedder,
+                    scorer=ConfidenceScorer(store),
+                ),
                 True,
             ),
         }

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from assistant.answering.answerer import Answerer, readable_audiences
-from assistant.answering.confidence import UNCOVERED_FACTOR
+from assistant.answering.confidence import UNCOVERED_FACTOR, ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.conversation.small_talk import is_small_talk
 from assistant.records.sessions import SessionStore
@@ -60,7 +60,12 @@ def main() -> None:
         sessions = SessionStore(f"sqlite:///{Path(tmp) / 'app.db'}")
         # Threshold 0: every draft comes back, so its confidence can be compared to any cut.
         answerer = Answerer(
-            retriever, ExtractiveSynthesizer(embedder), sessions=sessions, refusal_threshold=0.0
+            retriever,
+            ExtractiveSynthesizer(embedder),
+            sessions=sessions,
+            refusal_threshold=0.0,
+            embedder=embedder,
+            scorer=ConfidenceScorer(store),
         )
 
         check_ms: list[float] = []

@@ -42,6 +42,7 @@ import numpy as np
 
 from assistant.answering.answerer import Answerer
 from assistant.answering.citation_check import MARKER, split_claims
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer, answer_text
 from assistant.retrieval.retriever import HybridRetriever
@@ -211,8 +212,13 @@ def main() -> None:
         store, _ = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "index")
         retriever = HybridRetriever(store, embedder, top_k=8)
         answerers = {
-            EXTRACTIVE: Answerer(retriever, ExtractiveSynthesizer(embedder)),
-            LLM: Answerer(retriever, recorded),
+            EXTRACTIVE: Answerer(
+                retriever,
+                ExtractiveSynthesizer(embedder),
+                embedder=embedder,
+                scorer=ConfidenceScorer(store),
+            ),
+            LLM: Answerer(retriever, recorded, embedder=embedder, scorer=ConfidenceScorer(store)),
         }
         for n, case in enumerate(cases, start=1):
             for name, answerer in answerers.items():

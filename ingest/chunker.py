@@ -11,7 +11,7 @@ its best passage (see assistant/stores/payload.py, PASSAGES).
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
@@ -23,6 +23,21 @@ CHUNKER_VERSION = "4"
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 # Payload keys kept out of the embedded text: only the title path is embedded with the chunk.
 _EMBED_KEYS = {"title_path"}
+
+
+class Chunker(Protocol):
+    """The seam IngestJob chunks with: `StructureChunker` here."""
+
+    @property
+    def signature(self) -> str:
+        """Names how chunks are made: a document chunked another way is re-ingested."""
+        ...
+
+    def chunk(self, doc: ParsedDocument) -> list[TextNode]: ...
+
+    def passages(self, node: TextNode) -> list[str]:
+        """A chunk's passages, embedded beside it (none when it is one passage)."""
+        ...
 
 
 @dataclass(frozen=True)

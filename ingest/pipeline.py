@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from assistant.embedders import Embedder
 from assistant.stores import DocumentManifest, Store
-from ingest.chunker import StructureChunker
+from ingest.chunker import Chunker
 from ingest.discovery import IgnoreFileError, Source, discover
 from ingest.documents import LoadError, ParsedDocument
 from ingest.loaders import LoadContext
@@ -113,7 +113,7 @@ class IngestJob:
         self,
         store: Store,
         embedder: Embedder,
-        chunker: StructureChunker,
+        chunker: Chunker,
         *,
         batch_chunks: int = BATCH_CHUNKS,
     ) -> None:

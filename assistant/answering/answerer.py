@@ -3,7 +3,7 @@
 import re
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -14,15 +14,17 @@ from assistant.answering.confidence import ConfidenceScorer, covered_part
 from assistant.answering.conflicts import note_conflicts
 from assistant.answering.source_notes import note_sources, note_uncovered
 from assistant.answering.synthesizers import StreamingSynthesizer, Synthesizer
+from assistant.conversation import Condenser
 from assistant.conversation.condense import condense, retrieval_queries
 from assistant.conversation.handover import asks_for_person, handover_reply
 from assistant.conversation.small_talk import is_small_talk, small_talk_reply, without_small_talk
+from assistant.embedders import Embedder
 from assistant.records.escalations import EscalationStore
 from assistant.records.question_log import QuestionLog
 from assistant.records.sessions import SessionOwner, SessionStore, Turn
 from assistant.records.turns import TurnRecords
+from assistant.retrieval import Retriever
 from assistant.retrieval.fusion import fused
-from assistant.retrieval.retriever import HybridRetriever
 from assistant.types import (
     Answer,
     AnswerEvent,
@@ -50,6 +52,9 @@ class Answerer:
     a reply of their own (assistant/conversation/small_talk.py, assistant/conversation/handover.py).
 
     Args:
+        retriever: finds the chunks that answer (`HybridRetriever` over the store).
+        embedder: embeds the question once for retrieval and the synthesizer.
+        scorer: how sure an answer is, and what the content never mentions (confidence.py).
         sessions: keeps each conversation's turns (follow-ups are condensed with them).
         question_log: logs every answered or refused question for the analytics.
         escalations: records requests for a person made in words (needs `sessions`).
@@ -59,13 +64,15 @@ class Answerer:
 
     def __init__(
         self,
-        retriever: HybridRetriever,
+        retriever: Retriever,
         synthesizer: Synthesizer,
         *,
+        embedder: Embedder,
+        scorer: ConfidenceScorer,
         sessions: SessionStore | None = None,
         refusal_threshold: float = 0.42,
         question_log: QuestionLog | None = None,
-        condenser: Callable[[str, list[Turn]], str] = condense,
+        condenser: Condenser = condense,
         cache: AnswerCache | None = None,
         escalations: EscalationStore | None = None,
         support_url: str | None = None,
@@ -75,7 +82,8 @@ class Answerer:
         self.condenser = condenser
         self.cache = cache
         self.retriever = retriever
-        self.confidence = ConfidenceScorer(retriever.store)
+        self.embedder = embedder
+        self.confidence = scorer
         self.synthesizer = synthesizer
         self.sessions = sessions
         self.refusal_threshold = refusal_threshold
@@ -173,7 +181,7 @@ class Answerer:
             product_version=product_version,
             page=page,
         )
-        writes = self.retriever.store.writes  # read before retrieving: see AnswerCache
+        writes = self.retriever.writes  # read before retrieving: see AnswerCache
         answer = self.cache.get(key, writes=writes, session_id=session_id) if self.cache else None
         if answer is not None:
             yield from (TextDelta(piece) for piece in word_pieces(answer.answer))
@@ -221,7 +229,7 @@ class Answerer:
         text as it is written; returns the Answer and whether it may be kept (not an LLM
         outage's fallback)."""
         # One embedding serves the answer and, in agent mode, the internal notes.
-        vectors = [self.retriever.embedder.embed_question(text) for text in queries]
+        vectors = [self.embedder.embed_question(text) for text in queries]
         query, vector = queries[0], vectors[0]
         shown: list[str] = []
         answer: Answer | None = None
@@ -349,7 +357,7 @@ class Answerer:
         )
         part = covered_part(query, uncovered) if confidence < self.refusal_threshold else None
         if part:  # partly in scope: answer the part the content covers
-            vector = self.retriever.embedder.embed_question(part)
+            vector = self.embedder.embed_question(part)
             chunks, draft, confidence = self._draft(
                 part, vector, audiences, product_version=product_version, page=page, tenant=tenant
             )

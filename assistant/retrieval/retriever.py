@@ -38,6 +38,10 @@ class HybridRetriever:
         self.top_k = top_k
         self.reranker = reranker
 
+    @property
+    def writes(self) -> int:
+        return self.store.writes
+
     def retrieve(
         self,
         question: str,

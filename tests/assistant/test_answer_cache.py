@@ -9,6 +9,7 @@ import pytest
 
 from assistant.answering.answer_cache import AnswerCache, AnswerKey
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.records.sessions import SessionStore
 from assistant.retrieval.retriever import HybridRetriever
@@ -46,6 +47,8 @@ def cached_answerer(indexed, embedder, synthesizer=None) -> Answerer:  # type: i
         synthesizer or ExtractiveSynthesizer(embedder),
         sessions=SessionStore(f"sqlite:///{root / 'app.db'}"),
         cache=AnswerCache(),
+        embedder=embedder,
+        scorer=ConfidenceScorer(store),
     )
 
 

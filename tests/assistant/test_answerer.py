@@ -6,6 +6,7 @@ import pytest
 
 from assistant.answering.answerer import Answerer
 from assistant.answering.citations import citation
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.records.sessions import SessionStore
 from assistant.retrieval.retriever import HybridRetriever
@@ -25,7 +26,13 @@ def answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Answere
     IngestJob(store, real_embedder, chunker).run([corpus])
     retriever = HybridRetriever(store, real_embedder, top_k=6)
     sessions = SessionStore(f"sqlite:///{root / 'app.db'}")
-    return Answerer(retriever, ExtractiveSynthesizer(real_embedder), sessions=sessions)
+    return Answerer(
+        retriever,
+        ExtractiveSynthesizer(real_embedder),
+        sessions=sessions,
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
+    )
 
 
 def cited_numbers(text: str) -> set[int]:
@@ -156,7 +163,7 @@ class _QuestionOnlyEmbedder:
 def test_extractive_answers_embed_nothing_but_the_question(answerer: Answerer) -> None:
     # Units are scored by the question's words and their section's closeness, so an answer
     # costs one question embedding and no model call per sentence.
-    embedder = answerer.retriever.embedder
+    embedder = answerer.embedder
     question = "How long is a password reset link valid?"
     vector = embedder.embed([question])[0]
     chunks = answerer.retriever.retrieve(question, audiences=["public"], query_vector=vector)

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.answering.answerer import Answerer
 from assistant.answering.citation_check import CitationChecker
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer, is_how_to
 from assistant.embedders.fake import FakeEmbedder
 from assistant.retrieval.retriever import HybridRetriever
@@ -53,7 +54,10 @@ def _answerer(root: Path, embedder, folders: list[Path]) -> tuple[Answerer, Edge
     chunker = StructureChunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
     IngestJob(store, embedder, chunker).run(folders, progress=False)
     return Answerer(
-        HybridRetriever(store, embedder, top_k=6), ExtractiveSynthesizer(embedder)
+        HybridRetriever(store, embedder, top_k=6),
+        ExtractiveSynthesizer(embedder),
+        embedder=embedder,
+        scorer=ConfidenceScorer(store),
     ), store
 
 

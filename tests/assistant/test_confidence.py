@@ -130,7 +130,10 @@ def answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterato
     chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
     IngestJob(store, real_embedder, chunker).run([write_corpus(root / "corpus")])
     yield Answerer(
-        HybridRetriever(store, real_embedder, top_k=6), ExtractiveSynthesizer(real_embedder)
+        HybridRetriever(store, real_embedder, top_k=6),
+        ExtractiveSynthesizer(real_embedder),
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
     )
     store.close()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.conflicts import note_conflicts
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.retrieval.retriever import HybridRetriever
@@ -222,7 +223,12 @@ def answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Answere
     chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
     IngestJob(store, real_embedder, chunker).run([corpus])
     retriever = HybridRetriever(store, real_embedder, top_k=6)
-    return Answerer(retriever, ExtractiveSynthesizer(real_embedder))
+    return Answerer(
+        retriever,
+        ExtractiveSynthesizer(real_embedder),
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
+    )
 
 
 def assert_markers_match_citations(answer: Answer) -> None:
@@ -301,7 +307,12 @@ def ledgerly(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Answere
     store = EdgeStore(root / "edge", dimension=real_embedder.dimension)
     chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
     IngestJob(store, real_embedder, chunker).run([root / "corpus"])
-    return Answerer(HybridRetriever(store, real_embedder), ExtractiveSynthesizer(real_embedder))
+    return Answerer(
+        HybridRetriever(store, real_embedder),
+        ExtractiveSynthesizer(real_embedder),
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
+    )
 
 
 def test_ledgerly_reminder_limit_follows_the_current_article(ledgerly: Answerer) -> None:

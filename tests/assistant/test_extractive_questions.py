@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.embedders.fake import FakeEmbedder
 from assistant.retrieval.retriever import HybridRetriever
@@ -29,7 +30,12 @@ def answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterato
     chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
     IngestJob(store, real_embedder, chunker).run([root / "kb"], progress=False)
     retriever = HybridRetriever(store, real_embedder, top_k=6)
-    yield Answerer(retriever, ExtractiveSynthesizer(real_embedder))
+    yield Answerer(
+        retriever,
+        ExtractiveSynthesizer(real_embedder),
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
+    )
     store.close()
 
 

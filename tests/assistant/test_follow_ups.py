@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.conversation.condense import MAX_QUERY_CHARS
 from assistant.records.sessions import SessionStore
@@ -27,7 +28,13 @@ def answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterato
     IngestJob(store, real_embedder, chunker).run([CORPUS], progress=False)
     sessions = SessionStore(f"sqlite:///{root / 'app.db'}")
     retriever = HybridRetriever(store, real_embedder, top_k=8)
-    yield Answerer(retriever, ExtractiveSynthesizer(real_embedder), sessions=sessions)
+    yield Answerer(
+        retriever,
+        ExtractiveSynthesizer(real_embedder),
+        sessions=sessions,
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
+    )
     sessions.close()
     store.close()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.conversation.handover import asks_for_person, handover_reply
 from assistant.embedders.fake import FakeEmbedder
@@ -85,6 +86,8 @@ def answerer(tmp_path: Path) -> Iterator[Answerer]:
         question_log=QuestionLog(sessions.engine),
         escalations=EscalationStore(sessions.engine),
         support_url=SUPPORT,
+        embedder=embedder,
+        scorer=ConfidenceScorer(store),
     )
     store.close()
     sessions.close()

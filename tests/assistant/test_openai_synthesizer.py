@@ -12,6 +12,7 @@ import pytest
 
 from assistant.answering.answerer import Answerer
 from assistant.answering.citation_check import CitationChecker
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.embedders import Embedder
@@ -447,7 +448,12 @@ def test_the_answerer_returns_the_fallback_warning(
         chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
         IngestJob(store, real_embedder, chunker).run([corpus])
         synthesizer = synthesizer_for(server.base_url, real_embedder, timeout=5.0)
-        answerer = Answerer(HybridRetriever(store, real_embedder, top_k=6), synthesizer)
+        answerer = Answerer(
+            HybridRetriever(store, real_embedder, top_k=6),
+            synthesizer,
+            embedder=real_embedder,
+            scorer=ConfidenceScorer(store),
+        )
         server.reply("PWNED")
         answer_ = answerer.ask(QUESTION)
         assert not answer_.refused

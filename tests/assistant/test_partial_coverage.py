@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.answerer import Answerer
-from assistant.answering.confidence import covered_part
+from assistant.answering.confidence import ConfidenceScorer, covered_part
 from assistant.answering.source_notes import UNCOVERED_NOTE
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.retrieval.retriever import HybridRetriever
@@ -30,7 +30,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[An
     chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
     IngestJob(store, real_embedder, chunker).run([root / "content"], progress=False)
     yield Answerer(
-        HybridRetriever(store, real_embedder, top_k=6), ExtractiveSynthesizer(real_embedder)
+        HybridRetriever(store, real_embedder, top_k=6),
+        ExtractiveSynthesizer(real_embedder),
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
     )
     store.close()
 

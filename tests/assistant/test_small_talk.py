@@ -13,6 +13,7 @@ import pytest
 
 from assistant.analytics.gaps import GapAnalyzer
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.conversation.small_talk import is_small_talk, without_small_talk
 from assistant.records.question_log import QuestionLog
@@ -66,6 +67,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[An
         ExtractiveSynthesizer(real_embedder),
         sessions=sessions,
         question_log=QuestionLog(sessions.engine),
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
     )
     store.close()
 

@@ -15,6 +15,7 @@ import pytest
 from assistant.answering.answerer import Answerer
 from assistant.answering.citation_check import CitationChecker
 from assistant.answering.citations import citation
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer
 from assistant.retrieval.retriever import HybridRetriever
@@ -73,7 +74,9 @@ def test_an_llm_quote_with_a_lead_in_opens_the_video_where_it_is_spoken(
         "For a single customer, Daniel says to open the customer, click **Edit**, and "
         f"{QUOTED} [1]."
     )
-    answer = Answerer(retriever, llm).ask(QUESTION)
+    answer = Answerer(
+        retriever, llm, embedder=embedder, scorer=ConfidenceScorer(retriever.store)
+    ).ask(QUESTION)
     # The LLM's text passed its check and [1] is the chunk that holds the quote.
     assert not answer.warnings, answer.warnings
     assert "Daniel says to open the customer" in answer.answer
@@ -109,7 +112,12 @@ def test_an_answer_from_the_middle_of_a_chunk_opens_the_video_at_its_cue(
 ) -> None:
     """The answer may also quote the chunk's opening line for context: the link opens where
     the words that answer the question are spoken."""
-    answer = Answerer(retriever, ExtractiveSynthesizer(real_embedder)).ask(QUESTION)
+    answer = Answerer(
+        retriever,
+        ExtractiveSynthesizer(real_embedder),
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(retriever.store),
+    ).ask(QUESTION)
     assert QUOTED in answer.answer
     video = next(c for c in answer.citations if c.document == holding_chunk.document)
     spoken = cue_second("Open the customer, click Edit")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from assistant.answering.answerer import Answerer
+from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.retrieval.retriever import HybridRetriever
 from assistant.retrieval.shaping import on_page, shape
@@ -119,7 +120,10 @@ def agent_answerer(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> A
     chunker = StructureChunker(real_embedder.count_tokens, max_tokens=real_embedder.max_tokens)
     IngestJob(store, real_embedder, chunker).run([root / "corpus"])
     return Answerer(
-        HybridRetriever(store, real_embedder, top_k=4), ExtractiveSynthesizer(real_embedder)
+        HybridRetriever(store, real_embedder, top_k=4),
+        ExtractiveSynthesizer(real_embedder),
+        embedder=real_embedder,
+        scorer=ConfidenceScorer(store),
     )
 
 
