@@ -95,9 +95,9 @@ class Store(Protocol):
 
 PREFETCH_DEPTH = 96  # the depth the refusal threshold was calibrated at (benchmarks/dev_sets.py)
 MAX_FUSION_COPIES = 4
-# HNSW candidate list of the passage branch. At 100,000 chunks (benchmarks/latency.py) the
-# engine's default (~100) found 47% of the exact filtered top 96 passages, 512 finds 85% for
-# +1.6 ms p95 (hybrid + audience filter, engine: 5.0 -> 6.6 ms). Small stores search exactly.
+# HNSW candidate list of the passage branch: at 100,000 chunks the engine's default (~100)
+# misses many of the exact filtered top passages, and 512 finds most of them for a small cost in
+# latency (benchmarks/latency.py). Small stores search exactly.
 PASSAGE_HNSW_EF = 512
 
 

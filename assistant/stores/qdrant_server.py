@@ -1,56 +1,25 @@
 """QdrantServerStore: a Qdrant server or cluster through qdrant-client, same layout as EdgeStore."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from llama_index.core.bridge.pydantic import PrivateAttr
-from llama_index.core.schema import BaseNode, MetadataMode, TextNode
-from llama_index.core.vector_stores.types import (
-    BasePydanticVectorStore,
-    FilterCondition,
-    FilterOperator,
-    MetadataFilter,
-    MetadataFilters,
-    VectorStoreQuery,
-    VectorStoreQueryMode,
-    VectorStoreQueryResult,
-)
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.types import VectorStoreQueryResult
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from assistant.embedders.sparse import Bm25Encoder
-from assistant.stores import (
-    PASSAGE_HNSW_EF,
-    DocumentManifest,
-    StoreError,
-    fusion_copies,
-    prefetch_depth,
-    require_caller_filters,
-)
-from assistant.stores.payload import (
-    CHUNK,
-    DENSE,
-    INDEXED_KEYWORDS,
-    MANIFEST,
-    PASSAGES,
-    SPARSE,
-    dense_vector,
-    filter_scalar,
-    manifest_payload,
-    node_payload,
-    payload_manifest,
-    payload_node,
-    point_id,
-)
+from assistant.stores import DocumentManifest, StoreError, payload
+from assistant.stores import query_plan as qp
+from assistant.stores.qdrant_base import QdrantBaseStore
 
-_SCROLL_PAGE = 1000
 _UPSERT_BATCH = 256
 _T = TypeVar("_T")
 
 
-class QdrantServerStore(BasePydanticVectorStore):
+class QdrantServerStore(QdrantBaseStore):
     """Dense (each chunk's and its passages') and BM25 sparse vectors in one collection on a
     Qdrant server or cluster.
 
@@ -64,15 +33,12 @@ class QdrantServerStore(BasePydanticVectorStore):
         timeout: Seconds per request.
     """
 
-    stores_text: bool = True
     url: str | None
     collection: str
     dimension: int
 
     _client: QdrantClient = PrivateAttr()
-    _bm25: Bm25Encoder = PrivateAttr()
     _target: str = PrivateAttr()
-    _writes: int = PrivateAttr(default=0)
 
     def __init__(
         self,
@@ -90,7 +56,6 @@ class QdrantServerStore(BasePydanticVectorStore):
         if location not in (None, ":memory:"):
             raise ValueError('location must be ":memory:"; pass a Qdrant server as url=.')
         super().__init__(url=url, collection=collection, dimension=dimension)  # type: ignore[call-arg]
-        self._bm25 = Bm25Encoder()
         self._target = url or f"local mode ({location or path})"
         if url is not None:
             # The compatibility check warns from a background thread; unreachable or
@@ -105,10 +70,6 @@ class QdrantServerStore(BasePydanticVectorStore):
         except BaseException:
             self._client.close()  # local mode holds a folder lock until closed
             raise
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "QdrantServerStore"
 
     @property
     def client(self) -> QdrantClient:
@@ -149,7 +110,7 @@ class QdrantServerStore(BasePydanticVectorStore):
         # Local mode has no payload indexes (qdrant-client warns and ignores them). On a server,
         # create the missing ones, so a creator that died half-way is repaired by the next open.
         if indexes:
-            for field in INDEXED_KEYWORDS:
+            for field in payload.INDEXED_KEYWORDS:
                 if field in (info.payload_schema or {}):
                     continue
                 schema = models.KeywordIndexParams(
@@ -167,11 +128,12 @@ class QdrantServerStore(BasePydanticVectorStore):
                 )
 
     def _create_collection(self) -> bool:
+        dense = models.VectorParams(size=self.dimension, distance=models.Distance.COSINE)
         return self._client.create_collection(
             self.collection,
             vectors_config={
-                DENSE: models.VectorParams(size=self.dimension, distance=models.Distance.COSINE),
-                PASSAGES: models.VectorParams(
+                payload.DENSE: dense,
+                payload.PASSAGES: models.VectorParams(
                     size=self.dimension,
                     distance=models.Distance.COSINE,
                     multivector_config=models.MultiVectorConfig(
@@ -179,25 +141,27 @@ class QdrantServerStore(BasePydanticVectorStore):
                     ),
                 ),
             },
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            sparse_vectors_config={
+                payload.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+            },
         )
 
     def _check_layout(self, info: models.CollectionInfo) -> None:
         vectors = info.config.params.vectors
-        dense = vectors.get(DENSE) if isinstance(vectors, dict) else None
-        passages = vectors.get(PASSAGES) if isinstance(vectors, dict) else None
+        dense = vectors.get(payload.DENSE) if isinstance(vectors, dict) else None
+        passages = vectors.get(payload.PASSAGES) if isinstance(vectors, dict) else None
         sparse = info.config.params.sparse_vectors or {}
         fix = "Delete the collection and ingest again, or set ASSISTANT_COLLECTION to a new name."
-        if dense is None or SPARSE not in sparse:
+        if dense is None or payload.SPARSE not in sparse:
             raise StoreError(
                 f"Collection {self.collection!r} at {self._target} was not created by this "
-                f"assistant (it needs a dense vector {DENSE!r} and a sparse vector {SPARSE!r}). "
-                + fix
+                f"assistant (it needs a dense vector {payload.DENSE!r} and a sparse vector "
+                f"{payload.SPARSE!r}). " + fix
             )
         if passages is None or passages.multivector_config is None:
             raise StoreError(
                 f"Collection {self.collection!r} at {self._target} was created by an earlier "
-                f"version of the assistant, without the multivector {PASSAGES!r}. " + fix
+                f"version of the assistant, without the multivector {payload.PASSAGES!r}. " + fix
             )
         if dense.size != self.dimension:
             raise StoreError(
@@ -206,37 +170,10 @@ class QdrantServerStore(BasePydanticVectorStore):
                 + fix
             )
 
-    def add(
-        self,
-        nodes: Sequence[BaseNode],
-        *,
-        passages: Mapping[str, list[list[float]]] | None = None,
-        **kwargs: Any,
-    ) -> list[str]:
-        points = []
-        for node in nodes:
-            if node.embedding is None:
-                raise ValueError(f"Node {node.node_id} has no embedding; embed before add().")
-            indices, values = self._bm25.document(node.get_content(MetadataMode.EMBED))
-            embedding = list(node.embedding)
-            vectors: dict[str, Any] = {
-                DENSE: embedding,
-                PASSAGES: (passages or {}).get(node.node_id) or [embedding],
-                SPARSE: models.SparseVector(indices=indices, values=values),
-            }
-            points.append(
-                models.PointStruct(
-                    id=point_id(node.node_id), vector=vectors, payload=node_payload(node)
-                )
-            )
-        for start in range(0, len(points), _UPSERT_BATCH):
-            self._upsert(points[start : start + _UPSERT_BATCH])
-        return [node.node_id for node in nodes]
-
-    @property
-    def writes(self) -> int:
-        """Only this process's writes: other writers to the server are not seen."""
-        return self._writes
+    def _upsert_chunks(self, points: list[payload.ChunkPoint]) -> None:
+        structs = [_point(p) for p in points]
+        for start in range(0, len(structs), _UPSERT_BATCH):
+            self._upsert(structs[start : start + _UPSERT_BATCH])
 
     def _upsert(self, points: list[models.PointStruct]) -> None:
         try:
@@ -264,112 +201,65 @@ class QdrantServerStore(BasePydanticVectorStore):
         self._upsert(
             [
                 models.PointStruct(
-                    id=point_id(f"manifest:{manifest.doc_id}"),
+                    id=payload.point_id(f"manifest:{manifest.doc_id}"),
                     vector={},
-                    payload=manifest_payload(manifest),
+                    payload=payload.manifest_payload(manifest),
                 )
             ]
         )
-
-    def manifests(self) -> dict[str, DocumentManifest]:
-        return {m["doc_id"]: payload_manifest(m) for m in self._scroll(_match("kind", MANIFEST))}
-
-    def chunk_doc_ids(self) -> set[str]:
-        return {str(p["doc_id"]) for p in self._scroll(_match("kind", CHUNK), fields=["doc_id"])}
 
     def count(self) -> int:
         result = self._call(
             "count",
             lambda: self._client.count(
-                self.collection, count_filter=_match("kind", CHUNK), exact=True
+                self.collection, count_filter=_match("kind", payload.CHUNK), exact=True
             ),
         )
         return int(result.count)
 
-    def _scroll(self, flt: models.Filter, fields: list[str] | None = None) -> list[dict[str, Any]]:
-        payloads: list[dict[str, Any]] = []
-        offset: Any = None
-        while True:
-            records, offset = self._call(
-                "scroll",
-                partial(
-                    self._client.scroll,
-                    self.collection,
-                    scroll_filter=flt,
-                    limit=_SCROLL_PAGE,
-                    offset=offset,
-                    with_payload=fields or True,
-                    with_vectors=False,
-                ),
-            )
-            payloads.extend(r.payload or {} for r in records)
-            if offset is None:
-                return payloads
+    def _payload_page(
+        self, kind: str, *, fields: list[str] | None, offset: Any, limit: int
+    ) -> tuple[list[dict[str, Any]], Any]:
+        records, next_offset = self._call(
+            "scroll",
+            partial(
+                self._client.scroll,
+                self.collection,
+                scroll_filter=_match("kind", kind),
+                limit=limit,
+                offset=offset,
+                with_payload=fields or True,
+                with_vectors=False,
+            ),
+        )
+        return [r.payload or {} for r in records], next_offset
 
-    def chunks(self, filters: MetadataFilters, *, limit: int) -> list[TextNode]:
+    def _read_chunks(self, where: qp.Group, *, limit: int) -> list[TextNode]:
         records, _ = self._call(
             "scroll",
             partial(
                 self._client.scroll,
                 self.collection,
-                scroll_filter=_qdrant_filter(require_caller_filters(filters)),
+                scroll_filter=_filter(where),
                 limit=limit,
                 with_payload=True,
                 with_vectors=False,
             ),
         )
-        return [payload_node(r.payload or {}) for r in records]
+        return [payload.payload_node(r.payload or {}) for r in records]
 
-    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        flt = _qdrant_filter(require_caller_filters(query.filters))
-        limit = query.similarity_top_k
-        branch_limit = prefetch_depth(limit)
-        dense = list(query.query_embedding) if query.query_embedding is not None else None
-        sparse = None
-        if query.query_str:
-            indices, values = self._bm25.query(query.query_str)
-            sparse = models.SparseVector(indices=indices, values=values)
-
-        request: dict[str, Any]
-        mode = query.mode
-        if mode == VectorStoreQueryMode.HYBRID and dense is not None and sparse is not None:
-            passage_copies, sparse_copies = fusion_copies(query.alpha)
-            closest_passage = models.Prefetch(
-                query=[dense],
-                using=PASSAGES,
-                filter=flt,
-                limit=branch_limit,
-                params=models.SearchParams(hnsw_ef=PASSAGE_HNSW_EF),
-            )
-            bm25 = models.Prefetch(query=sparse, using=SPARSE, filter=flt, limit=branch_limit)
-            request = {
-                "prefetch": [closest_passage] * passage_copies + [bm25] * sparse_copies,
-                "query": models.FusionQuery(fusion=models.Fusion.DBSF),
-            }
-        elif mode in (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH):
-            if sparse is None:
-                raise ValueError("A sparse query needs query_str.")
-            request = {"query": sparse, "using": SPARSE}
-        else:
-            if dense is None:
-                raise ValueError("A dense query needs query_embedding.")
-            request = {"query": dense, "using": DENSE}
+    def _run(self, plan: qp.QueryPlan) -> VectorStoreQueryResult:
+        request = _request(plan)
         response = self._call(
             "query",
             lambda: self._client.query_points(
-                self.collection,
-                **request,
-                query_filter=flt,
-                limit=limit,
-                with_payload=True,
-                with_vectors=[DENSE],
+                self.collection, **request, with_payload=True, with_vectors=[payload.DENSE]
             ),
         )
-        points = response.points
-        nodes = [payload_node(p.payload or {}, dense_vector(p.vector)) for p in points]
+        nodes = [payload.point_node(p) for p in response.points]
         return VectorStoreQueryResult(
             nodes=nodes,
-            similarities=[float(p.score) for p in points],
+            similarities=[float(p.score) for p in response.points],
             ids=[n.node_id for n in nodes],
         )
 
@@ -386,50 +276,65 @@ def _match(key: str, value: str) -> models.Filter:
     )
 
 
-def _qdrant_filter(filters: MetadataFilters) -> models.Filter:
-    """Translates llama-index metadata filters into a Qdrant filter over chunks."""
-    return models.Filter(
-        must=[
-            models.FieldCondition(key="kind", match=models.MatchValue(value=CHUNK)),
-            _qdrant_group(filters),
-        ]
-    )
+def _point(chunk: payload.ChunkPoint) -> models.PointStruct:
+    vectors: dict[str, Any] = {
+        payload.DENSE: chunk.dense,
+        payload.PASSAGES: chunk.passages,
+        payload.SPARSE: _sparse(chunk.sparse),
+    }
+    return models.PointStruct(id=chunk.id, vector=vectors, payload=chunk.payload)
 
 
-def _qdrant_group(filters: MetadataFilters) -> models.Filter:
-    conditions = [_qdrant_condition(f) for f in filters.filters]
-    if filters.condition == FilterCondition.OR:
-        return models.Filter(should=conditions)
-    if filters.condition == FilterCondition.NOT:
-        return models.Filter(must_not=conditions)
-    return models.Filter(must=conditions)
+def _request(plan: qp.QueryPlan) -> dict[str, Any]:
+    """The plan as query_points arguments, all but the collection and what to return."""
+    flt = _filter(plan.filter)
+    if isinstance(plan.search, qp.Nearest):
+        query, using = _query(plan.search)
+        return {"query": query, "using": using, "query_filter": flt, "limit": plan.limit}
+    return {
+        "prefetch": [_prefetch(branch, flt) for branch in plan.search.branches],
+        "query": models.FusionQuery(fusion=models.Fusion.DBSF),
+        "query_filter": flt,
+        "limit": plan.limit,
+    }
 
 
-def _qdrant_condition(item: MetadataFilter | MetadataFilters) -> models.Condition:
-    if isinstance(item, MetadataFilters):
-        return _qdrant_group(item)
-    value = item.value
-    if item.operator == FilterOperator.IS_EMPTY:  # missing, null or []
-        return models.IsEmptyCondition(is_empty=models.PayloadField(key=item.key))
-    if item.operator == FilterOperator.EQ:
-        return models.FieldCondition(
-            key=item.key, match=models.MatchValue(value=filter_scalar(value))
-        )
-    if item.operator in (FilterOperator.IN, FilterOperator.ANY):
-        return models.FieldCondition(key=item.key, match=models.MatchAny(any=_values(value)))
-    if item.operator == FilterOperator.NIN:
-        return models.FieldCondition(
-            key=item.key, match=models.MatchExcept(**{"except": _values(value)})
-        )
-    if item.operator == FilterOperator.NE:
-        return models.Filter(
-            must_not=[
-                models.FieldCondition(
-                    key=item.key, match=models.MatchValue(value=filter_scalar(value))
-                )
-            ]
-        )
-    raise ValueError(f"Filter operator {item.operator} is not supported by QdrantServerStore.")
+def _prefetch(branch: qp.Branch, flt: models.Filter) -> models.Prefetch:
+    query, using = _query(branch.nearest)
+    params = None if branch.hnsw_ef is None else models.SearchParams(hnsw_ef=branch.hnsw_ef)
+    return models.Prefetch(query=query, using=using, filter=flt, limit=branch.limit, params=params)
+
+
+def _query(
+    nearest: qp.Nearest,
+) -> tuple[list[float] | list[list[float]] | models.SparseVector, str]:
+    """The query vector and the name of the vector it searches, as query_points takes them."""
+    vector = nearest.vector
+    return (_sparse(vector) if isinstance(vector, payload.SparseVector) else vector), nearest.using
+
+
+def _sparse(vector: payload.SparseVector) -> models.SparseVector:
+    return models.SparseVector(indices=vector.indices, values=vector.values)
+
+
+def _filter(group: qp.Group) -> models.Filter:
+    clause: dict[str, Any] = {group.clause: [_condition(c) for c in group.conditions]}
+    return models.Filter(**clause)
+
+
+def _condition(condition: qp.Condition) -> models.Condition:
+    match condition:
+        case qp.Group():
+            return _filter(condition)
+        case qp.Match(key, value):
+            return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+        case qp.MatchAny(key, values):
+            return models.FieldCondition(key=key, match=models.MatchAny(any=_values(values)))
+        case qp.MatchExcept(key, values):
+            exclude = models.MatchExcept(**{"except": _values(values)})
+            return models.FieldCondition(key=key, match=exclude)
+        case qp.IsEmpty(key):  # missing, null or []
+            return models.IsEmptyCondition(is_empty=models.PayloadField(key=key))
 
 
 def _values(value: object) -> list[str] | list[int]:
