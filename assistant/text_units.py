@@ -22,8 +22,8 @@ _SPEAKER = re.compile(r"^\s*[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: \S")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 # Abbreviations whose dot does not end a sentence.
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "Mr.", "Ms.", "Dr.", "No.")
-# Words per passage. Samsung manual, bare passages fused with BM25 (double weight): 20 to 60
-# words all gave hit@1 0.763 and MRR@10 0.85-0.86, against 0.684 / 0.805 for whole chunks.
+# Words per passage: a few sentences, what MiniLM matches a question to best; retrieval is
+# insensitive to the exact length between about 20 and 60 (benchmarks/retrieval.py).
 PASSAGE_WORDS = 40
 
 
