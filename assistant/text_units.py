@@ -325,3 +325,8 @@ def _units(text: str, labels: bool) -> tuple[TextUnit, ...]:
     flush_block()
     flush_paragraph()
     return tuple(units)
+
+
+def word_pieces(text: str) -> list[str]:
+    """Text in word-sized pieces, whitespace kept, so the pieces concatenate to the text."""
+    return re.findall(r"\S+\s*|\s+", text)

@@ -32,6 +32,13 @@ class Mode(StrEnum):
     INTERNAL = "internal"
 
 
+def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
+    """Customer-facing modes read public content only, whoever the caller is."""
+    if mode in (Mode.CUSTOMER, Mode.AGENT):
+        return [Audience.PUBLIC.value]
+    return audience.visible()
+
+
 @dataclass(frozen=True)
 class ScoredChunk:
     """One retrieved chunk: its text, its payload metadata and how well it matched."""

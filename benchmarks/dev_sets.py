@@ -23,13 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.answering.answerer import Answerer, readable_audiences
+from assistant.answering.answerer import Answerer
 from assistant.answering.confidence import UNCOVERED_FACTOR, ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.conversation.small_talk import is_small_talk
 from assistant.records.sessions import SessionStore
 from assistant.retrieval.retriever import HybridRetriever
-from assistant.types import Audience, Mode
+from assistant.types import Audience, Mode, readable_audiences
 from benchmarks.common import ROOT, index_dataset, print_table, serving_embedder, write_results
 
 DEV = ROOT / "evals" / "dev"

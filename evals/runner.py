@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.answering.answerer import readable_audiences
 from assistant.embedders import Embedder
 from assistant.settings import Settings
-from assistant.types import Audience, Citation, Mode, ScoredChunk
+from assistant.types import Audience, Citation, Mode, ScoredChunk, readable_audiences
 from assistant.wiring import Components, build_components, build_embedder
 from evals.datasets import Dataset
 from evals.metrics import OfflineScorer

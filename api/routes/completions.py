@@ -30,9 +30,9 @@ from api.deps import AnswererDep, AnswerSlotsDep, CallerDep, MetricsDep, run_in_
 from api.errors import error_responses
 from api.routes.chat import MAX_MESSAGE_CHARS
 from api.text import SafeText
-from assistant.answering.answerer import word_pieces
 from assistant.answering.citations import ticket_text
 from assistant.records.sessions import Turn
+from assistant.text_units import word_pieces
 from assistant.types import Answer, Citation, InternalNotes, Mode
 
 router = APIRouter(prefix="/v1", tags=["openai"])

@@ -1,6 +1,5 @@
 """Question → condense → retrieve (audience filter inside the query) → synthesize → Answer."""
 
-import re
 import time
 import uuid
 from collections.abc import Generator, Iterator
@@ -25,6 +24,7 @@ from assistant.records.sessions import SessionOwner, SessionStore, Turn
 from assistant.records.turns import TurnRecords
 from assistant.retrieval import Retriever
 from assistant.retrieval.fusion import fused
+from assistant.text_units import word_pieces
 from assistant.types import (
     Answer,
     AnswerEvent,
@@ -38,6 +38,7 @@ from assistant.types import (
     Retraction,
     ScoredChunk,
     TextDelta,
+    readable_audiences,
 )
 
 REFUSAL = (
@@ -462,15 +463,3 @@ def final_answer(events: Iterator[AnswerEvent]) -> Answer:
         if isinstance(event, Finished):
             return event.answer
     raise AssertionError("Answerer.stream always ends with Finished")
-
-
-def readable_audiences(audience: Audience, mode: Mode) -> list[str]:
-    """Customer-facing modes read public content only, whoever the caller is."""
-    if mode in (Mode.CUSTOMER, Mode.AGENT):
-        return [Audience.PUBLIC.value]
-    return audience.visible()
-
-
-def word_pieces(text: str) -> list[str]:
-    """Text in word-sized pieces, whitespace kept, so the pieces concatenate to the text."""
-    return re.findall(r"\S+\s*|\s+", text)

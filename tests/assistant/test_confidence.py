@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-from assistant.answering.answerer import REFUSAL, Answerer, readable_audiences
+from assistant.answering.answerer import REFUSAL, Answerer
 from assistant.answering.confidence import (
     EVERYDAY_RANK,
     UNCOVERED_FACTOR,
@@ -22,7 +22,7 @@ from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores import TENANT, Store
 from assistant.stores.edge import EdgeStore
 from assistant.stores.qdrant_server import QdrantServerStore
-from assistant.types import Audience, Draft, Mode, ScoredChunk
+from assistant.types import Audience, Draft, Mode, ScoredChunk, readable_audiences
 from ingest.chunker import StructureChunker
 from ingest.pipeline import IngestJob
 from tests.corpus import write_corpus
