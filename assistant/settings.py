@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("LLM_TIMEOUT_SECONDS", "ASSISTANT_LLM_TIMEOUT_SECONDS"),
         description="Longest wait for the LLM endpoint before the extractive answer is shown.",
     )
+    llm_max_sources: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        validation_alias=AliasChoices("LLM_MAX_SOURCES", "ASSISTANT_LLM_MAX_SOURCES"),
+        description="Retrieved chunks shown to the LLM, best first. A small model on a CPU "
+        "reads its prompt slowly: fewer sources answer sooner.",
+    )
 
     database_url: str | None = Field(
         default=None,

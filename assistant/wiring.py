@@ -101,6 +101,7 @@ def build_synthesizer(settings: Settings, *, embedder: Embedder) -> Synthesizer:
         checker=CitationChecker(embedder),
         fallback=extractive,
         timeout=settings.llm_timeout_seconds,
+        max_sources=settings.llm_max_sources,
     )
 
 

@@ -466,10 +466,31 @@ def test_the_answerer_returns_the_fallback_warning(
         store.close()
 
 
+def test_the_llm_reads_only_the_best_max_sources_chunks(
+    server: FakeOpenAIServer, synthesis: Synthesis
+) -> None:
+    """LLM_MAX_SOURCES: a small model on a CPU reads a shorter prompt sooner."""
+    assert len(synthesis.chunks) >= 2
+    server.reply("To set a new password, open the sign-in page and click Forgot password [1].")
+    first_only = replace(
+        synthesis, synthesizer=synthesizer_for(server.base_url, synthesis.embedder, max_sources=1)
+    )
+    first_only.synthesize()
+    prompt = server.requests[0].prompt
+    assert prompt.count("</source>") == 1
+    assert synthesis.chunks[0].text.split()[0] in prompt
+
+
 def test_wiring_uses_the_llm_only_when_its_url_is_set(
     tmp_path: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY", "LLM_TIMEOUT_SECONDS"):
+    for name in (
+        "LLM_BASE_URL",
+        "LLM_MODEL",
+        "LLM_API_KEY",
+        "LLM_TIMEOUT_SECONDS",
+        "LLM_MAX_SOURCES",
+    ):
         monkeypatch.delenv(name, raising=False)
     plain = Settings(_env_file=None, data_dir=tmp_path / "plain")  # type: ignore[call-arg]
     with_llm = Settings(
@@ -478,6 +499,7 @@ def test_wiring_uses_the_llm_only_when_its_url_is_set(
         LLM_BASE_URL="http://127.0.0.1:9/v1",  # type: ignore[call-arg]
         LLM_MODEL="llama3.1:8b",  # type: ignore[call-arg]
         LLM_TIMEOUT_SECONDS=7,  # type: ignore[call-arg]
+        LLM_MAX_SOURCES=3,  # type: ignore[call-arg]
     )
     for settings, kind in ((plain, ExtractiveSynthesizer), (with_llm, OpenAISynthesizer)):
         components = build_components(settings, embedder=real_embedder)
@@ -491,6 +513,7 @@ def test_wiring_uses_the_llm_only_when_its_url_is_set(
         assert isinstance(synthesizer, OpenAISynthesizer)
         assert isinstance(synthesizer.fallback, ExtractiveSynthesizer)
         assert synthesizer.timeout == 7
+        assert synthesizer.max_sources == 3
     finally:
         llm.close()
 
