@@ -185,6 +185,12 @@ def arguments() -> argparse.Namespace:
         "machine is measured, not replaced by the fallback",
     )
     parser.add_argument("--sample", type=int, default=None, help="first N dev questions only")
+    parser.add_argument(
+        "--max-sources",
+        type=int,
+        default=Settings.model_fields["llm_max_sources"].default,
+        help="LLM_MAX_SOURCES for the run: retrieved chunks the LLM reads",
+    )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return parser.parse_args()
 
@@ -199,6 +205,7 @@ def main() -> None:
         LLM_BASE_URL=args.base_url,
         LLM_MODEL=args.model,
         LLM_TIMEOUT_SECONDS=args.timeout,
+        LLM_MAX_SOURCES=args.max_sources,
     )
     embedder = build_embedder(settings)
     llm = build_synthesizer(settings, embedder=embedder)
@@ -258,7 +265,12 @@ def main() -> None:
     data = {
         "questions": len(cases),
         "sample": f"first {args.sample} dev questions" if args.sample else "all",
-        "endpoint": {"base_url": args.base_url, "model": args.model, "timeout_s": args.timeout},
+        "endpoint": {
+            "base_url": args.base_url,
+            "model": args.model,
+            "timeout_s": args.timeout,
+            "max_sources": args.max_sources,
+        },
         "results": results,
         "answers": rows,
     }
