@@ -93,7 +93,7 @@ def main() -> None:
     ]
     headers = ["page boost", "questions", "n", "hit@1 no page", "hit@1 page"]
     print_table([*headers, "hit@3 no page", "hit@3 page"], table)
-    print(f"\nassistant/shaping.py uses PAGE_BOOST = {chosen}")
+    print(f"\nassistant/retrieval/shaping.py uses PAGE_BOOST = {chosen}")
     result = {"dev_set": str(DEV_SET.relative_to(ROOT)), "page_boost": chosen}
     path = write_results(
         "context", {**result, "results": sweep[str(chosen)], "sweep": sweep}, args.out
