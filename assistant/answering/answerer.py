@@ -3,7 +3,7 @@
 import time
 import uuid
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -46,6 +46,19 @@ REFUSAL = (
     "with the feature or screen you are asking about, or contact support to reach a person."
 )
 INTERNAL_LABEL = "INTERNAL — do not send to the customer:"
+
+
+class AskOptions(TypedDict, total=False):
+    """`Answerer.stream`'s keyword options, so `ask` takes the same ones."""
+
+    audience: Audience
+    mode: Mode
+    session_id: str | None
+    product_version: str | None
+    page: str | None
+    tenant: str | None
+    owner: SessionOwner | None
+    conversation: list[Turn] | None
 
 
 class Answerer:
@@ -91,31 +104,9 @@ class Answerer:
         self.question_log = question_log
         self.records = TurnRecords(sessions, question_log, escalations)
 
-    def ask(
-        self,
-        question: str,
-        *,
-        audience: Audience = Audience.PUBLIC,
-        mode: Mode = Mode.CUSTOMER,
-        session_id: str | None = None,
-        product_version: str | None = None,
-        page: str | None = None,
-        tenant: str | None = None,
-        owner: SessionOwner | None = None,
-        conversation: list[Turn] | None = None,
-    ) -> Answer:
-        events = self.stream(
-            question,
-            audience=audience,
-            mode=mode,
-            session_id=session_id,
-            product_version=product_version,
-            page=page,
-            tenant=tenant,
-            owner=owner,
-            conversation=conversation,
-        )
-        return final_answer(events)
+    def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:
+        """The whole Answer at once: `stream`'s last event (its options are the same)."""
+        return final_answer(self.stream(question, **options))
 
     def stream(
         self,
