@@ -321,8 +321,8 @@ def _condition(condition: qp.Condition) -> Any:
         case qp.Match(key, value):
             return qe.FieldCondition(key=key, match=qe.MatchValue(value))
         case qp.MatchAny(key, values):
-            return qe.FieldCondition(key=key, match=qe.MatchAny(list(values)))  # type: ignore[arg-type]
+            return qe.FieldCondition(key=key, match=qe.MatchAny(values))
         case qp.MatchExcept(key, values):
-            return qe.FieldCondition(key=key, match=qe.MatchExcept(list(values)))  # type: ignore[arg-type]
+            return qe.FieldCondition(key=key, match=qe.MatchExcept(values))
         case qp.IsEmpty(key):  # missing, null or []
             return qe.IsEmptyCondition(key=key)

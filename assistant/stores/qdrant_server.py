@@ -329,17 +329,9 @@ def _condition(condition: qp.Condition) -> models.Condition:
         case qp.Match(key, value):
             return models.FieldCondition(key=key, match=models.MatchValue(value=value))
         case qp.MatchAny(key, values):
-            return models.FieldCondition(key=key, match=models.MatchAny(any=_values(values)))
+            return models.FieldCondition(key=key, match=models.MatchAny(any=values))
         case qp.MatchExcept(key, values):
-            exclude = models.MatchExcept(**{"except": _values(values)})
+            exclude = models.MatchExcept(**{"except": values})
             return models.FieldCondition(key=key, match=exclude)
         case qp.IsEmpty(key):  # missing, null or []
             return models.IsEmptyCondition(is_empty=models.PayloadField(key=key))
-
-
-def _values(value: object) -> list[str] | list[int]:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [str(v) for v in value]
-    if isinstance(value, list) and all(isinstance(v, int) for v in value):
-        return [int(v) for v in value]
-    raise ValueError(f"Filter value {value!r} must be a list of strings or of integers.")

@@ -27,9 +27,8 @@ from assistant.stores import (
 )
 from assistant.stores.payload import CHUNK, DENSE, PASSAGES, SPARSE, SparseVector, filter_scalar
 
-# A filter value as llama-index holds it. IN, ANY and NIN values reach the stores as they are:
-# each store converts them for its own client (QdrantServerStore also checks their kinds).
-FilterValue = int | float | str | list[str] | list[float] | list[int] | None
+# The values of an IN, ANY or NIN filter, as both engines take them.
+ListValues = list[str] | list[int]
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class MatchAny:
     """The payload field `key` holds one of `values`."""
 
     key: str
-    values: FilterValue
+    values: ListValues
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class MatchExcept:
     """The payload field `key` holds none of `values`."""
 
     key: str
-    values: FilterValue
+    values: ListValues
 
 
 @dataclass(frozen=True)
@@ -185,12 +184,22 @@ def _condition(item: MetadataFilter | MetadataFilters) -> Condition:
     if item.operator == FilterOperator.EQ:
         return Match(item.key, filter_scalar(item.value))
     if item.operator in (FilterOperator.IN, FilterOperator.ANY):
-        return MatchAny(item.key, item.value)
+        return MatchAny(item.key, list_values(item.value))
     if item.operator == FilterOperator.NIN:
-        return MatchExcept(item.key, item.value)
+        return MatchExcept(item.key, list_values(item.value))
     if item.operator == FilterOperator.NE:
         return Group("must_not", (Match(item.key, filter_scalar(item.value)),))
     raise ValueError(
         f"Filter operator {item.operator} is not supported by the Qdrant stores (EdgeStore, "
         "QdrantServerStore): use EQ, NE, IN, ANY, NIN or IS_EMPTY."
     )
+
+
+def list_values(value: object) -> ListValues:
+    """An IN, ANY or NIN filter's values; anything else is refused for both stores alike (a
+    plain string would otherwise be read as its letters)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [str(v) for v in value]
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return [int(v) for v in value]
+    raise ValueError(f"Filter value {value!r} must be a list of strings or of integers.")

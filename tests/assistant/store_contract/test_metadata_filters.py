@@ -83,3 +83,15 @@ def test_unsupported_filter_operators_are_refused(
     newer = MetadataFilter(key="updated_at", value="2024-01-01", operator=FilterOperator.GT)
     with pytest.raises(ValueError, match="not supported"):
         filled.query(make_query(fake_embedder, "password", ALL, VectorStoreQueryMode.HYBRID, newer))
+
+
+@pytest.mark.parametrize("operator", [FilterOperator.IN, FilterOperator.NIN])
+@pytest.mark.parametrize("value", ["reset", [1.5, 2.5]])
+def test_a_list_operator_needs_a_list_of_strings_or_of_integers(
+    filled: Store, fake_embedder: FakeEmbedder, operator: FilterOperator, value: object
+) -> None:
+    """Both stores refuse it alike: "reset" is not read as the letters r, e, s, e, t."""
+    extra = MetadataFilter(key="doc_id", value=value, operator=operator)  # type: ignore[arg-type]
+    request = make_query(fake_embedder, "password", ALL, VectorStoreQueryMode.HYBRID, extra)
+    with pytest.raises(ValueError, match="list of strings or of integers"):
+        filled.query(request)
