@@ -136,18 +136,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store, _ = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "index")
         retriever = HybridRetriever(store, embedder, top_k=8)
+        scorer = ConfidenceScorer(store)  # one for every answerer over this store
         answerers = {
             "ours": Answerer(
                 retriever,
                 ExtractiveSynthesizer(embedder),
                 embedder=embedder,
-                scorer=ConfidenceScorer(store),
+                scorer=scorer,
             ),
             "previous composer": Answerer(
                 retriever,
                 PreviousExtractiveSynthesizer(embedder),
                 embedder=embedder,
-                scorer=ConfidenceScorer(store),
+                scorer=scorer,
             ),
         }
         chunk_baselines: dict[str, Callable[[ScoredChunk | None], str]] = {

@@ -190,6 +190,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store, _ = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "index")
         retriever = HybridRetriever(store, embedder, top_k=Settings().top_k)
+        scorer = ConfidenceScorer(store)  # one for every answerer over this store
         sessions = SessionStore(f"sqlite:///{Path(tmp) / 'app.db'}")
         synthesizer = ExtractiveSynthesizer(embedder)
         threshold = Settings().refusal_threshold
@@ -201,7 +202,7 @@ def main() -> None:
                     sessions=sessions,
                     refusal_threshold=threshold,
                     embedder=embedder,
-                    scorer=ConfidenceScorer(store),
+                    scorer=scorer,
                 ),
                 True,
             ),
@@ -211,7 +212,7 @@ def main() -> None:
                     synthesizer,
                     refusal_threshold=threshold,
                     embedder=embedder,
-                    scorer=ConfidenceScorer(store),
+                    scorer=scorer,
                 ),
                 False,
             ),
@@ -223,7 +224,7 @@ def main() -> None:
                     refusal_threshold=threshold,
                     condenser=todays_condense,
                     embedder=embedder,
-                    scorer=ConfidenceScorer(store),
+                    scorer=scorer,
                 ),
                 True,
             ),
@@ -234,7 +235,7 @@ def main() -> None:
                     sessions=sessions,
                     refusal_threshold=0.0,
                     embedder=embedder,
-                    scorer=ConfidenceScorer(store),
+                    scorer=scorer,
                 ),
                 True,
             ),

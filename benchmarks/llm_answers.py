@@ -218,14 +218,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store, _ = index_dataset(args.dataset / "docs", embedder, Path(tmp) / "index")
         retriever = HybridRetriever(store, embedder, top_k=8)
+        scorer = ConfidenceScorer(store)  # one for every answerer over this store
         answerers = {
             EXTRACTIVE: Answerer(
                 retriever,
                 ExtractiveSynthesizer(embedder),
                 embedder=embedder,
-                scorer=ConfidenceScorer(store),
+                scorer=scorer,
             ),
-            LLM: Answerer(retriever, recorded, embedder=embedder, scorer=ConfidenceScorer(store)),
+            LLM: Answerer(retriever, recorded, embedder=embedder, scorer=scorer),
         }
         for n, case in enumerate(cases, start=1):
             for name, answerer in answerers.items():

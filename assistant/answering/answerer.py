@@ -91,7 +91,6 @@ class Answerer:
         escalations: EscalationStore | None = None,
         support_url: str | None = None,
     ) -> None:
-        self.escalations = escalations
         self.support_url = support_url
         self.condenser = condenser
         self.cache = cache
@@ -101,7 +100,7 @@ class Answerer:
         self.synthesizer = synthesizer
         self.sessions = sessions
         self.refusal_threshold = refusal_threshold
-        self.question_log = question_log
+        # The question log and escalations are written only with a turn: TurnRecords keeps them.
         self.records = TurnRecords(sessions, question_log, escalations)
 
     def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:

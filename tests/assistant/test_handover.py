@@ -94,15 +94,15 @@ def answerer(tmp_path: Path) -> Iterator[Answerer]:
 
 
 def test_a_request_is_answered_with_the_support_link_and_recorded(answerer: Answerer) -> None:
-    assert answerer.sessions is not None and answerer.escalations is not None
-    assert answerer.question_log is not None
+    assert answerer.sessions is not None and answerer.records.escalations is not None
+    assert answerer.records.question_log is not None
     first = answerer.ask("How do I export invoices?")
     reply = answerer.ask("hi, can I talk to a human?", session_id=first.session_id)
     assert reply.session_id == first.session_id
     assert not reply.refused and reply.citations == []
     assert reply.handover is not None and reply.handover.support_url == SUPPORT
     assert SUPPORT in reply.answer and reply.answer == handover_reply(support_url=SUPPORT)
-    [escalation] = answerer.escalations.entries(session_ids=[first.session_id])
+    [escalation] = answerer.records.escalations.entries(session_ids=[first.session_id])
     assert escalation.source == EscalationSource.ASKED
     history = answerer.sessions.history(first.session_id)
     assert [t.question for t in history] == [
@@ -110,7 +110,9 @@ def test_a_request_is_answered_with_the_support_link_and_recorded(answerer: Answ
         "hi, can I talk to a human?",
     ]
     # A request for a person is no content gap: the log holds the question only.
-    assert [q.question for q in answerer.question_log.entries()] == ["How do I export invoices?"]
+    assert [q.question for q in answerer.records.question_log.entries()] == [
+        "How do I export invoices?"
+    ]
 
 
 def test_without_a_support_url_the_reply_still_says_where_to_go() -> None:
