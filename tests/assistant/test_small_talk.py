@@ -113,9 +113,9 @@ def test_small_talk_gets_a_friendly_reply_not_a_quote(demo: Answerer, message: s
 def test_small_talk_is_a_turn_of_the_conversation_but_not_a_logged_question(
     demo: Answerer,
 ) -> None:
-    assert demo.sessions is not None and demo.question_log is not None
+    assert demo.sessions is not None and demo.records.question_log is not None
     first = demo.ask("How do I reset my password?")
-    logged = len(demo.question_log.entries())
+    logged = len(demo.records.question_log.entries())
     events = list(demo.stream("thanks!", session_id=first.session_id))
     answer = events[-1].answer if isinstance(events[-1], Finished) else None
     assert answer is not None and answer.session_id == first.session_id
@@ -124,15 +124,15 @@ def test_small_talk_is_a_turn_of_the_conversation_but_not_a_logged_question(
     assert [turn.question for turn in history] == ["How do I reset my password?", "thanks!"]
     assert history[-1].answer == answer.answer
     # A greeting is no content gap: it is not in the question log the gap report reads.
-    assert len(demo.question_log.entries()) == logged
+    assert len(demo.records.question_log.entries()) == logged
 
 
 def test_greetings_never_show_up_in_the_gap_report(demo: Answerer) -> None:
-    assert demo.question_log is not None
+    assert demo.records.question_log is not None
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     for message in ("hi", "hello", "good morning", "thanks!", "bye"):
         demo.ask(message)
-    report = GapAnalyzer(demo.question_log, demo.retriever).report(since=since)
+    report = GapAnalyzer(demo.records.question_log, demo.retriever).report(since=since)
     gaps = {question for group in report.groups for question in group.questions}
     assert not gaps & {"hi", "hello", "good morning", "thanks!", "bye"}
 
