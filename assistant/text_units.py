@@ -16,6 +16,12 @@ _TABLE_RULE = re.compile(r"^:?-+:?$")
 # that did (or after another label): longer lines are prose wrapped by the page.
 _LABEL_WORDS = 6
 _ENDS = (".", "!", "?", ":")
+# Words a menu name or option never ends on: a short line that does ("In the", "Grayscale is
+# on, some") is a sentence the page wrapped, often around an icon it lost.
+_FUNCTION_WORDS = frozenset(
+    "a an and are as at be by can for from if in is it not of on or some that the this to "
+    "when which will with you your".split()
+)
 # A transcript's or chat's line that opens with who speaks: "Maya Chen: …".
 _SPEAKER = re.compile(r"^\s*[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: \S")
 # A sentence ends at . ! ? followed by space and an upper-case letter, digit or quote.
@@ -258,7 +264,20 @@ def _is_label(line: str) -> bool:
         0 < len(words) <= _LABEL_WORDS
         and (line[:1].isupper() or line[:1].isdigit())
         and not line.rstrip().endswith((".", "!", "?", ":", ";", ","))
+        and not _wrapped(words)
     )
+
+
+def _wrapped(words: list[str]) -> bool:
+    """The line stops on a function word or an open bracket, so the sentence goes on in the
+    next line. Written in capitals ("AV IN", "Auto Update : ON") it is a port or a setting's
+    name instead."""
+    last = words[-1]
+    if last.endswith(("(", "[")):
+        return True
+    if len(words) == 1:
+        return last.lower() in _FUNCTION_WORDS and not last.isupper()
+    return last in _FUNCTION_WORDS
 
 
 @lru_cache(maxsize=4096)

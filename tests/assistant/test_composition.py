@@ -365,3 +365,43 @@ def test_how_often_is_answered_by_a_frequency(ledgerly: Answerer) -> None:
     answer = ledgerly.ask("how often does ledgerly pull new transactions from my bank")
     assert "every 4 hours" in answer.answer
     assert "90 days" not in answer.answer
+
+
+def test_a_note_the_page_wrapped_comes_with_the_setting_it_qualifies() -> None:
+    text = _synthesize(
+        "Can I change the TV screen to grayscale?",
+        "Settings\nGeneral\nAccessibility\nGrayscale\n"
+        "You can change the color of the TV screen to black and white.\n"
+        "Grayscale is on, some\nAccessibility menus are not available.",
+        title="Setting the screen to black and white",
+    )
+    assert "Settings > General > Accessibility > Grayscale" in text
+    assert "Grayscale is on, some Accessibility menus are not available." in text
+
+
+def test_a_link_after_every_option_is_furniture_but_a_repeated_menu_path_is_not() -> None:
+    """"Try Now" follows every option and every path, so it says nothing; "Settings >
+    General > Accessibility" opens every section retrieved for an accessibility question,
+    and it is where the answer is."""
+    sections = [
+        ("Showing captions", "Caption Settings", "Turn on Caption to show captions."),
+        ("Grayscale", "Grayscale", "Makes the screen black and white."),
+        ("Color inversion", "Color Inversion", "Inverts the colors of the text."),
+    ]
+    chunks = [
+        ScoredChunk(
+            f"c{n}",
+            f"Settings\nGeneral\nAccessibility\n{label}\nTry Now\n{sentence}",
+            {"document": f"{n}.md", "title": title, "source_type": "kb"},
+            1.0 - n / 10,
+            similarity=0.6,
+        )
+        for n, (title, label, sentence) in enumerate(sections)
+    ]
+    embedder = FakeEmbedder()
+    vector = np.zeros(embedder.dimension, dtype=np.float32)
+    draft = ExtractiveSynthesizer(embedder).synthesize(
+        "How do I find Caption Settings?", chunks, question_vector=vector
+    )
+    assert "Settings > General > Accessibility > Caption Settings" in draft.text
+    assert "Try Now" not in draft.text

@@ -1,4 +1,4 @@
-from assistant.text_units import list_items, split_sentences, split_units
+from assistant.text_units import answer_units, list_items, split_sentences, split_units
 
 
 def test_sentences_split_at_sentence_ends_not_abbreviations() -> None:
@@ -38,3 +38,26 @@ def test_nested_items_and_lead_in_stay_with_their_list() -> None:
 
 def test_headings_are_not_units() -> None:
     assert [u.text for u in split_units("## Steps\nDo it.")] == ["Do it."]
+
+
+def test_a_short_line_that_stops_mid_sentence_is_no_label() -> None:
+    """A PDF wraps sentences around icons it loses: "In the" or "Grayscale is on, some" on a
+    line of their own are the start of a sentence, not menu names. Ports and settings written
+    in capitals ("AV IN", "Auto Update : ON") are names."""
+    units = answer_units(
+        "Settings\nGrayscale\nYou can make the screen black and white.\n"
+        "Grayscale is on, some\nAccessibility menus are not available.\n"
+        "In the\nGuide\nscreen, select a program.\n"
+        "Go to the Support section. (\nSettings\nSupport).\n"
+        "AV IN\nAuto Update : ON\n"
+    )
+    assert [(u.kind, u.text) for u in units] == [
+        ("label", "Settings"),
+        ("label", "Grayscale"),
+        ("sentence", "You can make the screen black and white."),
+        ("sentence", "Grayscale is on, some Accessibility menus are not available."),
+        ("sentence", "In the Guide screen, select a program."),
+        ("sentence", "Go to the Support section. ( Settings Support)."),
+        ("label", "AV IN"),
+        ("label", "Auto Update : ON"),
+    ]

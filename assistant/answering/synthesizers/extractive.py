@@ -7,9 +7,10 @@ header, an option with its description, and the sentences after a match that say
 question does not already say. How-to questions get the procedure, capped.
 """
 
+import itertools
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -107,8 +108,8 @@ MAX_STEPS = 8
 # and this many words in all: a match is seldom the whole answer.
 NEW_WORDS = 6
 MIN_WORDS = 40
-# A label repeated this often across the retrieved sections is page furniture ("Try Now").
-_FURNITURE_REPEATS = 3
+# A label that follows this many different labels is page furniture (`_furniture`).
+_FURNITURE_PARENTS = 3
 
 
 def is_how_to(question: str) -> bool:
@@ -206,8 +207,7 @@ class ExtractiveSynthesizer:
             for order, (rank, chunk) in enumerate(quotable)
             if order == 0 or chunk.similarity >= best - self.chunk_margin
         ]
-        # A label repeated across the sections is page furniture ("Try Now", "Learn more").
-        labels = Counter(u.text for _, _, units in usable for u in units if u.kind == "label")
+        furniture = _furniture([units for _, _, units in usable])
         shared = Counter(
             text
             for _, _, units in usable
@@ -221,7 +221,7 @@ class ExtractiveSynthesizer:
                 u
                 for u in units
                 if _LETTER.search(u.text)  # not a page number
-                and not (u.kind == "label" and labels[u.text] >= _FURNITURE_REPEATS)
+                and not (u.kind == "label" and u.text in furniture)
             ]
             heading = content_terms(str(chunk.metadata.get("title_path", chunk.title)))
             # Retrieval ranks documents well; which section of one answers is the units' call.
@@ -308,6 +308,18 @@ class ExtractiveSynthesizer:
         if best_of_list[key] < best.score - reach:
             return None
         return Candidate(steps.section, steps.unit, best_of_list[key], steps.terms)
+
+
+def _furniture(sections: list[list[TextUnit]]) -> set[str]:
+    """Labels that follow many different labels: a link or button the page puts after every
+    option or menu path ("Try Now", "Learn more"). A menu name follows the same parent each
+    time ("General" after "Settings") and is kept, however often it repeats."""
+    after: dict[str, set[str]] = defaultdict(set)
+    for units in sections:
+        for before, unit in itertools.pairwise(units):
+            if unit.kind == "label" and before.kind == "label":
+                after[unit.text].add(before.text)
+    return {label for label, parents in after.items() if len(parents) >= _FURNITURE_PARENTS}
 
 
 def _place(candidate: Candidate) -> tuple[int, int, str]:
