@@ -380,7 +380,7 @@ def test_a_note_the_page_wrapped_comes_with_the_setting_it_qualifies() -> None:
 
 
 def test_a_link_after_every_option_is_furniture_but_a_repeated_menu_path_is_not() -> None:
-    """"Try Now" follows every option and every path, so it says nothing; "Settings >
+    """A "Try Now" link follows every option and every path, so it says nothing; "Settings >
     General > Accessibility" opens every section retrieved for an accessibility question,
     and it is where the answer is."""
     sections = [
