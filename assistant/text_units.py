@@ -19,7 +19,7 @@ _ENDS = (".", "!", "?", ":")
 # Words a menu name or option never ends on: a short line that does ("In the", "Grayscale is
 # on, some") is a sentence the page wrapped, often around an icon it lost.
 _FUNCTION_WORDS = frozenset(
-    "a an and are as at be by can for from if in is it not of on or some that the this to "
+    "a an and are as at be by can for from if in is it not of on or some that the this to "  # noqa: SIM905
     "when which will with you your".split()
 )
 # A transcript's or chat's line that opens with who speaks: "Maya Chen: …".
