@@ -22,6 +22,8 @@ _FUNCTION_WORDS = frozenset(
     "a an and are as at be by can for from if in is it not of on or some that the this to "  # noqa: SIM905
     "when which will with you your".split()
 )
+# A line that opens with punctuation goes on with the line before it.
+_GOES_ON = re.compile(r"^\s*[,:;.)]")
 # A transcript's or chat's line that opens with who speaks: "Maya Chen: …".
 _SPEAKER = re.compile(r"^\s*[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}: \S")
 # A sentence ends at . ! ? followed by space and an upper-case letter, digit or quote.
@@ -268,6 +270,12 @@ def _is_label(line: str) -> bool:
     )
 
 
+def _label_may_follow(line: str) -> bool:
+    """A label comes after a sentence's end, or after a short line that ended a sentence the
+    page wrapped ("…darker than when it is" / "Off" / "Local Dimming")."""
+    return line.endswith(_ENDS) or _is_label(line)
+
+
 def _wrapped(words: list[str]) -> bool:
     """The line stops on a function word or an open bracket, so the sentence goes on in the
     next line. Written in capitals ("AV IN", "Auto Update : ON") it is a port or a setting's
@@ -289,6 +297,10 @@ def _units(text: str, labels: bool) -> tuple[TextUnit, ...]:
 
     def flush_paragraph() -> None:
         text = " ".join(paragraph)
+        if labels:  # "Brightness" + ": Adjusts…" reads "Brightness: Adjusts…"
+            text = paragraph[0] if paragraph else ""
+            for line in paragraph[1:]:
+                text += line if _GOES_ON.match(line) else f" {line}"
         # A speaker's turn that ends in a question asks, all of it: 'From Elena: "Our check
         # fails for real events. Why?"' (kind "asked", for answers to skip).
         asks = labels and _SPEAKER.match(text) and text.rstrip("\"')] ").endswith("?")
@@ -334,10 +346,30 @@ def _units(text: str, labels: bool) -> tuple[TextUnit, ...]:
             flush_block()
             flush_paragraph()  # a new speaker's turn: "Daniel Okafor: You can see…"
             paragraph.append(line.strip())
-        elif labels and _is_label(line) and (not paragraph or paragraph[-1].endswith(_ENDS)):
+        elif labels and _is_label(line) and (not paragraph or _label_may_follow(paragraph[-1])):
             flush_block()
             flush_paragraph()
             units.append(TextUnit("label", line.strip(), len(units)))
+        elif (
+            labels
+            and not paragraph
+            and units
+            and units[-1].kind == "label"
+            and _GOES_ON.match(line)
+        ):
+            # "Brightness" / ": Adjusts the screen brightness": the label opens this sentence.
+            # After a comma it was a name inside a sentence that goes on: "To the right of" /
+            # "Schedule Manager" / "Recordings" / ", you can see…" is one sentence.
+            flush_block()
+            label = units.pop().text
+            if (
+                not line.lstrip().startswith(":")
+                and units
+                and units[-1].kind == "sentence"
+                and not units[-1].text.endswith(_ENDS)
+            ):
+                paragraph.append(units.pop().text)
+            paragraph.extend([label, line.strip()])
         else:
             flush_block()
             paragraph.append(line.strip())

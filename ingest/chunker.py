@@ -19,7 +19,7 @@ from assistant.text_units import passages, split_units
 from ingest.documents import ParsedDocument, Section
 
 # Bump when parsing or chunking changes, so re-ingest rebuilds documents made the old way.
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 # Payload keys kept out of the embedded text: only the title path is embedded with the chunk.
 _EMBED_KEYS = {"title_path"}
@@ -149,8 +149,21 @@ class StructureChunker:
             if self.count_tokens(block) - 2 <= budget:
                 yield _Piece(block)
                 continue
+            cursor = 0
             for unit in split_units(block):
-                if self.count_tokens(unit.text) - 2 <= budget:
+                span = _original(block, unit.text, cursor) if unit.kind == "sentence" else None
+                if span is not None:
+                    # The sentence as the page wrote it, joined as it was to the one before: a
+                    # manual's menu path on lines of its own stays on them, for answers to
+                    # read as a path (assistant/text_units.py, labels).
+                    start, end = span
+                    gap = block[cursor:start]
+                    joint = "\n\n" if not cursor else "\n" if "\n" in gap else " "
+                    cursor = end
+                    if self.count_tokens(block[start:end]) - 2 <= budget:
+                        yield _Piece(block[start:end], joint)
+                        continue
+                elif self.count_tokens(unit.text) - 2 <= budget:
                     yield _Piece(unit.text)
                     continue
                 lines = unit.text.splitlines()
@@ -220,6 +233,15 @@ class StructureChunker:
                 window, used = [], 0
         if window:
             yield emit()
+
+
+def _original(block: str, sentence: str, cursor: int) -> tuple[int, int] | None:
+    """Where `sentence` (its words joined by single spaces) is in `block`, from `cursor` on."""
+    words = sentence.split()
+    if not words:
+        return None
+    found = re.compile(r"\s+".join(map(re.escape, words))).search(block, cursor)
+    return found.span() if found else None
 
 
 def _cue_offsets(cues: list[Section], text: str) -> list[list[Any]]:

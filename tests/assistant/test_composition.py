@@ -405,3 +405,13 @@ def test_a_link_after_every_option_is_furniture_but_a_repeated_menu_path_is_not(
     )
     assert "Settings > General > Accessibility > Caption Settings" in draft.text
     assert "Try Now" not in draft.text
+
+
+def test_a_menu_path_the_page_prints_twice_is_quoted_once() -> None:
+    text = _synthesize(
+        "Why are my settings lost every 5 minutes?",
+        "If Usage Mode is set to Retail Mode, the settings are reset every 5 minutes.\n"
+        "Settings\nGeneral\nUsage Mode\nSettings\nGeneral\nUsage Mode\n",
+        title="Other issues",
+    )
+    assert text.count("Settings > General > Usage Mode") == 1

@@ -61,3 +61,20 @@ def test_a_short_line_that_stops_mid_sentence_is_no_label() -> None:
         ("label", "AV IN"),
         ("label", "Auto Update : ON"),
     ]
+
+
+def test_a_line_that_opens_with_punctuation_goes_on_from_the_line_before() -> None:
+    """An option's name, then its description after a colon; a name inside a sentence, then
+    the rest of the sentence after a comma; a short line that ends a wrapped sentence lets the
+    next name start a label again."""
+    units = answer_units(
+        "You can change the following settings:\nBrightness\n: Adjusts the brightness for\n"
+        "Ambient Mode\nColor Tone\n: Adjusts the colors.\n"
+        "To the right of\nSchedule Manager\nRecordings\n, you can see recent programs.\n"
+    )
+    assert [(u.kind, u.text) for u in units] == [
+        ("sentence", "You can change the following settings:"),
+        ("sentence", "Brightness: Adjusts the brightness for Ambient Mode"),
+        ("sentence", "Color Tone: Adjusts the colors."),
+        ("sentence", "To the right of Schedule Manager Recordings, you can see recent programs."),
+    ]

@@ -51,6 +51,20 @@ def test_step_list_stays_whole_when_it_fits() -> None:
     )
 
 
+def test_a_long_block_is_cut_between_sentences_and_keeps_its_lines() -> None:
+    """A PDF manual's page is one block of short lines: the menu path "Settings / Support /
+    Self Diagnosis" stays on lines of its own in every chunk, so answers read it as a path."""
+    page = "\n".join(
+        f"Settings\nSupport\nSelf Diagnosis\nStep {n} of the test: if the TV plays the\n"
+        f"melody number {n} without distortion, the problem is elsewhere."
+        for n in range(6)
+    )
+    nodes = chunker(max_tokens=64).chunk(doc_with(page))
+    assert len(nodes) > 1
+    assert all(n.text in page for n in nodes)  # every chunk is a run of the page's own lines
+    assert all("Settings\nSupport\nSelf Diagnosis" in n.text for n in nodes[1:])
+
+
 def test_no_chunk_exceeds_the_token_window() -> None:
     long_text = "\n\n".join(" ".join(f"word{i}_{j}" for j in range(70)) + "." for i in range(10))
     tool = chunker(max_tokens=64)

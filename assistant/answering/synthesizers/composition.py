@@ -97,7 +97,7 @@ class Composer:
         start, end = self._run(self.index)
         if unit.kind == "label" and not self._in_options() and end - start >= 2:
             # The anchor is part of a menu path: the whole path, then what it leads to.
-            path = " > ".join(u.text for u in self.units[start:end])
+            path = _menu_path([u.text for u in self.units[start:end]])
             self.index = end - 1
             description = self._description()
             said = f"{path}: {description}" if description else path
@@ -179,7 +179,7 @@ class Composer:
             else:
                 run = []
             previous = unit
-        return [" > ".join(run)] if len(run) >= 2 else []
+        return [_menu_path(run)] if len(run) >= 2 else []
 
     def _lead(self) -> list[str]:
         """The sentence right before the anchor when it introduces what the anchor is part of
@@ -305,7 +305,7 @@ class Composer:
                     self.index = self.index + 1 + n + options.index(named)
                     more.append(self._label(named))
                     break
-                text, n = " > ".join(run), n + len(run)
+                text, n = _menu_path(run), n + len(run)
             elif unit.kind != "sentence" or asks(unit):
                 break  # a list, table or question is a piece of its own
             elif restates(unit, self.known) or signpost(unit):
@@ -346,6 +346,14 @@ def render(section: Section, parts: list[str], *, support: float) -> Draft:
 def _stands_alone(part: str) -> bool:
     """A list or table: lines of its own, not prose."""
     return "\n" in part or bool(LIST_MARKER.match(part))
+
+
+def _menu_path(labels: list[str]) -> str:
+    """Menu names as one path; a page that prints the same path twice in a row gets it once."""
+    half = len(labels) // 2
+    if len(labels) % 2 == 0 and labels[:half] == labels[half:]:
+        labels = labels[:half]
+    return " > ".join(labels)
 
 
 def _label_run(units: list[TextUnit]) -> list[str]:

@@ -311,15 +311,23 @@ class ExtractiveSynthesizer:
 
 
 def _furniture(sections: list[list[TextUnit]]) -> set[str]:
-    """Labels that follow many different labels: a link or button the page puts after every
-    option or menu path ("Try Now", "Learn more"). A menu name follows the same parent each
-    time ("General" after "Settings") and is kept, however often it repeats."""
+    """Labels that only ever follow other labels, and many different ones: a link or button
+    the page puts after every option or menu path ("Try Now", "Learn more"). A menu name
+    follows the same parent each time ("General" after "Settings"), and a path's first name
+    also follows sentences; both are kept, however often they repeat."""
     after: dict[str, set[str]] = defaultdict(set)
+    opens: set[str] = set()
     for units in sections:
         for before, unit in itertools.pairwise(units):
             if unit.kind == "label" and before.kind == "label":
                 after[unit.text].add(before.text)
-    return {label for label, parents in after.items() if len(parents) >= _FURNITURE_PARENTS}
+            elif unit.kind == "label":
+                opens.add(unit.text)
+    return {
+        label
+        for label, parents in after.items()
+        if len(parents) >= _FURNITURE_PARENTS and label not in opens
+    }
 
 
 def _place(candidate: Candidate) -> tuple[int, int, str]:
