@@ -18,6 +18,7 @@ UNANSWERABLE ones refused (the table, and a chart beside the JSON).
 import argparse
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -124,13 +125,18 @@ def sweep(rows: list[dict[str, Any]]) -> list[dict[str, float]]:
     cite gold and the UNANSWERABLE ones that would be refused, from finals never refused."""
     answerable = [r for r in rows if r["answerability"] == "ANSWERABLE" and r["gold"]]
     unanswerable = [r for r in rows if r["answerability"] == "UNANSWERABLE"]
+    # A small --limit may hold no finals of a kind: its rate is then unknown, not an error.
     return [
         {
             "threshold": threshold,
             "answerable_gold_cited": mean(
                 r["gold_cited"] * (r["confidence"] >= threshold) for r in answerable
-            ),
-            "unanswerable_refused": mean(r["confidence"] < threshold for r in unanswerable),
+            )
+            if answerable
+            else float("nan"),
+            "unanswerable_refused": mean(r["confidence"] < threshold for r in unanswerable)
+            if unanswerable
+            else float("nan"),
         }
         for threshold in SWEEP
     ]
@@ -273,7 +279,7 @@ def main() -> None:
         results[name]["max_query_chars"] = max(query_chars[name])
 
     def rate(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.1f}%"
+        return "-" if value is None or math.isnan(value) else f"{100 * value:.1f}%"
 
     for part in parts:
         counts = score([r for r in rows["ours"] if r["part"] == part])
