@@ -29,10 +29,16 @@ _MARKER_WITH_SPACE = re.compile(rf"\s*{MARKER.pattern}")
 _LEADING_MARKERS = re.compile(rf"^((?:\[{_NUMBERS}\]\s*)+)(.*)$", re.DOTALL)
 _MARKER_AFTER_STOP = re.compile(r"([.!?])(\[\d)")
 _LIST_LINE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+_STEP_NUMBER = re.compile(r"^(\s*)(\d+)[.)]\s")
 _HEADING_LINE = re.compile(r"^\s*#{1,6}\s+")
 _TABLE_LINE = re.compile(r"^\s*\|")
 _TABLE_RULE = re.compile(r"^[\s|:-]+$")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Two names a menu path puts one after the other: "Settings > Display" (overlapping, so
+# "A > B > C" gives both steps).
+_MENU_STEP = re.compile(r"\b(?=(\w[\w+]*)[\s*_\"']*>[\s*_\"']*(\w[\w+]*))")
+# The same marker again and again ("Try Now [1] [1] [1]"): said once.
+_REPEATED_MARKER = re.compile(rf"({MARKER.pattern})(?:\s*\1)+")
 # The prompt asks the model to say so in these words when the sources fall short; such a
 # sentence states no fact, so it needs no citation.
 NOT_COVERED = "The sources do not cover"
@@ -105,6 +111,7 @@ class CitationChecker:
         The passing draft's `support` is how close its sentences are to the question (mean
         cosine), the measure the extractive synthesizer reports, so confidence compares.
         """
+        text = _REPEATED_MARKER.sub(r"\1", text)
         unknown = unknown_markers(text, len(sources))
         if unknown:
             return CitationCheck(None, [_unknown_problem(unknown, len(sources))])
@@ -130,7 +137,7 @@ class CitationChecker:
                     f"sentence {n} ({_quote(claim.body)}) is not supported by "
                     f"{_markers(claim.cited)} (support {support:.2f} < {self.min_support:.2f})"
                 )
-            missing = _missing_numbers(claim.body, claim.cited, sources)
+            missing = _unstated(claim.body, claim.cited, sources)
             if missing:
                 problems.append(
                     f"sentence {n} ({_quote(claim.body)}) states {', '.join(sorted(missing))}, "
@@ -194,7 +201,7 @@ class CitationChecker:
             body = " ".join(k for k in kept if k)
             if body:
                 kept_lines.append(prefix + body)
-        return Repair("\n".join(kept_lines).strip(), changes)
+        return Repair("\n".join(_renumber_steps(kept_lines)).strip(), changes)
 
     def _pass(self, claims: list[Claim], sources: Sequence[ScoredChunk]) -> list[bool]:
         """Whether each claim passes `check` with the sources it cites."""
@@ -202,7 +209,7 @@ class CitationChecker:
             return []
         _, supports = self._supports(claims, sources)
         return [
-            support >= self.min_support and not _missing_numbers(claim.body, claim.cited, sources)
+            support >= self.min_support and not _unstated(claim.body, claim.cited, sources)
             for claim, support in zip(claims, supports, strict=True)
         ]
 
@@ -220,8 +227,7 @@ class CitationChecker:
             fitting = (
                 n
                 for n in sorted(every, key=lambda n: support[n], reverse=True)
-                if support[n] >= self.min_support
-                and not _missing_numbers(claim.body, (n,), sources)
+                if support[n] >= self.min_support and not _unstated(claim.body, (n,), sources)
             )
             best.append(next(fitting, None))
         return best
@@ -385,9 +391,18 @@ def _marker_numbers(match: re.Match[str]) -> list[int]:
     return [int(n) for n in match.group(1).split(",")]
 
 
-def _missing_numbers(body: str, cited: tuple[int, ...], sources: Sequence[ScoredChunk]) -> set[str]:
-    """The numbers a sentence states that the sources it cites do not."""
-    return _numbers(body) - _numbers(_source_text(cited, sources))
+def _unstated(body: str, cited: tuple[int, ...], sources: Sequence[ScoredChunk]) -> set[str]:
+    """What a sentence states exactly that the sources it cites do not: a number, or a step of
+    a menu path ("Settings > Display": a source has "Display" right after "Settings", on the
+    next line or after a ">"). Close in meaning is not enough for either: a made-up path reads
+    like the real one."""
+    source = _source_text(cited, sources)
+    missing = _numbers(body) - _numbers(source)
+    for before, after in _MENU_STEP.findall(MARKER.sub("", body)):
+        step = re.compile(rf"\b{re.escape(before)}[\s>*_\"']*{re.escape(after)}\b", re.IGNORECASE)
+        if not step.search(source):
+            missing.add(f"{before} > {after}")
+    return missing
 
 
 def _numbers(text: str) -> set[str]:
@@ -417,6 +432,24 @@ def _line_sentences(line: str) -> tuple[str, list[str]]:
     prefixed = _LIST_LINE.match(line) or _HEADING_LINE.match(line)
     prefix = prefixed.group(0) if prefixed else ""
     return prefix, _sentences(line[len(prefix) :])
+
+
+def _renumber_steps(lines: list[str]) -> list[str]:
+    """Numbered steps count from 1 again after a dropped step, so none reads as missing."""
+    renumbered = []
+    steps: dict[int, int] = {}  # indent -> the last step number at that depth
+    for line in lines:
+        numbered = _STEP_NUMBER.match(line)
+        if not numbered:
+            if not _LIST_LINE.match(line):
+                steps.clear()  # prose between two lists: the next list is a new one
+            renumbered.append(line)
+            continue
+        indent = len(numbered.group(1))
+        steps = {depth: n for depth, n in steps.items() if depth <= indent}
+        steps[indent] = steps.get(indent, 0) + 1
+        renumbered.append(f"{numbered.group(1)}{steps[indent]}{line[numbered.end(2) :]}")
+    return renumbered
 
 
 def _list_follows(lines: list[str], index: int) -> bool:

@@ -273,6 +273,53 @@ def test_a_number_its_source_does_not_state_falls_back(
     assert "states 60, which [2] does not contain" in draft.warnings[0]
 
 
+def test_a_menu_path_its_source_does_not_name_falls_back(
+    server: FakeOpenAIServer, synthesis: Synthesis
+) -> None:
+    """Close in meaning is not support for a path: "Settings > Billing > Taxes" reads like the
+    source's "Settings > Taxes", and a customer following it finds no Billing there."""
+    server.reply("Add a tax rate in Settings > Billing > Taxes [3].")
+    draft = synthesis.synthesize()
+    assert draft.fallback
+    assert "Billing > Taxes" in draft.warnings[0] and "Settings > Billing" in draft.warnings[0]
+
+
+def test_a_menu_path_its_source_names_passes(
+    server: FakeOpenAIServer, synthesis: Synthesis, chunks: list[ScoredChunk]
+) -> None:
+    server.reply("Add a tax rate in Settings > Taxes [3].")
+    draft = synthesis.synthesize()
+    assert draft.text == "Add a tax rate in Settings > Taxes [1]." and not draft.fallback
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_marker_repeated_over_and_over_is_shown_once(
+    streaming: bool, server: FakeOpenAIServer, synthesis: Synthesis
+) -> None:
+    server.reply("Open the sign-in page and click Forgot password [1] [1] [1][1] [1]")
+    draft = synthesis.answer(streaming=streaming)
+    assert draft.text == "Open the sign-in page and click Forgot password [1]"
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_steps_count_from_one_after_a_dropped_step(
+    streaming: bool, server: FakeOpenAIServer, synthesis: Synthesis
+) -> None:
+    server.reply(
+        "To reset your password:\n"
+        "1. Call the support hotline and ask for a reset.\n"
+        "2. Open the sign-in page and click Forgot password [1].\n"
+        "3. Enter the email address of your account and click Send reset link [1]."
+    )
+    draft = synthesis.answer(streaming=streaming)
+    assert not draft.fallback, draft.warnings
+    assert draft.text == (
+        "To reset your password:\n"
+        "1. Open the sign-in page and click Forgot password [1].\n"
+        "2. Enter the email address of your account and click Send reset link [1]."
+    )
+
+
 @pytest.mark.parametrize("streaming", [False, True])
 def test_a_server_error_falls_back_without_retrying(
     streaming: bool,
