@@ -296,11 +296,12 @@ def _units(text: str, labels: bool) -> tuple[TextUnit, ...]:
     block_kind = ""
 
     def flush_paragraph() -> None:
-        text = " ".join(paragraph)
-        if labels:  # "Brightness" + ": Adjusts…" reads "Brightness: Adjusts…"
-            text = paragraph[0] if paragraph else ""
-            for line in paragraph[1:]:
-                text += line if _GOES_ON.match(line) else f" {line}"
+        # Lines join with a space, except that "Brightness" + ": Adjusts…" reads
+        # "Brightness: Adjusts…" in answers.
+        text = "".join(
+            line if n == 0 or (labels and _GOES_ON.match(line)) else f" {line}"
+            for n, line in enumerate(paragraph)
+        )
         # A speaker's turn that ends in a question asks, all of it: 'From Elena: "Our check
         # fails for real events. Why?"' (kind "asked", for answers to skip).
         asks = labels and _SPEAKER.match(text) and text.rstrip("\"')] ").endswith("?")
