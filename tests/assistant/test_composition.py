@@ -108,12 +108,24 @@ def test_a_step_label_never_stands_alone(ledgerly: Answerer) -> None:
 
 
 def _synthesize(question: str, text: str, title: str = "Plans") -> str:
-    chunk = ScoredChunk("c1", text, {"document": "plans.md", "title": title}, 1.0, similarity=0.6)
+    return _synthesize_sections(question, [(title, text)])
+
+
+def _synthesize_sections(question: str, sections: list[tuple[str, str]]) -> str:
+    """The extractive answer from `sections` (title, text), retrieved in that order."""
+    chunks = [
+        ScoredChunk(
+            f"c{n}",
+            text,
+            {"document": f"{n}.md", "title": title, "source_type": "kb"},
+            1.0 - n / 10,
+            similarity=0.6,
+        )
+        for n, (title, text) in enumerate(sections)
+    ]
     embedder = FakeEmbedder()
     vector = np.zeros(embedder.dimension, dtype=np.float32)
-    return (
-        ExtractiveSynthesizer(embedder).synthesize(question, [chunk], question_vector=vector).text
-    )
+    return ExtractiveSynthesizer(embedder).synthesize(question, chunks, question_vector=vector).text
 
 
 def test_a_table_row_comes_with_its_header() -> None:
@@ -210,28 +222,19 @@ def test_a_signpost_about_the_document_is_not_an_answer() -> None:
 
 def test_a_disclaimer_other_sections_repeat_does_not_open_an_answer() -> None:
     disclaimer = "The image on your TV may differ depending on the model."
-    chunks = [
-        ScoredChunk(
-            f"c{n}",
-            f"{disclaimer}\n{text}",
-            {"document": f"{n}.md", "title": title, "source_type": "kb"},
-            1.0 - n / 10,
-            similarity=0.6,
-        )
-        for n, (title, text) in enumerate(
-            [
-                ("Bixby", "Say a command.\nTo change Bixby's voice style, open Bixby settings."),
-                ("Voice", "Voice Guide reads the menus aloud."),
-            ]
-        )
-    ]
-    embedder = FakeEmbedder()
-    vector = np.zeros(embedder.dimension, dtype=np.float32)
-    draft = ExtractiveSynthesizer(embedder).synthesize(
-        "How do I change the voice style of Bixby?", chunks, question_vector=vector
+    text = _synthesize_sections(
+        "How do I change the voice style of Bixby?",
+        [
+            (
+                "Bixby",
+                f"{disclaimer}\nSay a command.\n"
+                "To change Bixby's voice style, open Bixby settings.",
+            ),
+            ("Voice", f"{disclaimer}\nVoice Guide reads the menus aloud."),
+        ],
     )
-    assert "open Bixby settings" in draft.text
-    assert disclaimer not in draft.text
+    assert "open Bixby settings" in text
+    assert disclaimer not in text
 
 
 def test_a_how_to_gets_the_instruction_before_the_sentence_that_matched(
@@ -388,23 +391,15 @@ def test_a_link_after_every_option_is_furniture_but_a_repeated_menu_path_is_not(
         ("Grayscale", "Grayscale", "Makes the screen black and white."),
         ("Color inversion", "Color Inversion", "Inverts the colors of the text."),
     ]
-    chunks = [
-        ScoredChunk(
-            f"c{n}",
-            f"Settings\nGeneral\nAccessibility\n{label}\nTry Now\n{sentence}",
-            {"document": f"{n}.md", "title": title, "source_type": "kb"},
-            1.0 - n / 10,
-            similarity=0.6,
-        )
-        for n, (title, label, sentence) in enumerate(sections)
-    ]
-    embedder = FakeEmbedder()
-    vector = np.zeros(embedder.dimension, dtype=np.float32)
-    draft = ExtractiveSynthesizer(embedder).synthesize(
-        "How do I find Caption Settings?", chunks, question_vector=vector
+    text = _synthesize_sections(
+        "How do I find Caption Settings?",
+        [
+            (title, f"Settings\nGeneral\nAccessibility\n{label}\nTry Now\n{sentence}")
+            for title, label, sentence in sections
+        ],
     )
-    assert "Settings > General > Accessibility > Caption Settings" in draft.text
-    assert "Try Now" not in draft.text
+    assert "Settings > General > Accessibility > Caption Settings" in text
+    assert "Try Now" not in text
 
 
 def test_a_menu_path_the_page_prints_twice_is_quoted_once() -> None:
