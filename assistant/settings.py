@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     question_embedding: Literal["int8", "float32"] = Field(
         default="int8",
         description="With the `onnx` runtime, `int8` embeds questions (not content) on the "
-        "int8 copy of the model: 4 ms of CPU per question instead of 7, same retrieval on our "
-        "benchmarks (benchmarks/embedders.py); `float32` uses the content's model.",
+        "int8 copy of the model, about half the CPU per question; on the Samsung manual it "
+        "puts one question's gold section below rank 5 (benchmarks/results/embedders.json). "
+        "`float32` uses the content's model.",
     )
     model_cache_dir: Path = Field(
         default_factory=lambda: (

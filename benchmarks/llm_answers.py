@@ -41,7 +41,7 @@ import httpx
 import numpy as np
 
 from assistant.answering.answerer import Answerer
-from assistant.answering.citation_check import MARKER, split_claims
+from assistant.answering.claims import MARKER, split_claims
 from assistant.answering.confidence import ConfidenceScorer
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.answering.synthesizers.openai_compatible import OpenAISynthesizer, answer_text

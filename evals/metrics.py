@@ -17,7 +17,8 @@ from ragas.embeddings.base import BaseRagasEmbedding
 from ragas.metrics import IDBasedContextPrecision, IDBasedContextRecall
 from ragas.metrics.collections import RougeScore, SemanticSimilarity
 
-from assistant.answering.citation_check import MARKER, CitationChecker, split_claims
+from assistant.answering.citation_check import CitationChecker
+from assistant.answering.claims import MARKER, split_claims
 from assistant.embedders import Embedder
 from evals.records import TurnRecord
 

@@ -339,9 +339,8 @@ class IngestJob:
 def in_context(passage: list[float], chunk: list[float]) -> list[float]:
     """A passage's vector moved halfway towards its chunk's (then normalised). Passages alone
     let a long chunk win on its one lucky passage (a 60-second transcript window beat the
-    password article for "account locked after wrong passwords"); halfway kept Ledgerly's
-    answerable questions at 0.967 hit@1 (0.918 with bare passages) and still lifted the
-    Samsung manual from 0.711 to 0.737 hit@1 with even fusion (benchmarks/retrieval.py)."""
+    password article for "account locked after wrong passwords"); halfway keeps what the
+    passage says and where it stands (benchmarks/retrieval.py measures both)."""
     blended = np.asarray(passage) + np.asarray(chunk)
     return (blended / np.linalg.norm(blended)).tolist()
 

@@ -254,7 +254,10 @@ def _extras(answer: Answer) -> AnswerExtras:
 
 def _chunks(answer: Answer, *, completion_id: str, created: int, model: str) -> Iterator[str]:
     """OpenAI's stream: the role, the text in word-sized pieces, a last chunk with
-    `finish_reason` (and our extension fields), then `[DONE]`."""
+    `finish_reason` (and our extension fields), then `[DONE]`.
+
+    The answer is complete and checked before the first piece: an OpenAI stream has no way to
+    take text back, so the retraction `/v1/chat` can send when a check fails has no place here."""
     head = {"id": completion_id, "object": "chat.completion.chunk", "created": created}
 
     def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> str:

@@ -379,20 +379,12 @@ class Answerer:
         )
 
     def _answer(self, query: str, draft: Draft, confidence: float, session_id: str) -> Answer:
-        if not draft.text or confidence < self.refusal_threshold:
-            return Answer(
-                answer=REFUSAL,
-                confidence=confidence,
-                refused=True,
-                session_id=session_id,
-                query=query,
-                warnings=draft.warnings,
-            )
+        refused = not draft.text or confidence < self.refusal_threshold
         return Answer(
-            answer=draft.text,
-            citations=citations(draft, question=query),
+            answer=REFUSAL if refused else draft.text,
+            citations=[] if refused else citations(draft, question=query),
             confidence=confidence,
-            refused=False,
+            refused=refused,
             session_id=session_id,
             query=query,
             warnings=draft.warnings,

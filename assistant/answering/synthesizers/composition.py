@@ -6,7 +6,7 @@ sentences after a match that add something), rendered as a cited Draft."""
 import re
 from dataclasses import dataclass
 
-from assistant.answering.citation_check import FULL_STEPS
+from assistant.answering.claims import FULL_STEPS
 from assistant.text_units import TextUnit, content_terms
 from assistant.types import Draft, ScoredChunk
 

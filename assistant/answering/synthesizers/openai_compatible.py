@@ -21,13 +21,8 @@ import numpy as np
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
-from assistant.answering.citation_check import (
-    MARKER,
-    NOT_COVERED,
-    CitationChecker,
-    renumber_citations,
-    unknown_markers,
-)
+from assistant.answering.citation_check import CitationChecker
+from assistant.answering.claims import MARKER, NOT_COVERED, renumber_citations, unknown_markers
 from assistant.answering.synthesizers import Synthesizer
 from assistant.types import Done, Draft, Retraction, ScoredChunk, StreamEvent, TextDelta
 
