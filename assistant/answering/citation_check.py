@@ -21,6 +21,7 @@ from assistant.answering.claims import (
     MARKER,
     Claim,
     cite,
+    collapse_repeated_markers,
     lead_ins_cite_their_lists,
     line_sentences,
     list_follows,
@@ -40,8 +41,6 @@ from assistant.types import Draft, ScoredChunk
 # Two names a menu path puts one after the other: "Settings > Display" (overlapping, so
 # "A > B > C" gives both steps).
 _MENU_STEP = re.compile(r"\b(?=(\w[\w+]*)[\s*_\"']*>[\s*_\"']*(\w[\w+]*))")
-# The same marker again and again ("Try Now [1] [1] [1]"): said once.
-_REPEATED_MARKER = re.compile(rf"({MARKER.pattern})(?:\s*\1)+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -84,7 +83,7 @@ class CitationChecker:
         The passing draft's `support` is how close its sentences are to the question (mean
         cosine), the measure the extractive synthesizer reports, so confidence compares.
         """
-        text = _REPEATED_MARKER.sub(r"\1", text)
+        text = collapse_repeated_markers(text)
         unknown = unknown_markers(text, len(sources))
         if unknown:
             return CitationCheck(None, [_unknown_problem(unknown, len(sources))])

@@ -16,6 +16,8 @@ MARKER = re.compile(rf"\[({_NUMBERS})\]")
 _MARKER_WITH_SPACE = re.compile(rf"\s*{MARKER.pattern}")
 _LEADING_MARKERS = re.compile(rf"^((?:\[{_NUMBERS}\]\s*)+)(.*)$", re.DOTALL)
 _MARKER_AFTER_STOP = re.compile(r"([.!?])(\[\d)")
+# The same marker again and again ("Try Now [1] [1] [1]"): said once.
+_REPEATED_MARKER = re.compile(rf"({MARKER.pattern})(?:\s*\1)+")
 _LIST_LINE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
 _STEP_NUMBER = re.compile(r"^(\s*)(\d+)[.)]\s")
 _HEADING_LINE = re.compile(r"^\s*#{1,6}\s+")
@@ -104,6 +106,12 @@ def renumber_citations(text: str) -> tuple[str, list[int]]:
         return "".join(markers)
 
     return MARKER.sub(replace, text), order
+
+
+def collapse_repeated_markers(text: str) -> str:
+    """ "Try Now [1] [1] [1]" as "Try Now [1]". A prefix of a text collapses to a prefix of the
+    whole text's result when it ends on a marker, as streamed text does."""
+    return _REPEATED_MARKER.sub(r"\1", text)
 
 
 def unknown_markers(text: str, source_count: int) -> list[int]:

@@ -296,6 +296,17 @@ def test_a_marker_repeated_over_and_over_is_shown_once(
     assert draft.text == "Open the sign-in page and click Forgot password [1]"
 
 
+def test_a_repeated_marker_is_never_shown_while_streaming(
+    server: FakeOpenAIServer, synthesis: Synthesis
+) -> None:
+    """The reader sees each marker once as the text arrives, so the end takes nothing back."""
+    server.reply("Click Forgot password [1] [1] [1]. Then open the link [1][1].", delta_chars=2)
+    events, draft = synthesis.stream()
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert not any(isinstance(e, Retraction) for e in events)
+    assert "".join(deltas) == draft.text == "Click Forgot password [1]. Then open the link [1]."
+
+
 @pytest.mark.parametrize("streaming", [False, True])
 def test_steps_count_from_one_after_a_dropped_step(
     streaming: bool, server: FakeOpenAIServer, synthesis: Synthesis

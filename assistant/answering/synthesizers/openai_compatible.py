@@ -22,7 +22,13 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from assistant.answering.citation_check import CitationChecker
-from assistant.answering.claims import MARKER, NOT_COVERED, renumber_citations, unknown_markers
+from assistant.answering.claims import (
+    MARKER,
+    NOT_COVERED,
+    collapse_repeated_markers,
+    renumber_citations,
+    unknown_markers,
+)
 from assistant.answering.synthesizers import Synthesizer
 from assistant.types import Done, Draft, Retraction, ScoredChunk, StreamEvent, TextDelta
 
@@ -287,8 +293,8 @@ def answer_text(text: str) -> str:
 
 
 class _ShownText:
-    """Streamed text as the reader sees it: thinking removed, markers renumbered, and nothing
-    past the latest complete citation until the text is finished."""
+    """Streamed text as the reader sees it: thinking removed, markers renumbered and each said
+    once, and nothing past the latest complete citation until the text is finished."""
 
     def __init__(self, source_count: int) -> None:
         self.source_count = source_count
@@ -312,7 +318,7 @@ class _ShownText:
         return self._advance(visible[:cited_up_to])
 
     def _advance(self, settled: str) -> str:
-        text, _ = renumber_citations(settled)
+        text, _ = renumber_citations(collapse_repeated_markers(settled))
         delta = text[len(self.text) :]
         self.text = text
         return delta
