@@ -107,7 +107,7 @@ def report_time(embedder: Any, questions: int, folder: Path) -> dict[str, Any]:
     confidence, 5% rated down) drawn from the golden questions, over the corpora/ index: the
     first report and the next one (which finds the questions' vectors in the log)."""
     from assistant.analytics.gaps import GapAnalyzer
-    from assistant.answering.answerer import REFUSAL
+    from assistant.answering.drafting import REFUSAL
     from assistant.records.feedback import FeedbackStore, Rating
     from assistant.settings import Settings
     from assistant.types import Answer, Citation

@@ -256,7 +256,7 @@ def _resolution(components: Components, window: dt.timedelta | None) -> Resoluti
 def _report(components: Components, params: GapParams) -> GapReport:
     if components.question_log is None:
         raise StoreError("The question log is off, so there is no gap report.")
-    threshold = components.answerer.refusal_threshold
+    threshold = components.answerer.drafter.refusal_threshold
     settings = GapSettings(
         low_confidence_below=params.low_confidence
         if params.low_confidence is not None

@@ -1,21 +1,24 @@
-"""Question → condense → retrieve (audience filter inside the query) → synthesize → Answer."""
+"""One exchange: a message in, a reply out and on record. Small talk and requests for a person
+get their own reply; a question is made standalone (condense), answered from the cache or by
+the Drafter (drafting.py: retrieve → synthesize → checks → confidence), and recorded."""
 
 import time
 import uuid
 from collections.abc import Generator, Iterator
-from typing import Any, TypedDict, Unpack
-
-import numpy as np
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from assistant.answering.answer_cache import AnswerCache, AnswerKey
-from assistant.answering.citations import citations, ticket_text
-from assistant.answering.confidence import ConfidenceScorer, covered_part
-from assistant.answering.conflicts import note_conflicts
-from assistant.answering.source_notes import note_sources, note_uncovered
-from assistant.answering.synthesizers import StreamingSynthesizer, Synthesizer
+from assistant.answering.confidence import ConfidenceScorer
+from assistant.answering.drafting import Drafter
+from assistant.answering.synthesizers import Synthesizer
 from assistant.conversation import Condenser
 from assistant.conversation.condense import condense, retrieval_queries
-from assistant.conversation.handover import asks_for_person, handover_reply
+from assistant.conversation.handover import (
+    asks_for_person,
+    besides_request,
+    handover_note,
+    handover_reply,
+)
 from assistant.conversation.small_talk import is_small_talk, small_talk_reply, without_small_talk
 from assistant.embedders import Embedder
 from assistant.records.escalations import EscalationStore
@@ -23,29 +26,20 @@ from assistant.records.question_log import QuestionLog
 from assistant.records.sessions import SessionOwner, SessionStore, Turn
 from assistant.records.turns import TurnRecords
 from assistant.retrieval import Retriever
-from assistant.retrieval.fusion import fused
 from assistant.text_units import word_pieces
 from assistant.types import (
     Answer,
     AnswerEvent,
     Audience,
-    Done,
-    Draft,
     Finished,
     Handover,
-    InternalNotes,
     Mode,
     Retraction,
-    ScoredChunk,
     TextDelta,
-    readable_audiences,
 )
 
-REFUSAL = (
-    "I couldn't find this in our help content, so I won't guess. Try rephrasing the question "
-    "with the feature or screen you are asking about, or contact support to reach a person."
-)
-INTERNAL_LABEL = "INTERNAL — do not send to the customer:"
+Event = TypeVar("Event")
+Result = TypeVar("Result")
 
 
 class AskOptions(TypedDict, total=False):
@@ -62,13 +56,12 @@ class AskOptions(TypedDict, total=False):
 
 
 class Answerer:
-    """Answers questions from the retrieved content; greetings and requests for a person get
-    a reply of their own (assistant/conversation/small_talk.py, assistant/conversation/handover.py).
+    """One exchange of a conversation: greetings and requests for a person get a reply of their
+    own (assistant/conversation/small_talk.py, assistant/conversation/handover.py); a question
+    is made standalone, answered from the cache or by the `Drafter` (drafting.py) and recorded.
 
     Args:
-        retriever: finds the chunks that answer (`HybridRetriever` over the store).
-        embedder: embeds the question once for retrieval and the synthesizer.
-        scorer: how sure an answer is, and what the content never mentions (confidence.py).
+        retriever, synthesizer, embedder, scorer, refusal_threshold: the `Drafter`'s.
         sessions: keeps each conversation's turns (follow-ups are condensed with them).
         question_log: logs every answered or refused question for the analytics.
         escalations: records requests for a person made in words (needs `sessions`).
@@ -94,12 +87,14 @@ class Answerer:
         self.support_url = support_url
         self.condenser = condenser
         self.cache = cache
-        self.retriever = retriever
-        self.embedder = embedder
-        self.confidence = scorer
-        self.synthesizer = synthesizer
+        self.drafter = Drafter(
+            retriever,
+            synthesizer,
+            embedder=embedder,
+            scorer=scorer,
+            refusal_threshold=refusal_threshold,
+        )
         self.sessions = sessions
-        self.refusal_threshold = refusal_threshold
         # The question log and escalations are written only with a turn: TurnRecords keeps them.
         self.records = TurnRecords(sessions, question_log, escalations)
 
@@ -151,48 +146,99 @@ class Answerer:
             )
             yield from self._reply(question, reply, history, starts_for)
             return
+        scope: dict[str, Any] = {
+            "audience": audience,
+            "mode": mode,
+            "tenant": tenant,
+            "product_version": product_version,
+            "page": page,
+        }
         if asks_for_person(question):  # "can I talk to a human?": how to reach support
-            reply = Answer(
-                answer=handover_reply(support_url=self.support_url),
-                confidence=1.0,
-                refused=False,
-                session_id=session_id,
-                handover=Handover(support_url=self.support_url),
-            )
-            yield from self._reply(question, reply, history, starts_for, escalate=True)
+            yield from self._handover(question, history, session_id, starts_for, started, scope)
             return
         asked = without_small_talk(question)  # "hi, how do I…?" asks "how do I…?"
+        answer, query, key = yield from self._answered(asked, history, session_id, scope)
+        turn = Turn(question, query, answer.answer, answer.refused)
+        self._record(turn, answer, session_id, starts_for, started, key)
+        yield Finished(answer)
+
+    def _answered(
+        self, asked: str, history: list[Turn], session_id: str, scope: dict[str, Any]
+    ) -> Generator[TextDelta | Retraction, None, tuple[Answer, str, AnswerKey]]:
+        """The answer to `asked` (from the cache, or computed), the standalone query and the
+        answer's cache key."""
         query = self.condenser(asked, history)
         queries = self.retrieval_queries(asked, query, history)
-        key = AnswerKey.of(
-            " ".join(queries),  # a follow-up's answer depends on the question as asked too
-            audience=audience,
-            mode=mode,
-            tenant=tenant,
-            product_version=product_version,
-            page=page,
-        )
-        writes = self.retriever.writes  # read before retrieving: see AnswerCache
+        # A follow-up's answer depends on the question as asked too.
+        key = AnswerKey.of(" ".join(queries), **scope)
+        writes = self.drafter.retriever.writes  # read before retrieving: see AnswerCache
         answer = self.cache.get(key, writes=writes, session_id=session_id) if self.cache else None
         if answer is not None:
             yield from (TextDelta(piece) for piece in word_pieces(answer.answer))
         else:
-            answer, keep = yield from self._computed(queries, key, session_id)
+            answer, keep = yield from self.drafter.answer(queries, key, session_id)
             if self.cache and keep:
                 self.cache.put(key, answer, writes=writes)
-        turn = Turn(question, query, answer.answer, answer.refused)
-        latency_ms = (time.perf_counter() - started) * 1000
+        return answer, query, key
+
+    def _handover(
+        self,
+        question: str,
+        history: list[Turn],
+        session_id: str,
+        starts_for: SessionOwner | None,
+        started: float,
+        scope: dict[str, Any],
+    ) -> Iterator[AnswerEvent]:
+        """How to reach support, after the answer to what else the message asks ("my TV has
+        no sound, can I talk to an agent?") when the content answers it: a refusal would only
+        stand between the user and the person they asked for."""
+        handover = Handover(support_url=self.support_url)
+        asked = besides_request(question)
+        if asked:
+            events: list[TextDelta | Retraction] = []
+            answer, query, key = _drain(self._answered(asked, history, session_id, scope), events)
+            if not answer.refused:
+                note = f"\n\n{handover_note(support_url=self.support_url)}"
+                answer = answer.model_copy(
+                    update={"answer": answer.answer + note, "handover": handover}
+                )
+                yield from [*events, TextDelta(note)]
+                turn = Turn(question, query, answer.answer, refused=False)
+                self._record(turn, answer, session_id, starts_for, started, key, escalate=True)
+                yield Finished(answer)
+                return
+        reply = Answer(
+            answer=handover_reply(support_url=self.support_url),
+            confidence=1.0,
+            refused=False,
+            session_id=session_id,
+            handover=handover,
+        )
+        yield from self._reply(question, reply, history, starts_for, escalate=True)
+
+    def _record(
+        self,
+        turn: Turn,
+        answer: Answer,
+        session_id: str,
+        starts_for: SessionOwner | None,
+        started: float,
+        key: AnswerKey,
+        *,
+        escalate: bool = False,
+    ) -> None:
         self.records.answered(
             turn,
             answer,
             session_id,
             starts_for,
-            latency_ms,
+            (time.perf_counter() - started) * 1000,
             audience=key.audience.value,
             mode=key.mode.value,
             page=key.page,
+            escalate=escalate,
         )
-        yield Finished(answer)
 
     def _reply(
         self,
@@ -213,231 +259,6 @@ class Answerer:
         (assistant/conversation/condense.py)."""
         return retrieval_queries(question, query) if history else [query]
 
-    def _computed(
-        self, queries: list[str], key: AnswerKey, session_id: str
-    ) -> Generator[TextDelta | Retraction, None, tuple[Answer, bool]]:
-        """Retrieves with `queries` (the standalone query first) and synthesizes, yielding the
-        text as it is written; returns the Answer and whether it may be kept (not an LLM
-        outage's fallback)."""
-        # One embedding serves the answer and, in agent mode, the internal notes.
-        vectors = [self.embedder.embed_question(text) for text in queries]
-        query, vector = queries[0], vectors[0]
-        shown: list[str] = []
-        answer: Answer | None = None
-        keep = False
-        events = self._best_answer_events(
-            queries,
-            vectors,
-            readable_audiences(key.audience, key.mode),
-            session_id,
-            product_version=key.product_version,
-            page=key.page,
-            tenant=key.tenant,
-        )
-        for event in events:
-            if isinstance(event, Finished):
-                answer, keep = event.answer, not event.fallback
-                continue
-            if isinstance(event, TextDelta):
-                shown.append(event.text)
-            else:
-                shown.clear()
-            yield event
-        assert answer is not None
-        so_far = "".join(shown)
-        if so_far and answer.answer.startswith(so_far):  # notes added after the text
-            yield from (TextDelta(piece) for piece in word_pieces(answer.answer[len(so_far) :]))
-        elif so_far != answer.answer:
-            if shown:
-                yield Retraction("the sources do not support this answer well enough")
-            yield from (TextDelta(piece) for piece in word_pieces(answer.answer))
-        if key.mode == Mode.AGENT and not answer.refused:
-            answer.ticket_text = ticket_text(answer)
-        if key.mode == Mode.AGENT:
-            notes, notes_fallback = self._internal_notes(
-                query,
-                vector,
-                key.audience,
-                product_version=key.product_version,
-                page=key.page,
-                tenant=key.tenant,
-            )
-            answer.internal_notes = notes
-            keep = keep and not notes_fallback
-        return answer, keep
-
-    def _best_answer_events(
-        self,
-        queries: list[str],
-        vectors: list[np.ndarray],
-        audiences: list[str],
-        session_id: str,
-        *,
-        product_version: str | None = None,
-        page: str | None = None,
-        tenant: str | None = None,
-        owner: SessionOwner | None = None,
-        conversation: list[Turn] | None = None,
-    ) -> Iterator[AnswerEvent]:
-        """One query: its answer. Several (a follow-up: the standalone query, then the question
-        as asked): the results of each fused, and the more confident of the answers written
-        to each over them, shown with the standalone query. An LLM (a streaming synthesizer)
-        writes one answer only, to the standalone query."""
-        options: dict[str, Any] = {"product_version": product_version, "page": page}
-        if len(queries) == 1:
-            yield from self._answer_events(
-                queries[0], vectors[0], audiences, session_id, tenant=tenant, **options
-            )
-            return
-        chunks = fused(
-            [
-                self._evidence(text, vector, audiences, tenant=tenant, **options)
-                for text, vector in zip(queries, vectors, strict=True)
-            ],
-            vectors,
-            limit=self.retriever.top_k,
-        )
-        if isinstance(self.synthesizer, StreamingSynthesizer):
-            queries, vectors = queries[:1], vectors[:1]
-        finals = []
-        for text, vector in zip(queries, vectors, strict=True):
-            events = self._answer_events(
-                text, vector, audiences, session_id, tenant=tenant, evidence=chunks, **options
-            )
-            for event in events:
-                if isinstance(event, Finished):
-                    finals.append(event)
-                else:
-                    yield event
-        best = max(finals, key=lambda final: final.answer.confidence)  # ties: the standalone
-        best.answer.query = queries[0]
-        yield best
-
-    def _answer_events(
-        self,
-        query: str,
-        vector: np.ndarray,
-        audiences: list[str],
-        session_id: str,
-        *,
-        product_version: str | None = None,
-        page: str | None = None,
-        tenant: str | None = None,
-        evidence: list[ScoredChunk] | None = None,
-    ) -> Iterator[AnswerEvent]:
-        """The answer to `query` from what it retrieves, or from `evidence` when given."""
-        chunks = evidence
-        if chunks is None:
-            chunks = self._evidence(
-                query, vector, audiences, product_version=product_version, page=page, tenant=tenant
-            )
-        draft: Draft | None = None
-        if isinstance(self.synthesizer, StreamingSynthesizer):
-            for event in self.synthesizer.stream(query, chunks, question_vector=vector):
-                if isinstance(event, Done):
-                    draft = event.draft
-                else:
-                    yield event
-        else:
-            draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
-        assert draft is not None
-        # Notes come after the evidence check: they add sources, never weaken support.
-        draft = note_sources(note_conflicts(query, draft, chunks), product_version=product_version)
-        confidence, uncovered = self.confidence.assess(
-            query, chunks, draft, audiences=audiences, tenant=tenant
-        )
-        part = covered_part(query, uncovered) if confidence < self.refusal_threshold else None
-        if part:  # partly in scope: answer the part the content covers
-            vector = self.embedder.embed_question(part)
-            chunks, draft, confidence = self._draft(
-                part, vector, audiences, product_version=product_version, page=page, tenant=tenant
-            )
-            draft = note_sources(
-                note_conflicts(part, draft, chunks), product_version=product_version
-            )
-        if confidence >= self.refusal_threshold:  # and say plainly what it leaves out
-            draft = note_uncovered(draft, uncovered)
-        yield Finished(self._answer(query, draft, confidence, session_id), draft.fallback)
-
-    def _evidence(
-        self,
-        query: str,
-        vector: np.ndarray,
-        audiences: list[str],
-        *,
-        product_version: str | None,
-        page: str | None,
-        tenant: str | None,
-    ) -> list[ScoredChunk]:
-        return self.retriever.retrieve(
-            query,
-            audiences=audiences,
-            tenant=tenant,
-            query_vector=vector,
-            product_version=product_version,
-            page=page,
-        )
-
-    def _answer(self, query: str, draft: Draft, confidence: float, session_id: str) -> Answer:
-        refused = not draft.text or confidence < self.refusal_threshold
-        return Answer(
-            answer=REFUSAL if refused else draft.text,
-            citations=[] if refused else citations(draft, question=query),
-            confidence=confidence,
-            refused=refused,
-            session_id=session_id,
-            query=query,
-            warnings=draft.warnings,
-        )
-
-    def _draft(
-        self,
-        query: str,
-        vector: np.ndarray,
-        audiences: list[str],
-        *,
-        product_version: str | None = None,
-        page: str | None = None,
-        tenant: str | None = None,
-    ) -> tuple[list[ScoredChunk], Draft, float]:
-        """What `query` retrieves, the draft written from it and its confidence (notes, which
-        add sources but never change support, can come after)."""
-        chunks = self._evidence(
-            query, vector, audiences, product_version=product_version, page=page, tenant=tenant
-        )
-        draft = self.synthesizer.synthesize(query, chunks, question_vector=vector)
-        confidence = self.confidence.score(query, chunks, draft, audiences=audiences, tenant=tenant)
-        return chunks, draft, confidence
-
-    def _internal_notes(
-        self,
-        query: str,
-        vector: np.ndarray,
-        audience: Audience,
-        *,
-        product_version: str | None = None,
-        page: str | None = None,
-        tenant: str | None = None,
-    ) -> tuple[InternalNotes | None, bool]:
-        """What non-public sources the agent may read add, for the customer's product version
-        and page (None when they add nothing), and whether the fallback synthesizer wrote it."""
-        private = [a for a in audience.visible() if a != Audience.PUBLIC.value]
-        if not private:
-            return None, False
-        _, draft, confidence = self._draft(
-            query, vector, private, product_version=product_version, page=page, tenant=tenant
-        )
-        if not draft.text or confidence < self.refusal_threshold:
-            return None, draft.fallback
-        noted = note_sources(draft, product_version=product_version)
-        # Notes have no warnings field: "Nothing matched version 4.1…" goes in their text.
-        added = [w for w in noted.warnings[len(draft.warnings) :] if w not in noted.text]
-        text = "\n\n".join([noted.text, *added])
-        notes = InternalNotes(
-            text=f"{INTERNAL_LABEL} {text}", citations=citations(noted, question=query)
-        )
-        return notes, draft.fallback
-
 
 def final_answer(events: Iterator[AnswerEvent]) -> Answer:
     """The Answer at the end of `Answerer.stream`, the events before it dropped."""
@@ -445,3 +266,12 @@ def final_answer(events: Iterator[AnswerEvent]) -> Answer:
         if isinstance(event, Finished):
             return event.answer
     raise AssertionError("Answerer.stream always ends with Finished")
+
+
+def _drain(events: Generator[Event, None, Result], into: list[Event]) -> Result:
+    """Runs `events` to its end, keeping what it yields in `into`; returns what it returns."""
+    while True:
+        try:
+            into.append(next(events))
+        except StopIteration as end:
+            return end.value

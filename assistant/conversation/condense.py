@@ -5,8 +5,8 @@ though none of its words say so, and no list of pronouns or openings tells every
 from a question that starts a new topic. So nothing is guessed from the question's words: the
 answerer retrieves both with the question as asked and with the standalone query `condense`
 builds (the question after the user's previous turns), fuses the results and lets the answer's
-confidence pick (`retrieval_queries`, assistant/answering/answerer.py). A new topic is
-answered as asked; a follow-up in its conversation.
+confidence pick (`retrieval_queries`; the drafter fuses and picks: assistant/answering/
+drafting.py). A new topic is answered as asked; a follow-up in its conversation.
 
 The standalone query is built from the user's own words, never from earlier standalone queries
 (which would chain: each one holding the last), and stays bounded however long the

@@ -13,6 +13,9 @@ recognised by their own verbs and nouns. Long messages are questions, whatever t
 
 import re
 
+from assistant.conversation.small_talk import is_small_talk, without_small_talk
+from assistant.text_units import content_terms
+
 MAX_WORDS = 20
 
 _DETERMINER = r"(?:(?:a|an|the|your|some|any|one\s+of\s+your|somebody\s+from|someone\s+from)\s+)?"
@@ -74,6 +77,7 @@ _NOT_FOR_ME = {
     "doesn't", "won't", "can't", "cannot", "instead",
 }  # fmt: skip
 _CLAUSE = re.compile(r"[^,.!?;:\n]+")
+_PIECE = re.compile(r"[^,.!?;:\n]+[,.!?;:\n\s]*")  # a clause and the punctuation after it
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 
 
@@ -93,6 +97,19 @@ def asks_for_person(message: str) -> bool:
     return False
 
 
+def besides_request(message: str) -> str:
+    """What else a message that asks for a person says: "My TV has no sound, can I talk to an
+    agent?" also says "My TV has no sound". Empty when the request is all there is beside
+    pleasantries and single words ("hi, can I talk to a human?", "agent, please"), or when no
+    clause of its own asks for one."""
+    pieces = _PIECE.findall(message)
+    rest = [piece for piece in pieces if not asks_for_person(piece)]
+    if len(rest) == len(pieces):
+        return ""
+    text = without_small_talk(" ".join("".join(rest).split()).strip(" ,;:"))
+    return "" if is_small_talk(text) or len(content_terms(text)) < 2 else text
+
+
 def handover_reply(*, support_url: str | None = None) -> str:
     """What the assistant says to a request for a person: how to reach support."""
     if support_url:
@@ -104,4 +121,14 @@ def handover_reply(*, support_url: str | None = None) -> str:
         "I can't hand this chat over to a person, but our support team can help: reach them "
         "through the support or contact page of the product you use.\n\n"
         "Until then, I'm happy to keep answering questions about using the product."
+    )
+
+
+def handover_note(*, support_url: str | None = None) -> str:
+    """Said after an answer to a message that also asked for a person."""
+    if support_url:
+        return f"To reach a person on our support team: {support_url}"
+    return (
+        "To reach a person, contact our support team through the support or contact page of "
+        "the product you use."
     )

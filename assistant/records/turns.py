@@ -1,6 +1,8 @@
 """Where each exchange is kept: the conversation's turn, the question-log row and a request
 for a person, written together in one commit."""
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from assistant.records.escalations import EscalationSource, EscalationStore
@@ -35,14 +37,7 @@ class TurnRecords:
         if self.sessions:
             topic = history[-1].standalone if history else ""
             turn = Turn(question, topic, reply.answer, refused=False)
-            escalations = self.escalations if escalate else None
-
-            def record_escalation(db: Session, turn_id: int) -> None:
-                assert escalations is not None
-                source = EscalationSource.ASKED
-                escalations.insert(db, reply.session_id, turn_id=turn_id, source=source)
-
-            also = record_escalation if escalations else None
+            also = self._escalation(reply.session_id) if escalate else None
             self.sessions.append(reply.session_id, turn, starts_for=starts_for, also=also)
 
     def answered(
@@ -56,31 +51,32 @@ class TurnRecords:
         audience: str,
         mode: str,
         page: str | None,
+        escalate: bool = False,
     ) -> None:
         """Writes the turn and its question-log row in one transaction: every answer, cached
-        or not, waits for this commit, and SQLite takes one writer at a time."""
+        or not, waits for this commit, and SQLite takes one writer at a time. `escalate`: the
+        message also asked for a person, recorded in the same commit."""
         log = self.question_log
+        escalation = self._escalation(session_id) if escalate else None
 
-        def log_row(db: Session, turn_id: int | None) -> None:
-            assert log is not None
-            log.insert(
-                db,
-                turn.question,
-                answer,
-                audience=audience,
-                mode=mode,
-                latency_ms=latency_ms,
-                turn_id=turn_id,
-                page=page,
-            )
+        def rows(db: Session, turn_id: int) -> None:
+            if log:
+                log.insert(
+                    db,
+                    turn.question,
+                    answer,
+                    audience=audience,
+                    mode=mode,
+                    latency_ms=latency_ms,
+                    turn_id=turn_id,
+                    page=page,
+                )
+            if escalation:
+                escalation(db, turn_id)
 
         if self.sessions:
-            self.sessions.append(
-                session_id,
-                turn,
-                starts_for=starts_for,
-                also=log_row if log else None,
-            )
+            also = rows if log or escalation else None
+            self.sessions.append(session_id, turn, starts_for=starts_for, also=also)
             if log:
                 log.purge_if_due()
         elif log:
@@ -92,3 +88,14 @@ class TurnRecords:
                 latency_ms=latency_ms,
                 page=page,
             )
+
+    def _escalation(self, session_id: str) -> Callable[[Session, int], None] | None:
+        """Writes a request for a person made in words, for the turn just written."""
+        escalations = self.escalations
+        if escalations is None:
+            return None
+
+        def write(db: Session, turn_id: int) -> None:
+            escalations.insert(db, session_id, turn_id=turn_id, source=EscalationSource.ASKED)
+
+        return write

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.analytics.gap_report import GapReport
 from assistant.analytics.gaps import GapAnalyzer
-from assistant.answering.answerer import REFUSAL
+from assistant.answering.drafting import REFUSAL
 from assistant.embedders import Embedder
 from assistant.records.feedback import Rating
 from assistant.records.question_log import QuestionLog

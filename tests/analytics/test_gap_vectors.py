@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from assistant.analytics import gaps
 from assistant.analytics.gap_report import GapReport
 from assistant.analytics.gaps import GapAnalyzer
-from assistant.answering.answerer import REFUSAL
+from assistant.answering.drafting import REFUSAL
 from assistant.embedders import Embedder
 from assistant.embedders.fake import FakeEmbedder
 from assistant.records.question_log import QuestionLog

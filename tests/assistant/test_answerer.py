@@ -74,7 +74,9 @@ def test_transcript_citation_opens_the_video_where_the_quote_is_spoken(
 def test_a_transcript_passage_not_quoted_word_for_word_cites_the_chunks_start(
     answerer: Answerer,
 ) -> None:
-    chunks = answerer.retriever.retrieve("webinar automatic reminders", audiences=["public"])
+    chunks = answerer.drafter.retriever.retrieve(
+        "webinar automatic reminders", audiences=["public"]
+    )
     video = next(c for c in chunks if c.metadata.get("source_type") == "transcript")
     paraphrase = citation(1, video, ["Reminders can be switched on in the settings."])
     assert paraphrase.start_seconds == video.metadata["start_seconds"]
@@ -163,10 +165,12 @@ class _QuestionOnlyEmbedder:
 def test_extractive_answers_embed_nothing_but_the_question(answerer: Answerer) -> None:
     # Units are scored by the question's words and their section's closeness, so an answer
     # costs one question embedding and no model call per sentence.
-    embedder = answerer.embedder
+    embedder = answerer.drafter.embedder
     question = "How long is a password reset link valid?"
     vector = embedder.embed([question])[0]
-    chunks = answerer.retriever.retrieve(question, audiences=["public"], query_vector=vector)
+    chunks = answerer.drafter.retriever.retrieve(
+        question, audiences=["public"], query_vector=vector
+    )
     synthesizer = ExtractiveSynthesizer(_QuestionOnlyEmbedder(embedder))  # type: ignore[arg-type]
     draft = synthesizer.synthesize(question, chunks, question_vector=vector)
     assert "30 minutes" in draft.text

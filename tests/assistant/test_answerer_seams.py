@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.answerer import REFUSAL, Answerer
+from assistant.answering.answerer import Answerer
 from assistant.answering.confidence import ConfidenceScorer
+from assistant.answering.drafting import REFUSAL
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.embedders.fake import FakeEmbedder
 from assistant.records.sessions import SessionStore

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-from assistant.answering.answerer import REFUSAL, Answerer
+from assistant.answering.answerer import Answerer
 from assistant.answering.confidence import (
     EVERYDAY_RANK,
     UNCOVERED_FACTOR,
@@ -15,6 +15,7 @@ from assistant.answering.confidence import (
     answer_confidence,
     word_ranks,
 )
+from assistant.answering.drafting import REFUSAL
 from assistant.answering.synthesizers.extractive import ExtractiveSynthesizer
 from assistant.embedders.fake import FakeEmbedder
 from assistant.embedders.sparse import Bm25Encoder
@@ -151,8 +152,10 @@ def test_an_internal_word_is_uncovered_for_customer_facing_answers(answerer: Ans
     question = "What is PELICAN for?"
     internal = readable_audiences(Audience.INTERNAL, Mode.INTERNAL)
     customer = readable_audiences(Audience.INTERNAL, Mode.CUSTOMER)
-    assert answerer.confidence.uncovered_terms(question, [], audiences=internal) == []
-    assert answerer.confidence.uncovered_terms(question, [], audiences=customer) == ["pelican"]
+    assert answerer.drafter.confidence.uncovered_terms(question, [], audiences=internal) == []
+    assert answerer.drafter.confidence.uncovered_terms(question, [], audiences=customer) == [
+        "pelican"
+    ]
 
 
 def _least_cpu(work: Callable[[], object], *, repeats: int = 5) -> float:

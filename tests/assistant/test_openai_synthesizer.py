@@ -557,12 +557,12 @@ def test_wiring_uses_the_llm_only_when_its_url_is_set(
     for settings, kind in ((plain, ExtractiveSynthesizer), (with_llm, OpenAISynthesizer)):
         components = build_components(settings, embedder=real_embedder)
         try:
-            assert isinstance(components.answerer.synthesizer, kind)
+            assert isinstance(components.answerer.drafter.synthesizer, kind)
         finally:
             components.close()
     llm = build_components(with_llm, embedder=real_embedder)
     try:
-        synthesizer = llm.answerer.synthesizer
+        synthesizer = llm.answerer.drafter.synthesizer
         assert isinstance(synthesizer, OpenAISynthesizer)
         assert isinstance(synthesizer.fallback, ExtractiveSynthesizer)
         assert synthesizer.timeout == 7

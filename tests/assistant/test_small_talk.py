@@ -132,7 +132,7 @@ def test_greetings_never_show_up_in_the_gap_report(demo: Answerer) -> None:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     for message in ("hi", "hello", "good morning", "thanks!", "bye"):
         demo.ask(message)
-    report = GapAnalyzer(demo.records.question_log, demo.retriever).report(since=since)
+    report = GapAnalyzer(demo.records.question_log, demo.drafter.retriever).report(since=since)
     gaps = {question for group in report.groups for question in group.questions}
     assert not gaps & {"hi", "hello", "good morning", "thanks!", "bye"}
 
