@@ -3,6 +3,16 @@
 from assistant.embedders import Embedder
 from assistant.types import ScoredChunk
 
+# A help article's chunk as the retriever returns it, for tests that need one answerable chunk.
+RESET = ScoredChunk(
+    chunk_id="reset",
+    text="To reset your password, click Forgot password on the sign-in page. "
+    "The reset link expires after 30 minutes.",
+    metadata={"document": "kb/reset-password.md", "title": "Reset your password"},
+    score=1.0,
+    similarity=0.8,
+)
+
 
 def scored_chunks(
     embedder: Embedder, question: str, texts: list[tuple[str, str]]

@@ -16,15 +16,8 @@ from assistant.records.sessions import SessionStore
 from assistant.retrieval.fake import FixedRetriever
 from assistant.stores.edge import EdgeStore
 from assistant.types import Audience, ScoredChunk
+from tests.assistant.chunks import RESET
 
-RESET = ScoredChunk(
-    chunk_id="reset",
-    text="To reset your password, click Forgot password on the sign-in page. "
-    "The reset link expires after 30 minutes.",
-    metadata={"document": "kb/reset-password.md", "title": "Reset your password"},
-    score=1.0,
-    similarity=0.8,
-)
 RUNBOOK = ScoredChunk(
     chunk_id="runbook",
     text="To reset a password for a customer, open the admin console and click Reset.",

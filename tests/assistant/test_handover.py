@@ -22,9 +22,9 @@ from assistant.records.escalations import EscalationSource, EscalationStore
 from assistant.records.question_log import QuestionLog
 from assistant.records.sessions import SessionStore
 from assistant.retrieval.fake import FixedRetriever
-from assistant.retrieval.retriever import HybridRetriever
 from assistant.stores.edge import EdgeStore
 from assistant.types import Retraction, ScoredChunk, TextDelta
+from tests.assistant.chunks import RESET
 
 SUPPORT = "https://support.example.com/contact"
 REQUESTS = [
@@ -82,26 +82,33 @@ def test_questions_about_agents_or_support_are_questions(message: str) -> None:
 
 
 @pytest.fixture
-def answerer(tmp_path: Path) -> Iterator[Answerer]:
-    """An answerer over an empty index: a request for a person needs no content."""
+def answerer_with(tmp_path: Path) -> Iterator[Callable[..., Answerer]]:
+    """An answerer that retrieves the given chunks for any question, with its records."""
     embedder = FakeEmbedder()
     store = EdgeStore(tmp_path / "edge", dimension=embedder.dimension)
     sessions = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
-    yield Answerer(
-        HybridRetriever(store, embedder),
-        ExtractiveSynthesizer(embedder),
-        sessions=sessions,
-        question_log=QuestionLog(sessions.engine),
-        escalations=EscalationStore(sessions.engine),
-        support_url=SUPPORT,
-        embedder=embedder,
-        scorer=ConfidenceScorer(store),
-    )
+
+    def build(*chunks: ScoredChunk) -> Answerer:
+        return Answerer(
+            FixedRetriever(chunks),
+            ExtractiveSynthesizer(embedder),
+            sessions=sessions,
+            question_log=QuestionLog(sessions.engine),
+            escalations=EscalationStore(sessions.engine),
+            support_url=SUPPORT,
+            embedder=embedder,
+            scorer=ConfidenceScorer(store),
+        )
+
+    yield build
     store.close()
     sessions.close()
 
 
-def test_a_request_is_answered_with_the_support_link_and_recorded(answerer: Answerer) -> None:
+def test_a_request_is_answered_with_the_support_link_and_recorded(
+    answerer_with: Callable[..., Answerer],
+) -> None:
+    answerer = answerer_with()  # a request for a person needs no content
     assert answerer.sessions is not None and answerer.records.escalations is not None
     assert answerer.records.question_log is not None
     first = answerer.ask("How do I export invoices?")
@@ -143,40 +150,6 @@ def test_without_a_support_url_the_reply_still_says_where_to_go() -> None:
 def test_what_a_request_for_a_person_also_asks(message: str, also_asked: str) -> None:
     assert asks_for_person(message)
     assert besides_request(message) == also_asked
-
-
-@pytest.fixture
-def answerer_with(tmp_path: Path) -> Iterator[Callable[..., Answerer]]:
-    """An answerer that retrieves the given chunks for any question, with its records."""
-    embedder = FakeEmbedder()
-    store = EdgeStore(tmp_path / "edge", dimension=embedder.dimension)
-    sessions = SessionStore(f"sqlite:///{tmp_path / 'app.db'}")
-
-    def build(*chunks: ScoredChunk) -> Answerer:
-        return Answerer(
-            FixedRetriever(chunks),
-            ExtractiveSynthesizer(embedder),
-            sessions=sessions,
-            question_log=QuestionLog(sessions.engine),
-            escalations=EscalationStore(sessions.engine),
-            support_url=SUPPORT,
-            embedder=embedder,
-            scorer=ConfidenceScorer(store),
-        )
-
-    yield build
-    store.close()
-    sessions.close()
-
-
-RESET = ScoredChunk(
-    chunk_id="reset",
-    text="To reset your password, click Forgot password on the sign-in page. "
-    "The reset link expires after 30 minutes.",
-    metadata={"document": "kb/reset-password.md", "title": "Reset your password"},
-    score=1.0,
-    similarity=0.8,
-)
 
 
 def test_a_question_asked_with_the_request_is_answered_before_the_support_link(
