@@ -13,8 +13,8 @@ import importlib
 import os
 import re
 import warnings
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -23,6 +23,12 @@ from assistant.types import SourceType
 from ingest.documents import LoadError, ParsedDocument, Section
 from ingest.loaders import LoadContext, title_from_name
 from ingest.loaders.markdown import anchor, with_fragment
+from ingest.loaders.page_layout import (
+    RUNNING,
+    pdf_heading_levels,
+    slide_bullets,
+    without_running_heads,
+)
 from ingest.metadata import normalize, read_sidecar, split_front_matter
 
 if TYPE_CHECKING:  # unstructured itself is imported on first use: it takes seconds
@@ -38,11 +44,6 @@ _LIST_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-zA-Z][.)]|[-*•·▪◦‣–])\
 _BULLET = re.compile(r"^[*•·▪◦‣–]\s+")
 _INDENT = "   "
 _SKIPPED = {"Image", "PageBreak", "PageNumber"}
-_RUNNING = {"Header", "Footer"}
-_HEADING_CANDIDATES = {"Title", "NarrativeText", "UncategorizedText"}
-_HEADING_SCALE = 1.15  # this much larger than the body text makes a heading
-_HEADING_MAX_WORDS = 12
-_SLIDE_BODY = {"Title", "NarrativeText", "UncategorizedText", "ListItem", "EmailAddress", "Address"}
 
 
 @functools.cache
@@ -281,82 +282,6 @@ class _SectionBuilder:
         self._section_page = None
 
 
-def _without_running_heads(elements: Sequence["Element"]) -> list["Element"]:
-    """PDF page headers and footers that repeat (page numbers aside) are dropped; a "header"
-    seen once is usually a heading set near the top of the page, and is kept as one."""
-
-    def key(element: "Element") -> str:
-        return re.sub(r"\d+", "#", _squash(str(element.text or "")).lower())
-
-    running = [e for e in elements if e.category in _RUNNING]
-    pages: dict[str, set[Any]] = defaultdict(set)
-    for element in running:
-        pages[key(element)].add(element.metadata.page_number)
-    kept = []
-    for element in elements:
-        if element.category in _RUNNING:
-            if len(pages[key(element)]) > 1:
-                continue
-            element.category = "Title" if element.category == "Header" else "NarrativeText"
-        kept.append(element)
-    return kept
-
-
-def _height(element: "Element") -> float | None:
-    coordinates = element.metadata.coordinates
-    if coordinates is None or not coordinates.points:
-        return None
-    ys = [y for _, y in coordinates.points]
-    return max(ys) - min(ys)
-
-
-def _pdf_heading_levels(elements: Sequence["Element"]) -> list["Element"]:
-    """Headings by type size: pdfminer's text boxes know their height, so a short line set
-    larger than the body text is a heading, the larger the higher. unstructured's own titles
-    (guessed from wording) come below those levels."""
-    heights = Counter(round(h) for h in map(_height, elements) if h)
-    if not heights:
-        return list(elements)
-    body = heights.most_common(1)[0][0]
-
-    def size(element: "Element") -> float | None:
-        height = _height(element)
-        text = str(element.text).strip()
-        if (
-            height is None
-            or height < body * _HEADING_SCALE
-            or element.category not in _HEADING_CANDIDATES
-            or len(text.split()) > _HEADING_MAX_WORDS
-            or text.endswith((".", ","))
-        ):
-            return None
-        return round(height * 2) / 2
-
-    sizes = sorted({s for s in map(size, elements) if s}, reverse=True)
-    for element in elements:
-        heading_size = size(element)
-        if heading_size:
-            element.category = "Title"
-            element.metadata.category_depth = sizes.index(heading_size)
-        elif element.category == "Title":
-            element.metadata.category_depth = len(sizes)
-    return list(elements)
-
-
-def _slide_bullets(elements: Sequence["Element"]) -> list["Element"]:
-    """On a slide only the title shape heads a section; body paragraphs are bullets at their
-    level, whatever unstructured guessed from their wording (it marks short ones as titles,
-    one level down)."""
-    for element in elements:
-        depth = element.metadata.category_depth or 0
-        if element.category == "Title" and depth == 0:
-            continue
-        if element.category in _SLIDE_BODY:
-            element.metadata.category_depth = depth - 1 if element.category == "Title" else depth
-            element.category = "ListItem"
-    return list(elements)
-
-
 def html_sections(html: str, *, url: str | None) -> tuple[str | None, list[Section]]:
     """Sections of an HTML page. Returns (its `<title>` or first h1, sections)."""
     partition_html = _partitioner("html")
@@ -374,7 +299,7 @@ def html_sections(html: str, *, url: str | None) -> tuple[str | None, list[Secti
         heading_ids=outline.heading_ids,
         list_markers=outline.list_markers,
     )
-    _feed(builder, (e for e in elements if e.category not in _RUNNING))
+    _feed(builder, (e for e in elements if e.category not in RUNNING))
     return _squash(outline.title) or builder.first_heading, builder.sections
 
 
@@ -463,7 +388,7 @@ class UnstructuredLoader:
         except Exception as exc:  # a parser failing on a bad file must not end the ingest
             raise LoadError(f"could not read the PDF: {type(exc).__name__}: {exc}") from exc
         builder = _SectionBuilder(url=url, page_fragments=True, page_key="page")
-        _feed(builder, _pdf_heading_levels(_without_running_heads(elements)))
+        _feed(builder, pdf_heading_levels(without_running_heads(elements)))
         if damage and not builder.sections:
             raise LoadError(f"no text to index: the PDF is damaged ({damage})")
         return builder.first_heading or info_title or None, builder.sections
@@ -484,9 +409,9 @@ class UnstructuredLoader:
             elements = _partition(partitioner, filename=str(path))
         except Exception as exc:  # a parser failing on a bad file must not end the ingest
             raise LoadError(f"could not read the {kind} file: {type(exc).__name__}: {exc}") from exc
-        elements = [e for e in elements if e.category not in _RUNNING]
+        elements = [e for e in elements if e.category not in RUNNING]
         if kind == "PPTX":
-            elements = _slide_bullets(elements)
+            elements = slide_bullets(elements)
         builder = _SectionBuilder(
             url=url, page_fragments=False, page_key="slide" if kind == "PPTX" else None
         )
