@@ -196,6 +196,7 @@ class Answerer:
         handover = Handover(support_url=self.support_url)
         asked = besides_request(question)
         if asked:
+            # Held back until the answer is known: a refusal gives way to the reply below.
             events: list[TextDelta | Retraction] = []
             answer, query, key = _drain(self._answered(asked, history, session_id, scope), events)
             if not answer.refused:
