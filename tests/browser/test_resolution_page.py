@@ -1,6 +1,7 @@
 """A real served session through the chat page: a customer asks, clicks Contact support, and
 the resolution report counts one escalation, which the internal report page charts. Asking
-for a person in words gets how to reach support instead of the control."""
+for a person in words gets how to reach support instead of the control, after the answer to
+what else the message asks."""
 
 import datetime as dt
 import shutil
@@ -122,3 +123,18 @@ def test_the_support_url_is_the_link_both_ways(page: Page, with_support_url: str
     expect(page.get_by_role("link", name="Open the support page").last).to_have_attribute(
         "href", SUPPORT
     )
+
+
+def test_a_question_asked_with_the_request_is_answered_above_the_support_link(
+    page: Page, with_support_url: str
+) -> None:
+    page.goto(with_support_url)
+    ask(page, "How do I reset my password? I want to talk to a person.")
+    reply = page.locator('.msg.assistant[data-state="done"]').last
+    expect(reply).to_contain_text("Forgot password")
+    expect(reply.locator(".citation")).not_to_have_count(0)
+    expect(reply.get_by_role("link", name="Open the support page")).to_have_attribute(
+        "href", SUPPORT
+    )
+    # Already told how to reach a person: no Contact support under this reply.
+    expect(page.get_by_role("button", name="Contact support")).to_have_count(0)
