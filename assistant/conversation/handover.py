@@ -13,7 +13,7 @@ recognised by their own verbs and nouns. Long messages are questions, whatever t
 
 import re
 
-from assistant.conversation.small_talk import is_small_talk, without_small_talk
+from assistant.conversation.small_talk import is_small_talk, split_clauses, without_small_talk
 from assistant.text_units import content_terms
 
 MAX_WORDS = 20
@@ -77,7 +77,6 @@ _NOT_FOR_ME = {
     "doesn't", "won't", "can't", "cannot", "instead",
 }  # fmt: skip
 _CLAUSE = re.compile(r"[^,.!?;:\n]+")
-_PIECE = re.compile(r"[^,.!?;:\n]+[,.!?;:\n\s]*")  # a clause and the punctuation after it
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 
 
@@ -102,7 +101,7 @@ def besides_request(message: str) -> str:
     agent?" also says "My TV has no sound". Empty when the request is all there is beside
     pleasantries and single words ("hi, can I talk to a human?", "agent, please"), or when no
     clause of its own asks for one."""
-    pieces = _PIECE.findall(message)
+    pieces = split_clauses(message)
     rest = [piece for piece in pieces if not asks_for_person(piece)]
     if len(rest) == len(pieces):
         return ""

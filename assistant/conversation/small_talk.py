@@ -91,13 +91,19 @@ def small_talk_reply(message: str) -> str:
     return f"Sure. {CAPABILITIES} Just ask when you have a question."
 
 
+def split_clauses(message: str) -> list[str]:
+    """The message cut after each clause's punctuation ("hi, " / "how do I…?"); joined, the
+    pieces give the message back."""
+    return _CLAUSE.findall(message)
+
+
 def without_small_talk(message: str) -> str:
     """The question in a message with the pleasantries around it taken off: "hi, how do I
     reset my password?" asks "how do I reset my password?". A message that is only small
     talk, or has none, comes back as it is."""
     if is_small_talk(message):
         return message
-    clauses = _CLAUSE.findall(message)
+    clauses = split_clauses(message)
     while clauses and is_small_talk(clauses[0]):
         clauses.pop(0)
     while clauses and is_small_talk(clauses[-1]):
